@@ -1,0 +1,176 @@
+"""MAPPO in plain torch: shared actor, centralised critic, clipped PPO objective.
+
+Reads top to bottom: hyperparameters, networks, then the training loop.
+Rollouts are vectorized over ``num_envs`` parallel episodes. The actor is
+shared by all agents and receives a one-hot agent ID appended by the learner
+(never part of what the env emits, so never perturbed). The critic sees the
+concatenated joint observation and predicts the team value. Time-limit ends
+are bootstrapped from the value of the final observation (see
+:func:`~marl_attacks.algos.common.bootstrap_truncated`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.distributions import Categorical, Normal
+from tqdm import tqdm
+
+from ..envs import BatchedEnv
+from .base import VictimPolicy
+from .common import EpisodeTracker, bootstrap_truncated, gae, mlp
+
+
+@dataclass
+class MappoConfig:
+    """MAPPO hyperparameters (defaults follow Yu et al. 2022 where they fit small budgets)."""
+
+    total_steps: int = 200_000  # env steps (one step = one joint transition of one episode)
+    num_envs: int = 64  # parallel episodes per rollout
+    rollout_len: int = 50  # steps per env per rollout
+    lr: float = 5e-4  # Adam learning rate, annealed linearly to 0
+    gamma: float = 0.99  # discount
+    gae_lambda: float = 0.95  # GAE lambda
+    clip: float = 0.2  # PPO ratio clip
+    epochs: int = 5  # optimisation passes per rollout
+    minibatches: int = 4  # minibatches per pass
+    ent_coef: float = 0.01  # entropy bonus
+    vf_coef: float = 0.5  # value loss weight
+    max_grad_norm: float = 0.5  # global gradient clip
+    hidden: int = 64  # width of both networks' two hidden layers
+    reward_scale: float = 1.0  # rewards are multiplied by this for learning only
+    init_log_std: float = -0.5  # initial log std of continuous actions
+
+
+class MappoPolicy(VictimPolicy):
+    """Shared actor; greedy = argmax (discrete) or the clamped mean (continuous)."""
+
+    def __init__(self, n_agents: int, obs_dim: int, action_type: str, action_dim: int,
+                 action_low: float = -1.0, action_high: float = 1.0, hidden: int = 64,
+                 init_log_std: float = -0.5):
+        super().__init__()
+        self.init_kwargs = dict(n_agents=n_agents, obs_dim=obs_dim, action_type=action_type,
+                                action_dim=action_dim, action_low=action_low,
+                                action_high=action_high, hidden=hidden, init_log_std=init_log_std)
+        self.discrete = action_type == "discrete"
+        self.action_low, self.action_high = action_low, action_high
+        self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], out_gain=0.01)
+        self.log_std = nn.Parameter(torch.full((action_dim,), init_log_std),
+                                    requires_grad=not self.discrete)
+
+    def head(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
+
+    def dist(self, obs: torch.Tensor):
+        out = self.head(obs)
+        if self.discrete:
+            return Categorical(logits=out)
+        return Normal(out, self.log_std.exp().expand_as(out))
+
+    def log_prob(self, dist, action: torch.Tensor) -> torch.Tensor:
+        lp = dist.log_prob(action)
+        return lp if self.discrete else lp.sum(-1)
+
+    def entropy(self, dist) -> torch.Tensor:
+        ent = dist.entropy()
+        return ent if self.discrete else ent.sum(-1)
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        out = self.head(obs)
+        if self.discrete:
+            return out.argmax(-1)
+        return out.clamp(self.action_low, self.action_high)
+
+    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor) -> torch.Tensor:
+        out = self.head(obs)
+        if self.discrete:
+            # lower the probability of the clean greedy action
+            logp = torch.log_softmax(out, -1).gather(-1, clean_action.unsqueeze(-1)).squeeze(-1)
+            return -logp.sum(-1)
+        # the greedy action is the mode, where log-prob has zero gradient; push the mean away
+        return (out - clean_action).pow(2).sum((-1, -2))
+
+
+class CentralCritic(nn.Module):
+    def __init__(self, n_agents: int, obs_dim: int, hidden: int):
+        super().__init__()
+        self.net = mlp([n_agents * obs_dim, hidden, hidden, 1])
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs.flatten(-2)).squeeze(-1)
+
+
+def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True,
+          log_every: int = 1) -> tuple[MappoPolicy, list[dict]]:
+    """Train MAPPO on ``env``; returns the policy and the training curve rows."""
+    spec, device, N, T = env.spec, env.device, env.num_envs, cfg.rollout_len
+    policy = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim,
+                         spec.action_low, spec.action_high, cfg.hidden, cfg.init_log_std).to(device)
+    critic = CentralCritic(spec.n_agents, spec.obs_dim, cfg.hidden).to(device)
+    params = [p for p in [*policy.parameters(), *critic.parameters()] if p.requires_grad]
+    optim = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
+    n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
+
+    obs = env.reset([seed * 100_003 + b for b in range(N)])
+    tracker, curve, start = EpisodeTracker(N, device), [], time.time()
+    act_shape = (T, N, spec.n_agents) + (() if spec.discrete else (spec.action_dim,))
+    buf_obs = torch.zeros(T, N, spec.n_agents, spec.obs_dim, device=device)
+    buf_act = torch.zeros(act_shape, device=device, dtype=torch.long if spec.discrete else torch.float)
+    buf_logp = torch.zeros(T, N, spec.n_agents, device=device)
+    buf_val, buf_rew, buf_done = (torch.zeros(T, N, device=device) for _ in range(3))
+
+    bar = tqdm(total=n_updates * N * T, unit="step", disable=not progress, desc=f"mappo {spec.name}")
+    for update in range(n_updates):
+        for g in optim.param_groups:
+            g["lr"] = cfg.lr * (1.0 - update / n_updates)
+        with torch.no_grad():
+            for t in range(T):
+                dist = policy.dist(obs)
+                action = dist.sample()
+                buf_obs[t], buf_act[t] = obs, action
+                buf_logp[t] = policy.log_prob(dist, action)
+                buf_val[t] = critic(obs)
+                step = env.step(action)
+                done = step.terminated | step.truncated
+                reward = step.reward * cfg.reward_scale
+                if step.truncated.any():
+                    reward = bootstrap_truncated(reward, step.truncated, critic(step.final_obs),
+                                                 cfg.gamma)
+                buf_rew[t], buf_done[t] = reward, done.float()
+                tracker.update(step.reward, done)
+                obs = step.obs
+            adv, ret = gae(buf_rew, buf_val, buf_done, critic(obs), cfg.gamma, cfg.gae_lambda)
+
+        b_obs, b_act = buf_obs.flatten(0, 1), buf_act.flatten(0, 1)
+        b_logp, b_adv, b_ret = buf_logp.flatten(0, 1), adv.flatten(), ret.flatten()
+        b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
+        stats = {}
+        for _ in range(cfg.epochs):
+            perm = torch.randperm(N * T, device=device)
+            for idx in perm.chunk(cfg.minibatches):
+                dist = policy.dist(b_obs[idx])
+                logp = policy.log_prob(dist, b_act[idx])
+                ratio = (logp - b_logp[idx]).exp()
+                a = b_adv[idx].unsqueeze(-1)  # one team advantage for every agent
+                pg_loss = -torch.min(ratio * a, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a).mean()
+                v_loss = (critic(b_obs[idx]) - b_ret[idx]).pow(2).mean()
+                ent = policy.entropy(dist).mean()
+                loss = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * ent
+                optim.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                optim.step()
+                stats = dict(pg_loss=pg_loss.item(), v_loss=v_loss.item(), entropy=ent.item())
+        bar.update(N * T)
+        if update % log_every == 0 or update == n_updates - 1:
+            ep_ret, ep_len, n_eps = tracker.pop()
+            curve.append(dict(update=update, env_steps=(update + 1) * N * T,
+                              wall_s=round(time.time() - start, 3), episodes=n_eps,
+                              episode_return=ep_ret, episode_length=ep_len, **stats))
+            bar.set_postfix(ret=f"{ep_ret:.2f}")
+    bar.close()
+    return policy.cpu(), curve

@@ -1,0 +1,64 @@
+"""Attack registry: every name the config may list, and how to build it.
+
+``ATTACKS[name]`` gives the class, its hyperparameter dataclass (values come
+from the config's ``attacks:`` block under the same name) and fixed keyword
+arguments that define the variant. ``max-noise`` is derived in the evaluation
+from the four noises (the most damaging one per env and eps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .align import AlignAttack, AlignConfig
+from .base import Attack, AttackContext, Benign, project_delta
+from .hadamard import HadamardAttack, hadamard_directions, sylvester_hadamard
+from .noise import NOISES, ExponentialNoise, GaussianNoise, OUNoise, OUNoiseConfig, UniformNoise
+from .whitebox import WhiteBoxAttack, WhiteBoxConfig
+
+
+@dataclass(frozen=True)
+class AttackEntry:
+    cls: type[Attack]
+    config: type | None = None  # dataclass of tunable hyperparameters
+    fixed: dict = field(default_factory=dict)  # arguments that define this variant
+    align_arch: str | None = None  # f_theta architecture the attack needs, if any
+
+
+ATTACKS: dict[str, AttackEntry] = {
+    "benign": AttackEntry(Benign),
+    "align-mlp": AttackEntry(AlignAttack, AlignConfig, align_arch="mlp"),
+    "hadamard": AttackEntry(HadamardAttack),
+    "noise-uniform": AttackEntry(UniformNoise),
+    "noise-gaussian": AttackEntry(GaussianNoise),
+    "noise-exponential": AttackEntry(ExponentialNoise),
+    "noise-ou": AttackEntry(OUNoise, OUNoiseConfig),
+    "white-box-fgsm": AttackEntry(WhiteBoxAttack, None, fixed={"pgd_steps": 1}),
+    "white-box-pgd": AttackEntry(WhiteBoxAttack, WhiteBoxConfig),
+}
+
+#: names computed from other attacks' results rather than run
+DERIVED: dict[str, tuple[str, ...]] = {"max-noise": NOISES}
+
+ALL_NAMES = tuple(ATTACKS) + tuple(DERIVED)
+
+
+def attack_kwargs(name: str, params: dict | None) -> dict:
+    """Validated keyword arguments for attack ``name`` from its config block."""
+    entry = ATTACKS[name]
+    params = dict(params or {})
+    allowed = {f.name for f in fields(entry.config)} if entry.config else set()
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise KeyError(f"attacks.{name}: unknown key(s) {unknown}; allowed: {sorted(allowed)}")
+    return {**params, **entry.fixed}
+
+
+def make_attack(name: str, ctx: AttackContext, params: dict | None = None) -> Attack:
+    if name not in ATTACKS:
+        raise KeyError(f"unknown attack '{name}'; known: {', '.join(ALL_NAMES)}")
+    return ATTACKS[name].cls(ctx, **attack_kwargs(name, params))
+
+
+__all__ = ["ATTACKS", "ALL_NAMES", "DERIVED", "NOISES", "Attack", "AttackContext", "AttackEntry",
+           "make_attack", "project_delta", "hadamard_directions", "sylvester_hadamard"]

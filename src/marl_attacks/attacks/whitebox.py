@@ -1,0 +1,54 @@
+"""White-box baseline (upper bound): sign-gradient steps on the victim itself.
+
+Threat model: full access to the victim's network. Each step it takes K
+sign-gradient ascent steps (K = 1: FGSM, Huang et al. 2017) of step size eps/K
+on the victim's ``attack_loss``: minus the log-probability of the clean greedy
+action for policy-gradient victims, minus the clean greedy Q-value for
+value-based ones. For continuous actions the greedy action is the mode of the
+policy, where the log-probability has zero gradient; there the loss is the
+squared distance of the perturbed mean from the clean action and the ascent
+starts from a uniform random point of the eps-ball (FGSM with random start,
+Wong et al. 2020), a choice the paper leaves open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .base import Attack
+
+
+@dataclass
+class WhiteBoxConfig:
+    pgd_steps: int = 1  # K; 1 is FGSM
+    step_size: float | None = None  # alpha as a fraction of eps; None means 1/K
+
+
+class WhiteBoxAttack(Attack):
+    needs = ("victim",)
+
+    def __init__(self, ctx, pgd_steps: int = 1, step_size: float | None = None):
+        super().__init__(ctx)
+        if ctx.victim is None:
+            raise ValueError("white-box attack needs the victim policy")
+        self.victim, self.steps = ctx.victim, int(pgd_steps)
+        self.step_frac = step_size if step_size is not None else 1.0 / self.steps
+        self.random_start = not self.spec.discrete
+
+    def perturb(self, obs, eps, attacked):
+        e = eps.view(-1, 1, 1)
+        with torch.no_grad():
+            clean_action = self.victim.act(obs)
+        delta = torch.zeros_like(obs)
+        if self.random_start:
+            u = torch.rand(obs.shape, generator=self.ctx.generator).to(obs.device)
+            delta = self._project(obs, (2 * u - 1) * e, eps, attacked)
+        for _ in range(self.steps):
+            with torch.enable_grad():
+                delta.requires_grad_(True)
+                loss = self.victim.attack_loss(obs + delta, clean_action).sum()
+                (grad,) = torch.autograd.grad(loss, delta)
+            delta = self._project(obs, delta.detach() + e * self.step_frac * grad.sign(), eps, attacked)
+        return delta

@@ -1,0 +1,81 @@
+"""Stage 2: record benign joint observations of a trained victim.
+
+Greedy rollouts of the unattacked team; one sample is all agents'
+observations at one step (``[n_agents, obs_dim]``). The file keeps the
+episode index and step of each sample so recurrent f_theta can use episodes.
+By hand::
+
+    python -m marl_attacks.collect --config config/config.yaml --env vmas-balance \\
+        --policy out/policy.pt --out out/samples.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+from tqdm import tqdm
+
+from . import config as cfgmod
+from .envs import make_env
+from .io import save_artifact
+from .rollout import run_episodes
+from .utils import derive_seed, resolve_device, seed_everything, set_threads
+from .victims import load_victim
+
+
+def collect(env, policy, n_samples: int, seed: int, progress: bool = True) -> dict:
+    """Run batches of greedy episodes until ``n_samples`` live steps are recorded."""
+    obs, episode, step = [], [], []
+    got, batch_index = 0, 0
+    bar = tqdm(total=n_samples, desc="collect", unit="sample", disable=not progress)
+    while got < n_samples:
+        B = env.num_envs
+        seeds = [derive_seed(seed, "collect", batch_index, b) for b in range(B)]
+        res = run_episodes(env, policy.act, seeds, record=True)
+        for t, (o, alive) in enumerate(zip(res.observations, res.alive_masks)):
+            idx = alive.nonzero().flatten()
+            obs.append(o[idx])
+            episode.append(idx + batch_index * B)
+            step.append(torch.full((len(idx),), t))
+        got = sum(len(x) for x in obs)
+        bar.n = min(got, n_samples)
+        bar.refresh()
+        batch_index += 1
+    bar.close()
+    # order by episode then step, then keep the first n_samples
+    obs, episode, step = torch.cat(obs), torch.cat(episode), torch.cat(step)
+    order = torch.argsort(episode * (env.spec.max_steps + 1) + step)[:n_samples]
+    return {"obs": obs[order].float(), "episode": episode[order], "step": step[order]}
+
+
+def run(env: dict, policy_path: str, n_samples: int, num_envs: int, base_seed: int, device: str,
+        out: str, threads: int | None = None, progress: bool = True) -> None:
+    set_threads(threads)
+    dev = resolve_device(device)
+    policy, meta = load_victim(policy_path, dev)
+    seed = derive_seed(base_seed, "collect", policy_path)
+    seed_everything(seed)
+    e = make_env(env["name"], num_envs, dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
+    samples = collect(e, policy, n_samples, seed, progress)
+    block = {"env": env, "n_samples": n_samples, "num_envs": num_envs,
+             "victim_config_hash": meta["meta"]["config_hash"]}
+    save_artifact(out, samples, block, seed)
+    print(f"collected {len(samples['obs'])} samples from {int(samples['episode'].unique().numel())} episodes")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--env", required=True)
+    p.add_argument("--policy", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args(argv)
+    config = cfgmod.load(a.config)
+    run(cfgmod.env_params(config, a.env), a.policy, config["collect"]["n_samples"],
+        config["collect"]["num_envs"], config["seed"], config["device"], a.out, a.threads)
+
+
+if __name__ == "__main__":
+    main()

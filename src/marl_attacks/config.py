@@ -1,0 +1,120 @@
+"""The workflow config: validation and the per-stage parameter blocks.
+
+The Snakefile and the by-hand CLIs both build each job's parameters with the
+functions here, so a stage sees exactly the config values it uses (and
+Snakemake reruns a job exactly when one of them changes).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the key, the value and what is allowed."""
+
+
+def load(path: str | Path) -> dict:
+    with open(path) as fh:
+        config = yaml.safe_load(fh)
+    check(config)
+    return config
+
+
+def check_schema(config: dict, schema_path: str | Path = SCHEMA) -> None:
+    import jsonschema
+
+    with open(schema_path) as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        key = ".".join(map(str, err.absolute_path)) or "(top level)"
+        raise ConfigError(f"config key '{key}': {err.message}")
+
+
+def check(config: dict) -> None:
+    """Schema plus the checks a schema cannot express (names known to the package)."""
+    from .algos import ALGOS, build_config
+    from .alignment import ALIGN_MODELS, FitConfig
+    from .attacks import ALL_NAMES, ATTACKS, DERIVED, attack_kwargs
+    from .envs import ENVS
+
+    check_schema(config)
+    for env in config["envs"]:
+        if env not in ENVS:
+            raise ConfigError(f"config key 'envs': unknown env '{env}'; allowed: {sorted(ENVS)}")
+    for algo in config["algos"]:
+        if algo not in ALGOS:
+            raise ConfigError(f"config key 'algos': unknown algorithm '{algo}'; allowed: {sorted(ALGOS)}")
+        for env in config["envs"]:
+            try:
+                build_config(algo, algo_params(config, env, algo))
+            except (KeyError, TypeError) as exc:
+                raise ConfigError(f"config key 'algos.{algo}' (env {env}): {exc}") from exc
+    for name in config["evaluate"]["attacks"]:
+        if name not in ALL_NAMES:
+            raise ConfigError(f"config key 'evaluate.attacks': unknown attack '{name}'; "
+                              f"allowed: {list(ALL_NAMES)}")
+        for base in DERIVED.get(name, ()):
+            if base not in config["evaluate"]["attacks"]:
+                raise ConfigError(f"config key 'evaluate.attacks': '{name}' needs '{base}' too")
+    for name, params in config.get("attacks", {}).items():
+        if name not in ATTACKS:
+            raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
+        try:
+            attack_kwargs(name, params)
+        except KeyError as exc:
+            raise ConfigError(f"config key 'attacks.{name}': {exc}") from exc
+    for arch, params in config["fit"].items():
+        if arch not in ALIGN_MODELS:
+            raise ConfigError(f"config key 'fit.{arch}': unknown f_theta architecture; "
+                              f"allowed: {sorted(ALIGN_MODELS)}")
+        unknown = sorted(set(params) - set(FitConfig.__dataclass_fields__) - {"arch"})
+        if unknown:
+            raise ConfigError(f"config key 'fit.{arch}': unknown key(s) {unknown}; "
+                              f"allowed: {sorted(FitConfig.__dataclass_fields__)}")
+    for arch in needed_archs(config):
+        if arch not in config["fit"]:
+            raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} "
+                              "is not configured")
+    drop_eps = config["report"]["drop_eps"]
+    if drop_eps not in config["evaluate"]["eps"]:
+        raise ConfigError(f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps "
+                          f"{config['evaluate']['eps']}")
+
+
+def needed_archs(config: dict) -> list[str]:
+    from .attacks import ATTACKS
+
+    archs = {ATTACKS[a].align_arch for a in config["evaluate"]["attacks"] if a in ATTACKS}
+    return sorted(a for a in archs if a)
+
+
+# ---- parameter blocks, one per stage -------------------------------------------------------
+
+def env_params(config: dict, env: str) -> dict:
+    """How to build env ``env``: its time limit and adapter keyword arguments."""
+    block = config["envs"][env]
+    return {"name": env, "max_steps": block["max_steps"], "kwargs": block.get("kwargs", {})}
+
+
+def algo_params(config: dict, env: str, algo: str) -> dict:
+    """Hyperparameters of ``algo`` with the env's overrides (``envs.<env>.train.<algo>``) applied."""
+    merged = copy.deepcopy(config["algos"][algo])
+    merged.update(config["envs"][env].get("train", {}).get(algo, {}))
+    return merged
+
+
+def fit_params(config: dict, arch: str) -> dict:
+    return {"arch": arch, **config["fit"][arch]}
+
+
+def attack_params(config: dict) -> dict:
+    return copy.deepcopy(config.get("attacks", {}))

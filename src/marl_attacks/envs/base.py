@@ -1,0 +1,84 @@
+"""One batched interface for every environment.
+
+A :class:`BatchedEnv` runs ``num_envs`` episodes side by side. Observations are
+a tensor ``[B, n_agents, obs_dim]``; the reward is the team reward ``[B]``
+(the sum of the agents' rewards, EPyMARL's ``reward_scalarisation: sum``).
+Episodes reset automatically when they end; the observation that ended an
+episode is returned as ``final_obs`` so that learners can bootstrap from it
+when the end was a time limit (``truncated``) rather than a terminal state.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What an attacker and a learner need to know about an environment."""
+
+    name: str
+    n_agents: int
+    obs_dim: int
+    obs_low: torch.Tensor  # [n_agents, obs_dim], -inf where unbounded
+    obs_high: torch.Tensor  # [n_agents, obs_dim], +inf where unbounded
+    perturbable: torch.Tensor  # [n_agents, obs_dim] bool; False on agent-ID one-hots
+    action_type: str  # "discrete" or "continuous"
+    action_dim: int  # number of discrete actions, or size of a continuous action
+    action_low: float = -1.0  # continuous action bounds (ignored for discrete)
+    action_high: float = 1.0
+    max_steps: int = 100  # time limit of an episode
+    has_win: bool = False  # whether the env defines a win flag
+
+    @property
+    def discrete(self) -> bool:
+        return self.action_type == "discrete"
+
+
+@dataclass
+class Step:
+    obs: torch.Tensor  # [B, n, d] observation to act on next (after auto-reset)
+    reward: torch.Tensor  # [B] team reward of this step
+    terminated: torch.Tensor  # [B] bool: reached a terminal state
+    truncated: torch.Tensor  # [B] bool: hit the time limit without terminating
+    final_obs: torch.Tensor  # [B, n, d] observation that ended the episode (== obs where not done)
+    win: torch.Tensor | None = None  # [B] bool where the env defines a win
+
+
+class BatchedEnv(ABC):
+    """``num_envs`` parallel episodes of one environment."""
+
+    spec: EnvSpec
+    num_envs: int
+    device: torch.device
+
+    @abstractmethod
+    def reset(self, seeds: Sequence[int]) -> torch.Tensor:
+        """Start ``num_envs`` episodes, episode ``b`` seeded with ``seeds[b]``."""
+
+    @abstractmethod
+    def step(self, actions: torch.Tensor) -> Step:
+        """Advance every episode; ``actions`` is ``[B, n]`` (discrete) or ``[B, n, a]``."""
+
+    def close(self) -> None:  # pragma: no cover - adapters override when needed
+        pass
+
+    def random_actions(self, generator: torch.Generator) -> torch.Tensor:
+        """Uniform-random joint actions, the baseline every victim must beat."""
+        spec, shape = self.spec, (self.num_envs, self.spec.n_agents)
+        if spec.discrete:
+            return torch.randint(spec.action_dim, shape, generator=generator).to(self.device)
+        u = torch.rand(*shape, spec.action_dim, generator=generator)
+        return (spec.action_low + (spec.action_high - spec.action_low) * u).to(self.device)
+
+
+def unbounded_spec_tensors(n_agents: int, obs_dim: int):
+    """Bounds and perturbable mask for envs with unbounded observations and no ID dims."""
+    low = torch.full((n_agents, obs_dim), -float("inf"))
+    high = torch.full((n_agents, obs_dim), float("inf"))
+    perturbable = torch.ones(n_agents, obs_dim, dtype=torch.bool)
+    return low, high, perturbable

@@ -1,0 +1,74 @@
+"""PettingZoo MPE tasks from the ``mpe2`` package, batched over instances.
+
+MPE is not vectorized, so ``num_envs`` independent instances are stepped in
+a loop. All agents act in every step and episodes end only at ``max_cycles``
+(reported by PettingZoo as truncation), so instances stay in lockstep.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .base import BatchedEnv, EnvSpec, Step, unbounded_spec_tensors
+
+
+class MpeEnv(BatchedEnv):
+    def __init__(self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 25,
+                 seed: int = 0, **task_kwargs):
+        module = importlib.import_module(f"mpe2.{task}")
+        self.num_envs, self.device = num_envs, torch.device(device)
+        self._envs = [module.parallel_env(max_cycles=max_steps, continuous_actions=False,
+                                          **task_kwargs) for _ in range(num_envs)]
+        first = self._envs[0]
+        first.reset(seed=seed)
+        self._agents = list(first.possible_agents)
+        dims = {first.observation_space(a).shape[0] for a in self._agents}
+        if len(dims) != 1:
+            raise ValueError(f"mpe-{task}: agents have different observation sizes {dims}; "
+                             "only homogeneous teams are supported")
+        n, d = len(self._agents), dims.pop()
+        low, high, perturbable = unbounded_spec_tensors(n, d)
+        self.spec = EnvSpec(
+            name=f"mpe-{task}", n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
+            perturbable=perturbable, action_type="discrete",
+            action_dim=int(first.action_space(self._agents[0]).n), max_steps=max_steps,
+        )
+        # Episodes started by auto-reset draw their seeds from this stream.
+        self._reseed = np.random.default_rng(seed)
+
+    def _stack(self, obs: dict) -> np.ndarray:
+        return np.stack([obs[a] for a in self._agents])
+
+    def reset(self, seeds: Sequence[int]) -> torch.Tensor:
+        assert len(seeds) == self.num_envs, "one seed per parallel episode"
+        obs = [self._stack(env.reset(seed=int(s) % 2**32)[0]) for env, s in zip(self._envs, seeds)]
+        return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
+
+    def step(self, actions: torch.Tensor) -> Step:
+        acts = actions.detach().cpu().numpy()
+        B = self.num_envs
+        obs = np.empty((B, self.spec.n_agents, self.spec.obs_dim), np.float32)
+        reward = np.zeros(B, np.float32)
+        term, trunc = np.zeros(B, bool), np.zeros(B, bool)
+        ended = {}  # b -> observation that ended episode b, before its auto-reset
+        for b, env in enumerate(self._envs):
+            o, r, te, tr, _ = env.step({a: int(acts[b, i]) for i, a in enumerate(self._agents)})
+            reward[b] = sum(r.values())
+            obs[b] = self._stack(o)
+            term[b] = all(te.values())
+            trunc[b] = all(tr.values()) and not term[b]
+            if term[b] or trunc[b]:
+                ended[b] = obs[b].copy()
+                obs[b] = self._stack(env.reset(seed=int(self._reseed.integers(2**31)))[0])
+        final = obs
+        if ended:
+            final = obs.copy()
+            for b, o in ended.items():
+                final[b] = o
+        t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=self.device)
+        return Step(obs=t(obs), reward=t(reward), terminated=t(term, torch.bool),
+                    truncated=t(trunc, torch.bool), final_obs=t(final))

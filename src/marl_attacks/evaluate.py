@@ -1,0 +1,205 @@
+"""Stage 4: roll out one victim under every attack x eps x number of attacked agents.
+
+Every configuration runs the same ``episodes`` env seeds (the benign run too),
+so differences come from the attack alone. Episodes of all eps values of one
+attack run in one batch (up to ``max_batch`` parallel episodes), with a
+per-episode eps. Writes one row per episode (the data contract in the README)
+and a cost table per attack. ``max-noise`` rows copy, per eps and number of
+attacked agents, the noise with the lowest IQM return on these episodes.
+
+Also home of :func:`score_victim`, the greedy-vs-random check behind
+``victims.csv``. By hand::
+
+    python -m marl_attacks.evaluate --config config/config.yaml --env vmas-balance \\
+        --algo mappo --seed 0 --policy p.pt --align mlp=a.pt --out eval.csv --cost cost.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from . import config as cfgmod
+from .attacks import ATTACKS, DERIVED, AttackContext, make_attack
+from .envs import make_env
+from .fit import load_align_model
+from .io import write_csv, write_json
+from .rollout import run_episodes
+from .stats import iqm
+from .utils import derive_seed, resolve_device, set_threads
+from .victims import load_victim
+
+
+def episode_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
+    """The env seeds shared by every victim and attack on ``env_name``."""
+    return [derive_seed(base_seed, "eval", env_name, e) for e in range(episodes)]
+
+
+def attacked_mask(n_agents: int, m: int | str, episodes: int, base_seed: int, env_name: str
+                  ) -> tuple[torch.Tensor, int]:
+    """``[episodes, n]`` bool: all agents, or ``m`` chosen at random per episode.
+
+    The random choice depends only on the episode, so every attack hits the same agents.
+    """
+    if m == "all" or int(m) >= n_agents:
+        return torch.ones(episodes, n_agents, dtype=torch.bool), n_agents
+    mask = torch.zeros(episodes, n_agents, dtype=torch.bool)
+    for e in range(episodes):
+        g = torch.Generator().manual_seed(derive_seed(base_seed, "targets", env_name, e, m))
+        mask[e, torch.randperm(n_agents, generator=g)[: int(m)]] = True
+    return mask, int(m)
+
+
+class EnvPool:
+    """Reuse one env per batch size (building VMAS/MPE envs is not free)."""
+
+    def __init__(self, env: dict, device):
+        self.env, self.device, self.cache = env, device, {}
+
+    def get(self, size: int):
+        if size not in self.cache:
+            e = self.env
+            self.cache[size] = make_env(e["name"], size, self.device, max_steps=e["max_steps"],
+                                        kwargs=e["kwargs"])
+        return self.cache[size]
+
+
+def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_params: dict,
+             base_seed: int, device, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pool = EnvPool(env, device)
+    spec = pool.get(1).spec
+    E = eval_cfg["episodes"]
+    seeds = episode_seeds(base_seed, env["name"], E)
+    runnable = [a for a in eval_cfg["attacks"] if a not in DERIVED]
+    rows, costs = [], []
+    jobs = [(a, m) for a in runnable for m in (["all"] if a == "benign" else eval_cfg["n_attacked"])]
+    bar = tqdm(jobs, desc=f"evaluate {env['name']}", disable=not progress)
+    for name, m in bar:
+        bar.set_postfix(attack=name, m=m)
+        eps_grid = [0.0] if name == "benign" else [float(x) for x in eval_cfg["eps"]]
+        mask, n_att = attacked_mask(spec.n_agents, m, E, base_seed, env["name"])
+        if name == "benign":
+            n_att = 0
+        # every (eps, episode) pair, split into batches of at most max_batch episodes
+        pairs = [(eps, e) for eps in eps_grid for e in range(E)]
+        arch = ATTACKS[name].align_arch
+        attack_seconds, attacked_steps = 0.0, 0
+        for start in range(0, len(pairs), eval_cfg["max_batch"]):
+            chunk = pairs[start:start + eval_cfg["max_batch"]]
+            e_env = pool.get(len(chunk))
+            gen = torch.Generator().manual_seed(derive_seed(base_seed, "attack", env["name"], name, m, start))
+            ctx = AttackContext(spec=spec, generator=gen, align_model=align_models.get(arch),
+                                victim=policy)
+            attack = make_attack(name, ctx, attack_params.get(name))
+            eps_t = torch.tensor([p[0] for p in chunk])
+            ep_idx = [p[1] for p in chunk]
+            res = run_episodes(e_env, policy.act, [seeds[e] for e in ep_idx], attack=attack,
+                               eps=eps_t, attacked=mask[ep_idx])
+            attack_seconds += res.attack_seconds
+            attacked_steps += res.attacked_steps
+            for k, (eps, e) in enumerate(chunk):
+                row = dict(attack=name, eps=eps, n_attacked=n_att, episode=e,
+                           **{"return": float(res.returns[k])}, length=int(res.lengths[k]),
+                           max_abs_delta=float(res.max_abs_delta[k]))
+                if res.win is not None:
+                    row["win"] = bool(res.win[k])
+                rows.append(row)
+        costs.append(dict(attack=name, n_attacked=n_att, attack_seconds=attack_seconds,
+                          attacked_steps=attacked_steps,
+                          ms_per_attacked_step=1e3 * attack_seconds / max(1, attacked_steps)))
+    frame = pd.DataFrame(rows)
+    for name, bases in DERIVED.items():
+        if name in eval_cfg["attacks"]:
+            frame = pd.concat([frame, derive_max(frame, name, bases)], ignore_index=True)
+    return frame, pd.DataFrame(costs)
+
+
+def derive_max(frame: pd.DataFrame, name: str, bases: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of the most damaging base attack (lowest IQM return) per eps and n_attacked."""
+    out = []
+    sub = frame[frame.attack.isin(bases)]
+    for (eps, m), group in sub.groupby(["eps", "n_attacked"]):
+        scores = group.groupby("attack")["return"].apply(iqm)
+        worst = scores.idxmin()
+        rows = group[group.attack == worst].copy()
+        rows["source"] = worst
+        rows["attack"] = name
+        out.append(rows)
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> dict:
+    """IQM return of the greedy victim and of a uniform-random policy on the eval seeds."""
+    e = make_env(env["name"], episodes, device, max_steps=env["max_steps"], kwargs=env["kwargs"])
+    seeds = episode_seeds(base_seed, env["name"], episodes)
+    greedy = run_episodes(e, policy.act, seeds)
+    gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
+    rand = run_episodes(e, lambda obs: e.random_actions(gen), seeds)
+    return {"return_iqm": iqm(greedy.returns.numpy()), "return_mean": float(greedy.returns.mean()),
+            "random_return": iqm(rand.returns.numpy()), "random_return_mean": float(rand.returns.mean()),
+            "episodes": episodes}
+
+
+def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: dict,
+        attack_params: dict, base_seed: int, device: str, out: str, cost_out: str,
+        threads: int | None = None, progress: bool = True) -> None:
+    set_threads(threads)
+    dev = resolve_device(device)
+    policy, _ = load_victim(policy_path, dev)
+    align_models, fit_stats = {}, {}
+    for arch, path in align_paths.items():
+        model, payload = load_align_model(path, dev)
+        align_models[arch], fit_stats[arch] = model, payload["stats"]
+    start = time.time()
+    frame, costs = evaluate(env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress)
+    for key in ("seed", "algo", "env"):
+        frame.insert(0, key, victim[key])
+        costs.insert(0, key, victim[key])
+    # samples used and fit time of the f_theta each attack needed
+    arch_of = {a: ATTACKS[a].align_arch for a in costs.attack}
+    costs["samples_used"] = [fit_stats[arch_of[a]]["n_train"] + fit_stats[arch_of[a]]["n_val"]
+                             if arch_of[a] else 0 for a in costs.attack]
+    costs["fit_seconds"] = [fit_stats[arch_of[a]]["fit_seconds"] if arch_of[a] else 0.0
+                            for a in costs.attack]
+    write_csv(out, frame)
+    write_csv(cost_out, costs)
+    print(f"evaluated {len(frame)} episodes in {time.time() - start:.1f}s; "
+          f"max |delta| - eps = {np.max(frame.max_abs_delta - frame.eps):.2e}")
+
+
+def run_score(env: dict, victim: dict, policy_path: str, episodes: int, base_seed: int, device: str,
+              out: str, threads: int | None = None) -> None:
+    set_threads(threads)
+    dev = resolve_device(device)
+    policy, payload = load_victim(policy_path, dev)
+    score = score_victim(env, policy, episodes, base_seed, dev)
+    write_json(out, {**victim, "train_steps": payload["train_steps"],
+                     "train_seconds": payload["wall_seconds"], **score})
+    print(score)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--policy", required=True)
+    p.add_argument("--align", action="append", default=[], help="ARCH=PATH of a fitted f_theta")
+    p.add_argument("--out", required=True)
+    p.add_argument("--cost", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args(argv)
+    config = cfgmod.load(a.config)
+    run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
+        dict(x.split("=", 1) for x in a.align), config["evaluate"], cfgmod.attack_params(config),
+        config["seed"], config["device"], a.out, a.cost, a.threads)
+
+
+if __name__ == "__main__":
+    main()

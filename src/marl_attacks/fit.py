@@ -1,0 +1,55 @@
+"""Stage 3: fit the alignment model f_theta on a victim's benign samples.
+
+Writes ``align_<arch>.pt`` holding the weights and the per-agent validation
+MSE (used by targeted attacks and reported). By hand::
+
+    python -m marl_attacks.fit --config config/config.yaml --arch mlp \\
+        --samples out/samples.pt --out out/align_mlp.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+
+from . import config as cfgmod
+from .alignment import AlignmentModel, FitConfig, fit, rebuild_model
+from .io import load_artifact, save_artifact
+from .utils import derive_seed, resolve_device, set_threads
+
+
+def run(samples_path: str, fit_cfg: dict, base_seed: int, device: str, out: str,
+        threads: int | None = None, progress: bool = True) -> None:
+    set_threads(threads)
+    dev = resolve_device(device)
+    cfg = FitConfig(**fit_cfg)
+    samples = load_artifact(samples_path, regenerate_hint="snakemake <that file> --forcerun collect_samples")
+    seed = derive_seed(base_seed, "fit", samples_path, cfg.arch)
+    model, stats = fit(samples["obs"], cfg, seed, dev, progress)
+    block = {"fit": asdict(cfg), "samples_config_hash": samples["meta"]["config_hash"]}
+    save_artifact(out, {"arch": cfg.arch, "init_kwargs": model.init_kwargs,
+                        "state_dict": model.state_dict(), "stats": stats}, block, seed)
+    mse = ", ".join(f"{v:.4g}" for v in stats["val_mse"])
+    print(f"fitted f_theta ({cfg.arch}) in {stats['fit_seconds']:.1f}s; validation MSE per agent: {mse}")
+
+
+def load_align_model(path: str, device="cpu") -> tuple[AlignmentModel, dict]:
+    payload = load_artifact(path, regenerate_hint="snakemake <that file> --forcerun fit_align")
+    model = rebuild_model(payload["arch"], payload["init_kwargs"], payload["state_dict"])
+    return model.to(device), payload
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--arch", default="mlp")
+    p.add_argument("--samples", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args(argv)
+    config = cfgmod.load(a.config)
+    run(a.samples, cfgmod.fit_params(config, a.arch), config["seed"], config["device"], a.out, a.threads)
+
+
+if __name__ == "__main__":
+    main()

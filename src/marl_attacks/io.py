@@ -1,0 +1,133 @@
+"""Atomic writes, provenance sidecars and safe loading of intermediates.
+
+Every artifact is written to a temporary file in the same folder and renamed
+into place, so a crash never leaves a half-written file under the final name.
+Beside each artifact ``<file>.meta.json`` records the config block that made
+it, its hash, the seed, the git commit and the package versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+PACKAGES = ("torch", "numpy", "pandas", "vmas", "pettingzoo", "mpe2", "snakemake")
+
+
+class ArtifactError(RuntimeError):
+    """An intermediate file is missing, truncated or made by another config."""
+
+
+def config_hash(block: Any) -> str:
+    """Stable short hash of a JSON-serialisable config block."""
+    text = json.dumps(block, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def provenance(config: Any, seed: int | None) -> dict:
+    """The record written beside every artifact."""
+    return {
+        "config": config,
+        "config_hash": config_hash(config),
+        "seed": seed,
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+        "host": platform.node(),
+    }
+
+
+def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb") -> None:
+    """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | Path, text: str) -> None:
+    atomic_write(path, lambda fh: fh.write(text), mode="w")
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_csv(path: str | Path, frame) -> None:
+    write_text(path, frame.to_csv(index=False))
+
+
+def save_artifact(path: str | Path, payload: dict, config: Any, seed: int | None) -> None:
+    """Save a torch payload atomically, with its provenance inside and beside it."""
+    meta = provenance(config, seed)
+    buffer = io.BytesIO()
+    torch.save({"meta": meta, **payload}, buffer)
+    atomic_write(path, lambda fh: fh.write(buffer.getvalue()))
+    write_json(f"{path}.meta.json", meta)
+
+
+def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: Any = None) -> dict:
+    """Load a torch artifact with ``weights_only=True`` and check where it came from.
+
+    Raises :class:`ArtifactError` naming the file when it is missing, unreadable
+    (truncated or corrupted) or was made from a different config block.
+    """
+    path = Path(path)
+    hint = f" Regenerate it with: {regenerate_hint}" if regenerate_hint else (
+        " Delete it and rerun the workflow to regenerate it.")
+    if not path.exists():
+        raise ArtifactError(f"{path}: file not found.{hint}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for truncated zips
+        raise ArtifactError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); "
+                            f"the file is truncated or corrupted.{hint}") from exc
+    if not isinstance(payload, dict) or "meta" not in payload:
+        raise ArtifactError(f"{path}: not an artifact of this package (no provenance).{hint}")
+    if expect_config is not None:
+        want = config_hash(expect_config)
+        got = payload["meta"].get("config_hash")
+        if got != want:
+            raise ArtifactError(
+                f"{path}: made by a different config (stored hash {got}, expected {want})."
+                f"{hint}")
+    return payload

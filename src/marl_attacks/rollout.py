@@ -1,0 +1,75 @@
+"""Batched greedy rollouts, optionally under attack: the one loop every stage uses.
+
+All ``B`` episodes run side by side; episode ``b`` starts from ``seeds[b]``
+and is counted until its first end (later auto-reset episodes are ignored).
+No gradients are kept except inside attacks that need them (``no_grad`` here,
+``enable_grad`` inside the attack), so evaluation stays cheap.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+
+from .attacks import Attack
+from .envs import BatchedEnv
+
+
+@dataclass
+class EpisodeBatch:
+    returns: torch.Tensor  # [B] team return of each episode
+    lengths: torch.Tensor  # [B] steps until the episode ended
+    max_abs_delta: torch.Tensor  # [B] largest |delta| applied in the episode
+    win: torch.Tensor | None  # [B] bool where the env defines a win
+    attack_seconds: float  # time spent computing perturbations
+    attacked_steps: int  # number of (episode, step) pairs that were perturbed
+    observations: list[torch.Tensor] | None = None  # per step [B, n, d] clean obs (if recorded)
+    alive_masks: list[torch.Tensor] | None = None  # per step [B] whether obs belongs to a live episode
+
+
+def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor], torch.Tensor], seeds: Sequence[int],
+                 attack: Attack | None = None, eps: torch.Tensor | None = None,
+                 attacked: torch.Tensor | None = None, record: bool = False) -> EpisodeBatch:
+    """Run one episode per seed with policy ``act`` (greedy victim or random)."""
+    B, device = env.num_envs, env.device
+    obs = env.reset(seeds)
+    returns = torch.zeros(B, device=device)
+    lengths = torch.zeros(B, device=device)
+    max_delta = torch.zeros(B, device=device)
+    alive = torch.ones(B, dtype=torch.bool, device=device)
+    win = torch.zeros(B, dtype=torch.bool, device=device) if env.spec.has_win else None
+    if attack is not None:
+        attack.reset(B, device)
+        eps = eps.to(device)
+        attacked = attacked.to(device)
+    attack_seconds, attacked_steps = 0.0, 0
+    observations, masks = ([], []) if record else (None, None)
+    with torch.no_grad():
+        for _ in range(env.spec.max_steps):
+            if record:
+                observations.append(obs.cpu().clone())
+                masks.append(alive.cpu().clone())  # alive is updated in place below
+            seen = obs
+            if attack is not None:
+                t0 = time.perf_counter()
+                delta = attack.perturb(obs, eps, attacked)
+                attack_seconds += time.perf_counter() - t0
+                attacked_steps += int(alive.sum())
+                max_delta = torch.where(alive, torch.maximum(max_delta, delta.abs().amax((1, 2))),
+                                        max_delta)
+                seen = obs + delta
+            step = env.step(act(seen))
+            returns += step.reward * alive
+            lengths += alive.float()
+            if win is not None and step.win is not None:
+                win |= step.win & alive
+            alive &= ~(step.terminated | step.truncated)
+            obs = step.obs
+            if not alive.any():
+                break
+    return EpisodeBatch(returns=returns.cpu(), lengths=lengths.cpu(), max_abs_delta=max_delta.cpu(),
+                        win=None if win is None else win.cpu(), attack_seconds=attack_seconds,
+                        attacked_steps=attacked_steps, observations=observations, alive_masks=masks)

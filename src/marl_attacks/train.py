@@ -1,0 +1,64 @@
+"""Stage 1: train a victim (one env x algorithm x seed).
+
+Writes the policy (``policy.pt`` with its provenance beside it) and the
+training curve CSV. By hand::
+
+    python -m marl_attacks.train --config config/config.yaml --env vmas-balance \\
+        --algo mappo --seed 0 --policy out/policy.pt --curve out/curve.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict
+
+import pandas as pd
+
+from . import config as cfgmod
+from .algos import ALGOS, build_config
+from .envs import make_env
+from .io import save_artifact, write_csv
+from .utils import derive_seed, resolve_device, seed_everything, set_threads
+
+
+def run(env: dict, algo: str, algo_cfg: dict, seed: int, base_seed: int, device: str,
+        policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
+    set_threads(threads)
+    dev = resolve_device(device)
+    job_seed = derive_seed(base_seed, "train", env["name"], algo, seed)
+    seed_everything(job_seed)
+    hp = build_config(algo, algo_cfg)
+    e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed,
+                 kwargs=env["kwargs"])
+    if e.spec.action_type not in ALGOS[algo].action_types:
+        raise ValueError(f"{algo} does not support {e.spec.action_type} actions ({env['name']})")
+    start = time.time()
+    policy, curve = ALGOS[algo].train(e, hp, job_seed, progress=progress)
+    wall = time.time() - start
+    block = {"env": env, "algo": algo, "algo_cfg": asdict(hp), "seed": seed}
+    save_artifact(policy_out, {"algo": algo, "env": env["name"], "init_kwargs": policy.init_kwargs,
+                               "state_dict": policy.state_dict(), "train_steps": curve[-1]["env_steps"],
+                               "wall_seconds": wall}, block, job_seed)
+    write_csv(curve_out, pd.DataFrame(curve))
+    print(f"trained {algo} on {env['name']} seed {seed}: {curve[-1]['env_steps']} steps in {wall:.1f}s "
+          f"({curve[-1]['env_steps'] / wall:.0f} steps/s)")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--policy", required=True, help="output policy file (.pt)")
+    p.add_argument("--curve", required=True, help="output training curve (.csv)")
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args(argv)
+    config = cfgmod.load(a.config)
+    run(cfgmod.env_params(config, a.env), a.algo, cfgmod.algo_params(config, a.env, a.algo), a.seed,
+        config["seed"], config["device"], a.policy, a.curve, a.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+rule collect_samples:
+    message:
+        "Recording {params.n_samples} benign joint observations of {wildcards.algo} on {wildcards.env}"
+    input:
+        policy=f"results/{RUN}/victims/{VICTIM}/policy.pt",
+    output:
+        samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        n_samples=config["collect"]["n_samples"],
+        num_envs=config["collect"]["num_envs"],
+        base_seed=config["seed"],
+        device=config["device"],
+    log:
+        f"logs/{RUN}/collect_samples/{VICTIM}.log",
+    benchmark:
+        f"benchmarks/{RUN}/collect_samples/{VICTIM}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/collect_samples.py"

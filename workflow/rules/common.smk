@@ -1,0 +1,34 @@
+# Config checks the schema cannot express, path helpers and input functions.
+# Parameter blocks come from marl_attacks.config, the same code the by-hand CLIs use.
+import marl_attacks.config as mac
+from snakemake.exceptions import WorkflowError
+
+try:
+    mac.check(config)
+except mac.ConfigError as exc:
+    raise WorkflowError(f"invalid config: {exc}")
+
+RUN = config["run"]
+TABLE_EXTS = ["csv", "md", "tex"]
+VICTIM = "{env}/{algo}/seed{seed}"
+
+
+def victims():
+    """Every (env, algo, seed) the config asks for."""
+    return [(e, a, s) for e in config["envs"] for a in config["algos"] for s in config["seeds"]]
+
+
+def victim_paths(pattern):
+    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in victims()]
+
+
+def align_inputs(wildcards):
+    """f_theta files the evaluation of one victim needs, one per architecture."""
+    return {
+        arch: f"results/{RUN}/align/{wildcards.env}/{wildcards.algo}/seed{wildcards.seed}/{arch}.pt"
+        for arch in mac.needed_archs(config)
+    }
+
+
+def victim_id(wildcards):
+    return {"env": wildcards.env, "algo": wildcards.algo, "seed": int(wildcards.seed)}

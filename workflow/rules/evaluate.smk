@@ -1,0 +1,55 @@
+rule evaluate_attacks:
+    message:
+        "Evaluating {wildcards.algo} on {wildcards.env} (seed {wildcards.seed}) under every attack"
+    input:
+        unpack(lambda w: {"policy": f"results/{RUN}/victims/{w.env}/{w.algo}/seed{w.seed}/policy.pt",
+                          **{f"align_{k}": v for k, v in align_inputs(w).items()}}),
+    output:
+        rows=f"results/{RUN}/eval/{VICTIM}.csv",
+        cost=f"results/{RUN}/eval/{VICTIM}.cost.csv",
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        victim=victim_id,
+        evaluate=config["evaluate"],
+        attacks=mac.attack_params(config),
+        base_seed=config["seed"],
+        device=config["device"],
+    log:
+        f"logs/{RUN}/evaluate_attacks/{VICTIM}.log",
+    benchmark:
+        f"benchmarks/{RUN}/evaluate_attacks/{VICTIM}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    script:
+        "../scripts/evaluate_attacks.py"
+
+
+rule score_victim:
+    message:
+        "Scoring {wildcards.algo} on {wildcards.env} (seed {wildcards.seed}) against a random policy"
+    input:
+        policy=f"results/{RUN}/victims/{VICTIM}/policy.pt",
+    output:
+        score=f"results/{RUN}/victims/{VICTIM}/score.json",
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        victim=victim_id,
+        episodes=config["evaluate"]["episodes"],
+        base_seed=config["seed"],
+        device=config["device"],
+    log:
+        f"logs/{RUN}/score_victim/{VICTIM}.log",
+    benchmark:
+        f"benchmarks/{RUN}/score_victim/{VICTIM}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/score_victim.py"

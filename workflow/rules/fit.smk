@@ -1,0 +1,23 @@
+rule fit_align:
+    message:
+        "Fitting f_theta ({wildcards.arch}) on samples of {wildcards.algo} on {wildcards.env}"
+    input:
+        samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
+    output:
+        model=f"results/{RUN}/align/{VICTIM}/{{arch}}.pt",
+    params:
+        fit=lambda w: mac.fit_params(config, w.arch),
+        base_seed=config["seed"],
+        device=config["device"],
+    log:
+        f"logs/{RUN}/fit_align/{VICTIM}_{{arch}}.log",
+    benchmark:
+        f"benchmarks/{RUN}/fit_align/{VICTIM}_{{arch}}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/fit_align.py"
