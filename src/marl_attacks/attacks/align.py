@@ -7,8 +7,9 @@ steps of sign-gradient ascent (PGD; K = 1 is FGSM) with step size eps/K on
 
     sum_{i attacked} J_i,   J_i = MSE(f_theta,i(o_{-i} + delta_{-i}), o_i + delta_i),
 
-starting from delta = 0 and projecting onto the feasible set after each step.
-delta enters both the model's input and its target. Choice where the paper is
+starting from delta = 0 and projecting onto the feasible set after each step;
+with K > 1 each sample keeps its best iterate. delta enters both the model's
+input and its target. Choice where the paper is
 silent: only attacked agents' J_i enter the objective (with all agents
 attacked, that is every J_i), and delta is zero for unattacked agents.
 """
@@ -47,12 +48,27 @@ class AlignAttack(Attack):
 
     def perturb(self, obs, eps, attacked):
         alpha = (eps * self.step_frac).view(-1, 1, 1)
-        delta = torch.zeros_like(obs)
         attacked_f = attacked.to(obs.dtype)
-        for _ in range(self.steps):
+        delta = torch.zeros_like(obs)
+        best, best_loss = delta, None
+        for k in range(self.steps):
             with torch.enable_grad():
                 delta.requires_grad_(True)
-                loss = self.objective(obs, delta, attacked_f).sum()
-                (grad,) = torch.autograd.grad(loss, delta)
+                loss = self.objective(obs, delta, attacked_f)
+                (grad,) = torch.autograd.grad(loss.sum(), delta)
+            if k > 0:  # loss of the previous iterate, computed in this step's forward pass
+                best, best_loss = self._keep_best(best, best_loss, delta.detach(), loss.detach())
             delta = self._project(obs, delta.detach() + alpha * grad.sign(), eps, attacked)
-        return delta
+        if self.steps == 1:
+            return delta
+        with torch.no_grad():
+            best, _ = self._keep_best(best, best_loss, delta, self.objective(obs, delta, attacked_f))
+        return best
+
+    @staticmethod
+    def _keep_best(best, best_loss, delta, loss):
+        """Per sample, the iterate with the highest alignment loss so far (standard PGD practice)."""
+        if best_loss is None:
+            return delta, loss
+        better = loss > best_loss
+        return torch.where(better.view(-1, 1, 1), delta, best), torch.where(better, loss, best_loss)

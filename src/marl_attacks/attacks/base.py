@@ -28,12 +28,12 @@ def project_delta(obs: torch.Tensor, delta: torch.Tensor, eps: torch.Tensor,
     """
     e = eps.to(delta.dtype).view(-1, 1, 1)
     mask = spec.perturbable.to(obs.device).unsqueeze(0) & attacked.unsqueeze(-1)
-    delta = torch.where(mask, torch.clamp(delta, -e, e), torch.zeros_like(delta))
     low, high = spec.obs_low.to(obs.device), spec.obs_high.to(obs.device)
-    perturbed = torch.minimum(torch.maximum(obs + delta, low), high)
-    # Clipping towards the bounds only shrinks |delta|; the clamp guards against
-    # clean observations that an env emits slightly outside its own bounds.
-    delta = torch.where(mask, torch.clamp(perturbed - obs, -e, e), torch.zeros_like(delta))
+    # Bound delta itself (not obs + delta) so unbounded dims keep delta bit-exact.
+    delta = torch.minimum(torch.maximum(delta, low - obs), high - obs)
+    # The budget is applied last: it wins even for a clean observation the env
+    # emitted slightly outside its own bounds.
+    delta = torch.where(mask, torch.clamp(delta, -e, e), torch.zeros_like(delta))
     return delta
 
 

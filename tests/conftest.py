@@ -1,0 +1,51 @@
+"""Shared fixtures: tiny specs, a random victim and a fitted f_theta for attack tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from marl_attacks.envs import EnvSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def random_spec(seed: int, n_agents: int | None = None, obs_dim: int | None = None,
+                bounded: bool | None = None, discrete: bool = True) -> EnvSpec:
+    """A random observation layout: sizes, finite or infinite bounds, ID dims at random places."""
+    g = torch.Generator().manual_seed(seed)
+    n = n_agents or int(torch.randint(2, 6, (1,), generator=g))
+    d = obs_dim or int(torch.randint(2, 40, (1,), generator=g))
+    bounded = bool(torch.rand(1, generator=g) < 0.5) if bounded is None else bounded
+    if bounded:
+        low = -torch.rand(n, d, generator=g) * 2
+        high = low + 0.05 + torch.rand(n, d, generator=g) * 3
+    else:
+        low = torch.full((n, d), -float("inf"))
+        high = torch.full((n, d), float("inf"))
+    perturbable = torch.rand(n, d, generator=g) > 0.3
+    perturbable[:, 0] = True  # at least one perturbable dimension
+    return EnvSpec(name=f"random-{seed}", n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
+                   perturbable=perturbable, action_type="discrete" if discrete else "continuous",
+                   action_dim=5 if discrete else 2, max_steps=10)
+
+
+def random_obs(spec: EnvSpec, batch: int, seed: int) -> torch.Tensor:
+    """Observations inside the spec's bounds (some exactly on a bound)."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(batch, spec.n_agents, spec.obs_dim, generator=g)
+    low, high = spec.obs_low, spec.obs_high
+    finite = torch.isfinite(low) & torch.isfinite(high)
+    u = torch.rand(batch, spec.n_agents, spec.obs_dim, generator=g)
+    inside = low + u * (high - low)
+    obs = torch.where(finite, inside, base)
+    # put a few entries exactly on the bounds, where clipping matters most
+    on_low = (torch.rand(obs.shape, generator=g) < 0.1) & finite
+    return torch.where(on_low, low.expand_as(obs), obs)
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT

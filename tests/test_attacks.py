@@ -1,0 +1,143 @@
+"""Invariants of every registered attack, over many random observation layouts."""
+
+import pytest
+import torch
+
+from conftest import random_obs, random_spec
+from marl_attacks.alignment import AlignmentMLP
+from marl_attacks.algos.mappo import MappoPolicy
+from marl_attacks.attacks import (ATTACKS, AttackContext, hadamard_directions, make_attack,
+                                  project_delta, sylvester_hadamard)
+from marl_attacks.attacks.align import AlignAttack
+
+SPEC_SEEDS = range(12)
+
+
+def context(spec, seed=0):
+    torch.manual_seed(seed)
+    model = AlignmentMLP(spec.n_agents, spec.obs_dim, hidden=16, layers=2)
+    victim = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim, hidden=16)
+    return AttackContext(spec=spec, generator=torch.Generator().manual_seed(seed),
+                         align_model=model, victim=victim)
+
+
+def run_attack(name, spec, obs, eps, attacked, steps=3):
+    attack = make_attack(name, context(spec), {"pgd_steps": 3} if name in ("align-mlp", "white-box-pgd") else None)
+    attack.reset(obs.shape[0], obs.device)
+    deltas = []
+    for _ in range(steps):  # stateful attacks (OU) evolve over steps
+        deltas.append(attack.perturb(obs, eps, attacked))
+    return deltas
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+@pytest.mark.parametrize("spec_seed", SPEC_SEEDS)
+def test_perturbation_is_feasible(name, spec_seed):
+    spec = random_spec(spec_seed, discrete=spec_seed % 3 != 0)
+    B = 16
+    obs = random_obs(spec, B, spec_seed)
+    g = torch.Generator().manual_seed(spec_seed)
+    eps = torch.rand(B, generator=g) * 0.8
+    attacked = torch.rand(B, spec.n_agents, generator=g) < 0.6
+    for delta in run_attack(name, spec, obs, eps, attacked):
+        assert delta.shape == obs.shape
+        # |delta|_inf <= eps per sample
+        assert (delta.abs().amax((1, 2)) <= eps + 1e-6).all()
+        # untouched: non-perturbable dims and unattacked agents
+        frozen = ~spec.perturbable.unsqueeze(0) | ~attacked.unsqueeze(-1)
+        assert (delta[frozen.expand_as(delta)] == 0).all()
+        # inside the observation bounds
+        perturbed = obs + delta
+        assert (perturbed >= spec.obs_low - 1e-6).all() and (perturbed <= spec.obs_high + 1e-6).all()
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_zero_eps_gives_zero_perturbation(name):
+    spec = random_spec(3, bounded=False)
+    obs = random_obs(spec, 8, 0)
+    attacked = torch.ones(8, spec.n_agents, dtype=torch.bool)
+    for delta in run_attack(name, spec, obs, torch.zeros(8), attacked):
+        assert (delta == 0).all()
+
+
+def test_projection_clips_to_bounds_and_budget():
+    spec = random_spec(5, bounded=True)
+    obs = random_obs(spec, 4, 1)
+    huge = torch.full_like(obs, 10.0)
+    eps = torch.tensor([0.1, 0.2, 0.0, 5.0])
+    attacked = torch.ones(4, spec.n_agents, dtype=torch.bool)
+    d = project_delta(obs, huge, eps, attacked, spec)
+    assert (d.amax((1, 2)) <= eps + 1e-6).all()
+    assert ((obs + d) <= spec.obs_high + 1e-6).all()
+    # on an unbounded perturbable dimension the full budget is used
+    spec_u = random_spec(5, bounded=False)
+    d_u = project_delta(obs, huge, eps, attacked, spec_u)
+    assert torch.allclose(d_u[1][spec_u.perturbable], torch.tensor(0.2))
+
+
+@pytest.mark.parametrize("n,d", [(2, 2), (3, 18), (4, 16), (5, 7), (8, 33)])
+def test_hadamard_directions(n, d):
+    order = 1 << (d.bit_length() - 1)
+    dirs = hadamard_directions(n, d)
+    used = dirs[:, :order]
+    assert set(used.unique().tolist()) <= {-1.0, 1.0}
+    assert (dirs[:, order:] == 0).all()
+    if n <= order:
+        gram = used @ used.T
+        assert torch.equal(gram, order * torch.eye(n))  # mutually orthogonal, distinct per agent
+    h = sylvester_hadamard(order)
+    assert torch.equal(h @ h.T, order * torch.eye(order))
+
+
+def test_hadamard_attack_is_constant_and_respects_id_dims():
+    spec = random_spec(2, n_agents=3, obs_dim=12, bounded=False)
+    ctx = context(spec)
+    attack = make_attack("hadamard", ctx)
+    eps = torch.full((4,), 0.3)
+    attacked = torch.ones(4, 3, dtype=torch.bool)
+    d1 = attack.perturb(random_obs(spec, 4, 0), eps, attacked)
+    d2 = attack.perturb(random_obs(spec, 4, 1), eps, attacked)
+    assert torch.equal(d1, d2)
+    expected = 0.3 * hadamard_directions(3, 12, spec.perturbable)
+    assert torch.allclose(d1[0], expected)
+
+
+def test_pgd_more_steps_reach_at_least_fgsm_loss():
+    from test_alignment import aligned_dataset
+    from marl_attacks.alignment import FitConfig, fit
+
+    data = aligned_dataset(N=400, n=3, d=6, seed=1)
+    model, _ = fit(data, FitConfig(hidden=64, layers=3, lr=3e-3, epochs=40, n_samples=400), seed=0,
+                   progress=False)
+    spec = random_spec(1, n_agents=3, obs_dim=6, bounded=False)
+    ctx = AttackContext(spec=spec, generator=torch.Generator().manual_seed(0), align_model=model)
+    obs = data[:128]
+    eps = torch.full((128,), 0.3)
+    attacked = torch.ones(128, 3, dtype=torch.bool)
+    losses = {}
+    for k in (1, 3, 10):
+        attack = AlignAttack(ctx, pgd_steps=k)
+        delta = attack.perturb(obs, eps, attacked)
+        losses[k] = attack.objective(obs, delta, attacked.float()).mean().item()
+    clean = AlignAttack(ctx).objective(obs, torch.zeros_like(obs), attacked.float()).mean().item()
+    assert losses[1] > 2 * clean
+    assert losses[10] >= losses[1] and losses[3] >= losses[1], losses
+
+
+@pytest.mark.parametrize("discrete", [True, False])
+def test_white_box_lowers_greedy_action_probability(discrete):
+    spec = random_spec(4, n_agents=3, obs_dim=8, bounded=False, discrete=discrete)
+    torch.manual_seed(0)
+    victim = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim, hidden=32)
+    for p in victim.parameters():  # sharpen the random policy so the gradient is informative
+        p.data.mul_(3)
+    ctx = AttackContext(spec=spec, generator=torch.Generator().manual_seed(0), victim=victim)
+    obs = random_obs(spec, 128, 0)
+    eps = torch.full((128,), 0.1)
+    attacked = torch.ones(128, 3, dtype=torch.bool)
+    delta = make_attack("white-box-fgsm", ctx).perturb(obs, eps, attacked)
+    clean_action = victim.act(obs)
+    with torch.no_grad():
+        before = victim.attack_loss(obs, clean_action)
+        after = victim.attack_loss(obs + delta, clean_action)
+    assert after.mean() > before.mean()

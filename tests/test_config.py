@@ -1,0 +1,78 @@
+"""Bad configs are rejected before any job runs, with the key and the allowed values named."""
+
+import copy
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from marl_attacks import config as cfgmod
+
+
+@pytest.fixture
+def good():
+    return yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+
+
+@pytest.mark.parametrize("path", ["config.yaml", "tiny.yaml", "paper.yaml"])
+def test_shipped_configs_are_valid(path):
+    cfgmod.load(ROOT / "config" / path)
+
+
+def _set(config, dotted, value):
+    *head, last = dotted.split(".")
+    node = config
+    for k in head:
+        node = node[k]
+    node[last] = value
+
+
+@pytest.mark.parametrize("key,value,expect", [
+    ("unknown_top", 1, "unknown_top"),                      # unknown key
+    ("evaluate.episodes", "fifty", "evaluate.episodes"),      # wrong type
+    ("evaluate.eps", [0.1, -0.2], "evaluate.eps"),          # eps < 0
+    ("evaluate.eps", [], "evaluate.eps"),                    # empty grid
+    ("evaluate.attacks", ["benign", "align-cnn"], "align-cnn"),  # unknown attack
+    ("seeds", [], "seeds"),                                  # empty seeds
+    ("report.drop_eps", 0.3, "report.drop_eps"),             # not in the grid
+    ("evaluate.n_attacked", [0], "evaluate.n_attacked"),     # nobody attacked
+])
+def test_bad_values_are_rejected(good, key, value, expect):
+    bad = copy.deepcopy(good)
+    _set(bad, key, value)
+    with pytest.raises(cfgmod.ConfigError, match=expect.replace(".", r"\.")):
+        cfgmod.check(bad)
+
+
+def test_unknown_env_and_algo_and_hyperparameter(good):
+    bad = copy.deepcopy(good)
+    bad["envs"]["vmas-flying"] = {"max_steps": 10}
+    with pytest.raises(cfgmod.ConfigError, match="unknown env 'vmas-flying'"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    bad["algos"]["maddpg"] = {}
+    with pytest.raises(cfgmod.ConfigError, match="unknown algorithm 'maddpg'"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    bad["algos"]["mappo"]["learning_rate"] = 1.0
+    with pytest.raises(cfgmod.ConfigError, match="learning_rate"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    bad["attacks"]["align-mlp"]["steps"] = 3
+    with pytest.raises(cfgmod.ConfigError, match="attacks.align-mlp"):
+        cfgmod.check(bad)
+
+
+def test_max_noise_needs_its_noises(good):
+    bad = copy.deepcopy(good)
+    bad["evaluate"]["attacks"] = ["benign", "max-noise", "noise-uniform"]
+    with pytest.raises(cfgmod.ConfigError, match="max-noise"):
+        cfgmod.check(bad)
+
+
+def test_env_overrides_reach_only_that_env(good):
+    merged = cfgmod.algo_params(good, "vmas-balance", "mappo")
+    assert merged == good["algos"]["mappo"]
+    good["envs"]["vmas-balance"]["train"] = {"mappo": {"total_steps": 7}}
+    assert cfgmod.algo_params(good, "vmas-balance", "mappo")["total_steps"] == 7
+    assert cfgmod.algo_params(good, "mpe-simple_spread", "mappo")["total_steps"] == 2000

@@ -1,0 +1,117 @@
+"""Each stage on tiny settings, called the way the workflow calls it."""
+
+import json
+
+import pandas as pd
+import pytest
+import torch
+
+from marl_attacks import collect, evaluate, fit, report, train
+from marl_attacks.io import ArtifactError, load_artifact
+
+ENV = {"name": "vmas-balance", "max_steps": 12, "kwargs": {"n_agents": 3, "continuous_actions": False}}
+MAPPO = {"total_steps": 960, "num_envs": 8, "rollout_len": 12, "epochs": 1, "minibatches": 2, "hidden": 16}
+FIT = {"arch": "mlp", "hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2,
+       "val_frac": 0.2, "n_samples": 40}
+EVAL = {"episodes": 3, "eps": [0.1, 0.3], "max_batch": 4, "n_attacked": ["all", 1],
+        "attacks": ["benign", "align-mlp", "hadamard", "noise-uniform", "noise-gaussian",
+                    "noise-exponential", "noise-ou", "max-noise", "white-box-fgsm"]}
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stages")
+    p = {k: str(d / v) for k, v in dict(policy="policy.pt", curve="curve.csv", samples="samples.pt",
+                                          model="mlp.pt", rows="eval.csv", cost="cost.csv",
+                                          score="score.json", summary="summary.csv").items()}
+    train.run(ENV, "mappo", MAPPO, 0, 0, "cpu", p["policy"], p["curve"], progress=False)
+    collect.run(ENV, p["policy"], 40, 4, 0, "cpu", p["samples"], progress=False)
+    fit.run(p["samples"], FIT, 0, "cpu", p["model"], progress=False)
+    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+    evaluate.run(ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"],
+                 p["cost"], progress=False)
+    evaluate.run_score(ENV, victim, p["policy"], 3, 0, "cpu", p["score"])
+    report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
+    return p
+
+
+def test_train_writes_policy_curve_and_provenance(pipeline):
+    payload = load_artifact(pipeline["policy"])
+    assert payload["train_steps"] == 960
+    assert payload["meta"]["config"]["algo_cfg"]["hidden"] == 16
+    meta = json.loads(open(pipeline["policy"] + ".meta.json").read())
+    assert meta["config_hash"] == payload["meta"]["config_hash"] and "torch" in meta["versions"]
+    curve = pd.read_csv(pipeline["curve"])
+    assert list(curve.env_steps)[-1] == 960
+
+
+def test_collect_writes_requested_samples(pipeline):
+    s = load_artifact(pipeline["samples"])
+    assert s["obs"].shape == (40, 3, 16)
+    # samples are ordered by episode then step
+    key = s["episode"] * 100 + s["step"]
+    assert torch.all(key[1:] > key[:-1])
+
+
+def test_fit_saves_validation_mse_per_agent(pipeline):
+    m = load_artifact(pipeline["model"])
+    assert len(m["stats"]["val_mse"]) == 3 and m["stats"]["n_val"] == 8
+
+
+def test_evaluation_rows_follow_the_data_contract(pipeline):
+    rows = pd.read_csv(pipeline["rows"])
+    for col in ["env", "algo", "seed", "attack", "eps", "n_attacked", "episode", "return", "length",
+                "max_abs_delta"]:
+        assert col in rows
+    assert set(rows.attack) == set(EVAL["attacks"])
+    assert (rows.max_abs_delta <= rows.eps + 1e-6).all()
+    benign = rows[rows.attack == "benign"]
+    assert len(benign) == 3 and (benign.eps == 0).all() and (benign.max_abs_delta == 0).all()
+    attacked = rows[rows.attack == "hadamard"]
+    # eps x n_attacked x episodes, with n_attacked the real count (all = 3 agents)
+    assert len(attacked) == 2 * 2 * 3 and set(attacked.n_attacked) == {1, 3}
+    assert (attacked.max_abs_delta > 0).all()
+    cost = pd.read_csv(pipeline["cost"])
+    assert cost.loc[cost.attack == "align-mlp", "samples_used"].iloc[0] == 40
+
+
+def test_same_seeds_for_every_attack(pipeline):
+    """At eps -> 0 any attack reproduces the benign episodes exactly (same env seeds)."""
+    rows = pd.read_csv(pipeline["rows"])
+    benign = rows[rows.attack == "benign"].sort_values("episode")["return"].to_numpy()
+    ENV_ = dict(ENV)
+    from marl_attacks.victims import load_victim
+    policy, _ = load_victim(pipeline["policy"])
+    frame, _ = evaluate.evaluate(ENV_, policy, {}, dict(EVAL, eps=[0.0], attacks=["benign", "hadamard"],
+                                                        n_attacked=["all"]), {}, 0, "cpu", progress=False)
+    zero = frame[frame.attack == "hadamard"].sort_values("episode")["return"].to_numpy()
+    assert (zero == benign).all()
+
+
+def test_summary_has_drop_and_ci(pipeline):
+    s = pd.read_csv(pipeline["summary"])
+    for col in ["env", "algo", "attack", "eps", "n_attacked", "iqm", "ci_low", "ci_high", "drop_pct",
+                "length_change_pct"]:
+        assert col in s
+    assert (s.ci_low <= s.iqm + 1e-9).all() and (s.iqm <= s.ci_high + 1e-9).all()
+    assert (s[s.attack == "benign"].drop_pct == 0).all()
+
+
+def test_report_outputs(pipeline, tmp_path):
+    s = pd.read_csv(pipeline["summary"])
+    report.plot_return_vs_eps(s, str(tmp_path / "fig"))
+    assert (tmp_path / "fig.png").stat().st_size > 1000 and (tmp_path / "fig.pdf").exists()
+    table = report.table_main_drop(s, 0.1, str(tmp_path / "drop"))
+    assert "align-mlp" in table.columns and len(table) == 1
+    assert (tmp_path / "drop.tex").read_text().startswith("\\begin{table}")
+    victims = report.table_victims([pipeline["score"]], str(tmp_path / "victims"))
+    assert {"train_steps", "return_iqm", "random_return"} <= set(victims.columns)
+
+
+def test_corrupted_artifact_is_named(pipeline, tmp_path):
+    bad = tmp_path / "policy.pt"
+    bad.write_bytes(open(pipeline["policy"], "rb").read()[:200])
+    with pytest.raises(ArtifactError, match="policy.pt.*truncated or corrupted"):
+        load_artifact(bad)
+    with pytest.raises(ArtifactError, match="different config"):
+        load_artifact(pipeline["policy"], expect_config={"other": 1})

@@ -1,0 +1,73 @@
+"""The whole workflow through Snakemake on the tiniest config, in a temporary copy."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(cwd, *args):
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("wf")
+    for item in ["Snakefile", "workflow", "config", "environment.yml"]:
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, d / item)
+    res = snakemake(d)
+    assert res.returncode == 0, res.stderr[-4000:]
+    return d
+
+
+def test_outputs_and_contract(workdir):
+    for f in ["figures/tiny/return_vs_eps.png", "figures/tiny/return_vs_eps.pdf",
+              "tables/tiny/main_drop.csv", "tables/tiny/main_drop.md", "tables/tiny/main_drop.tex",
+              "tables/tiny/victims.csv", "results/tiny/summary.csv"]:
+        assert (workdir / f).stat().st_size > 0, f
+    rows = pd.concat(pd.read_csv(p) for p in (workdir / "results/tiny/eval").rglob("seed*.csv")
+                     if not p.name.endswith(".cost.csv"))
+    assert (rows.max_abs_delta <= rows.eps + 1e-6).all()
+    assert {"benign", "align-mlp", "hadamard", "max-noise", "white-box-fgsm"} <= set(rows.attack)
+    for log in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "report"]:
+        assert any((workdir / "logs/tiny" / log).rglob("*.log")), log
+    assert any((workdir / "benchmarks/tiny").rglob("*.tsv"))
+
+
+def test_rerun_does_nothing(workdir):
+    res = snakemake(workdir, "-n")
+    assert res.returncode == 0
+    assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_deleting_figure_reruns_only_its_job(workdir):
+    (workdir / "figures/tiny/return_vs_eps.png").unlink()
+    res = snakemake(workdir, "-n", "figures/tiny/return_vs_eps.png")
+    out = res.stdout + res.stderr
+    assert "figure_return_vs_eps" in out
+    for rule in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "summarise"]:
+        assert rule not in out
+    assert snakemake(workdir, "figures/tiny/return_vs_eps.png").returncode == 0
+
+
+def test_changing_eps_reruns_evaluation_not_training(workdir):
+    cfg = (workdir / "config/tiny.yaml").read_text()
+    changed = workdir / "config/tiny.yaml"
+    changed.write_text(cfg.replace("eps: [0.1, 0.5]", "eps: [0.1, 0.3]"))
+    try:
+        res = snakemake(workdir, "-n")
+        out = res.stdout + res.stderr
+        assert "evaluate_attacks" in out and "summarise" in out and "figure_return_vs_eps" in out
+        for rule in ["train_victim", "collect_samples", "fit_align"]:
+            assert rule not in out
+    finally:
+        changed.write_text(cfg)
