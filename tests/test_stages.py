@@ -25,9 +25,9 @@ def pipeline(tmp_path_factory):
                                           model="mlp.pt", rows="eval.csv", cost="cost.csv",
                                           score="score.json", summary="summary.csv").items()}
     train.run(ENV, "mappo", MAPPO, 0, 0, "cpu", p["policy"], p["curve"], progress=False)
-    collect.run(ENV, p["policy"], 40, 4, 0, "cpu", p["samples"], progress=False)
-    fit.run(p["samples"], FIT, 0, "cpu", p["model"], progress=False)
     victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+    collect.run(ENV, victim, p["policy"], 40, 4, 0, "cpu", p["samples"], progress=False)
+    fit.run(p["samples"], victim, FIT, 0, "cpu", p["model"], progress=False)
     evaluate.run(ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"],
                  p["cost"], progress=False)
     evaluate.run_score(ENV, victim, p["policy"], 3, 0, "cpu", p["score"])

@@ -6,7 +6,7 @@ episode index and step of each sample so recurrent f_theta can use episodes.
 By hand::
 
     python -m marl_attacks.collect --config config/config.yaml --env vmas-balance \\
-        --policy out/policy.pt --out out/samples.pt
+        --algo mappo --seed 0 --policy out/policy.pt --out out/samples.pt
 """
 
 from __future__ import annotations
@@ -49,12 +49,13 @@ def collect(env, policy, n_samples: int, seed: int, progress: bool = True) -> di
     return {"obs": obs[order].float(), "episode": episode[order], "step": step[order]}
 
 
-def run(env: dict, policy_path: str, n_samples: int, num_envs: int, base_seed: int, device: str,
-        out: str, threads: int | None = None, progress: bool = True) -> None:
+def run(env: dict, victim: dict, policy_path: str, n_samples: int, num_envs: int, base_seed: int,
+        device: str, out: str, threads: int | None = None, progress: bool = True) -> None:
+    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths."""
     set_threads(threads)
     dev = resolve_device(device)
     policy, meta = load_victim(policy_path, dev)
-    seed = derive_seed(base_seed, "collect", policy_path)
+    seed = derive_seed(base_seed, "collect", victim["env"], victim["algo"], victim["seed"])
     seed_everything(seed)
     e = make_env(env["name"], num_envs, dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
     samples = collect(e, policy, n_samples, seed, progress)
@@ -68,12 +69,14 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="config/config.yaml")
     p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True, help="victim seed")
     p.add_argument("--policy", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(cfgmod.env_params(config, a.env), a.policy, config["collect"]["n_samples"],
+    run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy, config["collect"]["n_samples"],
         config["collect"]["num_envs"], config["seed"], config["device"], a.out, a.threads)
 
 

@@ -3,8 +3,8 @@
 Writes ``align_<arch>.pt`` holding the weights and the per-agent validation
 MSE (used by targeted attacks and reported). By hand::
 
-    python -m marl_attacks.fit --config config/config.yaml --arch mlp \\
-        --samples out/samples.pt --out out/align_mlp.pt
+    python -m marl_attacks.fit --config config/config.yaml --arch mlp --env vmas-balance \\
+        --algo mappo --seed 0 --samples out/samples.pt --out out/align_mlp.pt
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from .io import load_artifact, save_artifact
 from .utils import derive_seed, resolve_device, set_threads
 
 
-def run(samples_path: str, fit_cfg: dict, base_seed: int, device: str, out: str,
+def run(samples_path: str, victim: dict, fit_cfg: dict, base_seed: int, device: str, out: str,
         threads: int | None = None, progress: bool = True) -> None:
+    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths."""
     set_threads(threads)
     dev = resolve_device(device)
     cfg = FitConfig(**fit_cfg)
     samples = load_artifact(samples_path, regenerate_hint="snakemake <that file> --forcerun collect_samples")
-    seed = derive_seed(base_seed, "fit", samples_path, cfg.arch)
+    seed = derive_seed(base_seed, "fit", victim["env"], victim["algo"], victim["seed"], cfg.arch)
     model, stats = fit(samples["obs"], cfg, seed, dev, progress)
     block = {"fit": asdict(cfg), "samples_config_hash": samples["meta"]["config_hash"]}
     save_artifact(out, {"arch": cfg.arch, "init_kwargs": model.init_kwargs,
@@ -43,12 +44,15 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="config/config.yaml")
     p.add_argument("--arch", default="mlp")
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True, help="victim seed")
     p.add_argument("--samples", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(a.samples, cfgmod.fit_params(config, a.arch), config["seed"], config["device"], a.out, a.threads)
+    run(a.samples, {"env": a.env, "algo": a.algo, "seed": a.seed}, cfgmod.fit_params(config, a.arch), config["seed"], config["device"], a.out, a.threads)
 
 
 if __name__ == "__main__":

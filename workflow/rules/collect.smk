@@ -7,6 +7,7 @@ rule collect_samples:
         samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
     params:
         env=lambda w: mac.env_params(config, w.env),
+        victim=victim_id,
         n_samples=config["collect"]["n_samples"],
         num_envs=config["collect"]["num_envs"],
         base_seed=config["seed"],

@@ -6,6 +6,7 @@ rule fit_align:
     output:
         model=f"results/{RUN}/align/{VICTIM}/{{arch}}.pt",
     params:
+        victim=victim_id,
         fit=lambda w: mac.fit_params(config, w.arch),
         base_seed=config["seed"],
         device=config["device"],
