@@ -71,3 +71,24 @@ def test_changing_eps_reruns_evaluation_not_training(workdir):
             assert rule not in out
     finally:
         changed.write_text(cfg)
+
+
+def test_lint_is_clean():
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Lints for" not in res.stdout + res.stderr
+
+
+def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
+    for item in ["Snakefile", "workflow", "config", "profiles", "environment.yml"]:
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",
+                          "--configfile", "config/paper.yaml"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    for rule in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "summarise",
+                 "figure_return_vs_eps", "table_main_drop", "table_victims"]:
+        assert rule in out
