@@ -238,3 +238,27 @@ def test_lbf_collecting_all_food_is_a_termination_even_on_the_last_step():
     # one step less: the food is not collected, the episode is truncated
     t3, step3, total3 = _lbf_collect_episode(max_steps=t - 1)
     assert t3 == t - 1 and step3.truncated.all() and not step3.terminated.any() and total3 == 0
+
+
+def test_every_env_has_a_paper_label():
+    from marl_attacks.report import ENV_LABELS
+
+    assert set(ENVS) <= set(ENV_LABELS)
+
+
+def test_lbf_available_actions_follow_the_state():
+    from marl_attacks.envs.lbf_env import LbfEnv
+
+    env = LbfEnv("5x5-1p-1f", 1, torch.device("cpu"), max_steps=50)
+    obs = env.reset([3])
+    for _ in range(20):
+        fy, fx, _, py, px, _ = obs[0, 0].tolist()
+        avail = env.available_actions()[0, 0].tolist()
+        assert avail[0]  # NONE
+        assert avail[5] == (abs(fy - py) + abs(fx - px) == 1)  # LOAD only next to the food
+        assert avail[1] == (py > 0 and (py - 1, px) != (fy, fx))  # NORTH: not off the grid or into food
+        assert avail[2] == (py < 4 and (py + 1, px) != (fy, fx))  # SOUTH
+        step = env.step(torch.tensor([[_lbf_single_player_policy(obs[0, 0])]]))
+        obs = step.obs
+    # envs without action constraints say so with None
+    assert make_env("rware-tiny-2ag", 1, max_steps=5).available_actions() is None

@@ -16,6 +16,11 @@ food, then of every player with the observing agent first; absent entries
 are read from the env's observation space: positions in ``[-1, size - 1]``,
 levels in ``[0, max level]``. Every dimension is perturbable.
 
+:meth:`available_actions` gives lbforaging's valid actions (EPyMARL's
+``avail_actions``): NONE always, moves into free cells, LOAD next to food.
+A learner that ignores them may learn a policy whose greedy action is invalid
+(turned into NONE by the env), which freezes a deterministic victim forever.
+
 An episode terminates when all food is collected and is truncated at the time
 limit (which lbforaging reports as a termination; see :mod:`.looped`). The
 team reward is the sum of lbforaging's normalised agent rewards, so a team
@@ -88,6 +93,15 @@ class LbfEnv(LoopedEnv):
         for player in self._envs[b].players:
             player.position = None
         return super()._reset_one(b, seed)
+
+    def available_actions(self) -> torch.Tensor:
+        # lbforaging turns an invalid action (a move into a wall, food or the edge; LOAD
+        # away from food) into NONE. Greedy policies that pick one stand still for good.
+        mask = np.zeros((self.num_envs, self.spec.n_agents, self.spec.action_dim), bool)
+        for b, env in enumerate(self._envs):
+            for i, player in enumerate(env.players):
+                mask[b, i, [a.value for a in env._valid_actions[player]]] = True
+        return torch.as_tensor(mask, device=self.device)
 
     def _terminal_state(self, env) -> bool:
         return bool(env.field.sum() == 0)  # all food collected
