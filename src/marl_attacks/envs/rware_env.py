@@ -48,7 +48,8 @@ def task_kwargs(task: str, max_steps: int) -> dict:
 
     m = _TASK.fullmatch(task)
     if m is None:
-        raise ValueError(f"RWARE task '{task}' is not of the form <tiny|small|medium|large>-<n>ag[-easy|-hard]")
+        raise ValueError(f"RWARE task '{task}' is not of the form "
+                         "<tiny|small|medium|large>-<n>ag[-easy|-hard]")
     agents = int(m["agents"])
     rows, cols = _SIZES[m["size"]]
     return {
