@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .envs import LBF_TASKS, RWARE_TASKS
 from .io import atomic_write, write_csv, write_text
 from .stats import iqm, stratified_bootstrap_ci
 
@@ -28,7 +29,13 @@ KEYS = ["env", "algo", "attack", "eps", "n_attacked"]
 ENV_LABELS = {
     "vmas-navigation": "VMAS Navigation",
     "vmas-balance": "VMAS Balance",
+    "vmas-transport": "VMAS Transport",
+    "vmas-wheel": "VMAS Wheel",
     "mpe-simple_spread": "MPE Simple Spread",
+    "mpe-simple_reference": "MPE Simple Reference",
+    # LBF and RWARE as the paper names tasks: "LBF 8x8-2p-2f-coop", "RWARE tiny-2ag"
+    **{f"lbf-{t}": f"LBF {t}" for t in LBF_TASKS},
+    **{f"rware-{t}": f"RWARE {t}" for t in RWARE_TASKS},
 }
 ATTACK_LABELS = {
     "benign": "Benign", "align-mlp": "Align (MLP)", "hadamard": "Hadamard",

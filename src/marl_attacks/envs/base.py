@@ -67,6 +67,12 @@ class BatchedEnv(ABC):
     def close(self) -> None:  # pragma: no cover - adapters override when needed
         pass
 
+    def available_actions(self) -> torch.Tensor | None:
+        """``[B, n, action_dim]`` bool: the discrete actions that do something in the current
+        state (EPyMARL's ``avail_actions``, computed from the true state, so no observation
+        perturbation changes it), or None where every action is always available."""
+        return None
+
     def random_actions(self, generator: torch.Generator) -> torch.Tensor:
         """Uniform-random joint actions, the baseline every victim must beat."""
         spec, shape = self.spec, (self.num_envs, self.spec.n_agents)

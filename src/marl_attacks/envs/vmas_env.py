@@ -59,7 +59,8 @@ class VmasEnv(BatchedEnv):
         per_agent = [actions[:, i] for i in range(self.spec.n_agents)]
         obs, rews, terminated, truncated, _ = self._env.step(per_agent)
         obs = torch.stack(obs, dim=1)
-        reward = torch.stack(rews, dim=1).sum(dim=1)
+        # some scenarios (wheel) return rewards of shape [B, 1] instead of [B]
+        reward = torch.stack([r.reshape(self.num_envs) for r in rews], dim=1).sum(dim=1)
         truncated = truncated & ~terminated
         done = terminated | truncated
         final_obs = obs
