@@ -46,6 +46,16 @@ def random_obs(spec: EnvSpec, batch: int, seed: int) -> torch.Tensor:
     return torch.where(on_low, low.expand_as(obs), obs)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: tiny networks gain nothing from more, and on a shared 2-core machine
+    torch's spinning worker threads slowed the learning tests up to 8x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def root() -> Path:
     return ROOT

@@ -76,3 +76,34 @@ def test_env_overrides_reach_only_that_env(good):
     good["envs"]["vmas-balance"]["train"] = {"mappo": {"total_steps": 7}}
     assert cfgmod.algo_params(good, "vmas-balance", "mappo")["total_steps"] == 7
     assert cfgmod.algo_params(good, "mpe-simple_spread", "mappo")["total_steps"] == 2000
+
+
+def test_value_learners_skip_continuous_envs(good):
+    good["algos"]["qmix"] = {"total_steps": 100}
+    good["envs"]["vmas-balance"]["kwargs"]["continuous_actions"] = True
+    cfgmod.check(good)
+    pairs, notes = cfgmod.victim_pairs(good)
+    assert ("vmas-balance", "qmix") not in pairs and ("mpe-simple_spread", "qmix") in pairs
+    assert ("vmas-balance", "mappo") in pairs
+    assert len(notes) == 1 and "qmix" in notes[0] and "continuous" in notes[0]
+
+
+def test_algorithm_that_fits_no_env_is_rejected(good):
+    good["algos"]["vdn"] = {}
+    del good["envs"]["mpe-simple_spread"]
+    good["envs"]["vmas-balance"]["kwargs"]["continuous_actions"] = True
+    with pytest.raises(cfgmod.ConfigError, match=r"algos\.vdn.*discrete actions only"):
+        cfgmod.check(good)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("vmas-balance", {"n_agents": 3, "continuous_actions": True}),
+    ("vmas-balance", {"n_agents": 3, "continuous_actions": False}),
+    ("vmas-navigation", {"n_agents": 2}),
+    ("mpe-simple_spread", {"N": 2}),
+])
+def test_static_action_type_matches_the_built_env(name, kwargs):
+    from marl_attacks.envs import ENVS, action_type, make_env
+
+    assert name in ENVS
+    assert action_type(name, kwargs) == make_env(name, 1, max_steps=2, kwargs=kwargs).spec.action_type

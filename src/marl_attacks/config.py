@@ -58,6 +58,11 @@ def check(config: dict) -> None:
                 build_config(algo, algo_params(config, env, algo))
             except (KeyError, TypeError) as exc:
                 raise ConfigError(f"config key 'algos.{algo}' (env {env}): {exc}") from exc
+        if not any(fits(config, env, algo) for env in config["envs"]):
+            kinds = sorted({env_action_type(config, env) for env in config["envs"]})
+            raise ConfigError(f"config key 'algos.{algo}': {algo} supports "
+                              f"{' and '.join(ALGOS[algo].action_types)} actions only, but every "
+                              f"configured env has {' or '.join(kinds)} actions; nothing to train")
     for name in config["evaluate"]["attacks"]:
         if name not in ALL_NAMES:
             raise ConfigError(f"config key 'evaluate.attacks': unknown attack '{name}'; "
@@ -88,6 +93,35 @@ def check(config: dict) -> None:
     if drop_eps not in config["evaluate"]["eps"]:
         raise ConfigError(f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps "
                           f"{config['evaluate']['eps']}")
+
+
+def env_action_type(config: dict, env: str) -> str:
+    from .envs import action_type
+
+    return action_type(env, config["envs"][env].get("kwargs", {}))
+
+
+def fits(config: dict, env: str, algo: str) -> bool:
+    """Whether ``algo`` can act in ``env`` as configured (e.g. QMIX needs discrete actions)."""
+    from .algos import ALGOS
+
+    return env_action_type(config, env) in ALGOS[algo].action_types
+
+
+def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (env, algo) pairs to train, and a note for each pair skipped because they do not fit."""
+    from .algos import ALGOS
+
+    pairs, notes = [], []
+    for env in config["envs"]:
+        for algo in config["algos"]:
+            if fits(config, env, algo):
+                pairs.append((env, algo))
+            else:
+                notes.append(f"skipping {algo} on {env}: {algo} supports "
+                             f"{' and '.join(ALGOS[algo].action_types)} actions only, {env} has "
+                             f"{env_action_type(config, env)} actions")
+    return pairs, notes
 
 
 def needed_archs(config: dict) -> list[str]:

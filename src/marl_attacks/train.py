@@ -1,7 +1,10 @@
 """Stage 1: train a victim (one env x algorithm x seed).
 
 Writes the policy (``policy.pt`` with its provenance beside it) and the
-training curve CSV. By hand::
+training curve CSV. Long runs keep a resume point in ``<policy>.ckpt``
+(outside the declared outputs, so a failed job leaves it for the rerun); a
+rerun with the same config continues from it, and it is deleted once the
+policy is written. By hand::
 
     python -m marl_attacks.train --config config/config.yaml --env vmas-balance \\
         --algo mappo --seed 0 --policy out/policy.pt --curve out/curve.csv
@@ -10,15 +13,15 @@ training curve CSV. By hand::
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import asdict
 
 import pandas as pd
 
 from . import config as cfgmod
 from .algos import ALGOS, build_config
+from .algos.common import Checkpointer
 from .envs import make_env
-from .io import save_artifact, write_csv
+from .io import config_hash, save_artifact, write_csv
 from .utils import derive_seed, resolve_device, seed_everything, set_threads
 
 
@@ -32,17 +35,19 @@ def run(env: dict, algo: str, algo_cfg: dict, seed: int, base_seed: int, device:
     e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed,
                  kwargs=env["kwargs"])
     if e.spec.action_type not in ALGOS[algo].action_types:
-        raise ValueError(f"{algo} does not support {e.spec.action_type} actions ({env['name']})")
-    start = time.time()
-    policy, curve = ALGOS[algo].train(e, hp, job_seed, progress=progress)
-    wall = time.time() - start
+        raise ValueError(f"{algo} supports {' and '.join(ALGOS[algo].action_types)} actions only; "
+                         f"{env['name']} has {e.spec.action_type} actions")
     block = {"env": env, "algo": algo, "algo_cfg": asdict(hp), "seed": seed}
+    ckpt = Checkpointer(f"{policy_out}.ckpt", config_hash({**block, "job_seed": job_seed}))
+    policy, curve = ALGOS[algo].train(e, hp, job_seed, progress=progress, checkpoint=ckpt)
+    wall = curve[-1]["wall_s"]  # training time, summed over resumed runs
     save_artifact(policy_out, {"algo": algo, "env": env["name"], "init_kwargs": policy.init_kwargs,
                                "state_dict": policy.state_dict(), "train_steps": curve[-1]["env_steps"],
                                "wall_seconds": wall}, block, job_seed)
     write_csv(curve_out, pd.DataFrame(curve))
+    ckpt.remove()
     print(f"trained {algo} on {env['name']} seed {seed}: {curve[-1]['env_steps']} steps in {wall:.1f}s "
-          f"({curve[-1]['env_steps'] / wall:.0f} steps/s)")
+          f"({curve[-1]['env_steps'] / max(wall, 1e-9):.0f} steps/s)")
 
 
 def main(argv=None) -> None:

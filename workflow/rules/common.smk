@@ -1,5 +1,7 @@
 # Config checks the schema cannot express, path helpers and input functions.
 # Parameter blocks come from marl_attacks.config, the same code the by-hand CLIs use.
+import sys
+
 import marl_attacks.config as mac
 from snakemake.exceptions import WorkflowError
 
@@ -13,9 +15,15 @@ TABLE_EXTS = ["csv", "md", "tex"]
 VICTIM = "{env}/{algo}/seed{seed}"
 
 
+PAIRS, SKIPPED = mac.victim_pairs(config)
+for note in SKIPPED:
+    # e.g. QMIX/VDN on an env configured with continuous actions
+    print(f"note: {note}", file=sys.stderr)
+
+
 def victims():
-    """Every (env, algo, seed) the config asks for."""
-    return [(e, a, s) for e in config["envs"] for a in config["algos"] for s in config["seeds"]]
+    """Every (env, algo, seed) the config asks for, less the env x algo pairs that do not fit."""
+    return [(e, a, s) for e, a in PAIRS for s in config["seeds"]]
 
 
 def victim_paths(pattern):

@@ -1,8 +1,9 @@
 """Victim learners, one module each, registered by name.
 
 ``ALGOS[name]`` gives the hyperparameter dataclass, the training function
-``train(env, cfg, seed) -> (policy, curve)`` and the policy class used to
-rebuild saved victims.
+``train(env, cfg, seed, progress=, checkpoint=) -> (policy, curve)``, the
+policy class used to rebuild saved victims, and the action types it supports.
+QMIX and VDN share one module (:mod:`.qmix`); the config class picks the mixer.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import mappo
+from . import ippo, mappo, qmix
 from .base import VictimPolicy
 
 
@@ -24,6 +25,9 @@ class AlgoEntry:
 
 ALGOS: dict[str, AlgoEntry] = {
     "mappo": AlgoEntry(mappo.MappoConfig, mappo.train, mappo.MappoPolicy, ("discrete", "continuous")),
+    "ippo": AlgoEntry(ippo.IppoConfig, ippo.train, mappo.MappoPolicy, ("discrete", "continuous")),
+    "qmix": AlgoEntry(qmix.QmixConfig, qmix.train, qmix.QPolicy, ("discrete",)),
+    "vdn": AlgoEntry(qmix.VdnConfig, qmix.train, qmix.QPolicy, ("discrete",)),
 }
 
 

@@ -1,9 +1,31 @@
-"""Pieces shared by victim learners: GAE with time-limit bootstrapping, MLPs, episode stats."""
+"""Pieces shared by victim learners: GAE with time-limit bootstrapping, MLPs, episode stats,
+and resumable checkpoints.
+
+Resuming: a training run is cut into segments of ``checkpoint_every`` updates.
+Every segment starts all parallel episodes afresh from seeds derived from
+``(seed, segment)`` (:func:`segment_seeds`), whether or not the run is
+checkpointed, because an env's internal state (VMAS tensors, PettingZoo
+objects) cannot be saved. A run resumed from the checkpoint written at a
+segment boundary therefore continues exactly as the uninterrupted run would
+(bit for bit on the CPU): the checkpoint holds the networks, optimiser, global
+RNG states, update counter, curve and, for replay learners, the buffer. The
+episodes in flight at a boundary are cut like the end of a rollout (their
+last transition bootstraps), never treated as terminal.
+"""
 
 from __future__ import annotations
 
+import io
+import random
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 import torch
 from torch import nn
+
+from ..io import atomic_write
 
 
 def mlp(sizes: list[int], activation=nn.Tanh, out_gain: float = 1.0) -> nn.Sequential:
@@ -34,7 +56,10 @@ def bootstrap_truncated(reward: torch.Tensor, truncated: torch.Tensor, final_val
 
 def gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, last_value: torch.Tensor,
         gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Generalised advantage estimation over ``[T, N]`` rollouts.
+    """Generalised advantage estimation over ``[T, N]`` (or ``[T, N, k]``) rollouts.
+
+    ``rewards`` and ``dones`` broadcast against ``values`` (e.g. ``[T, N, 1]``
+    against one value per agent, ``[T, N, n]``).
 
     ``dones[t]`` is True when the episode ended at step ``t`` (terminated or
     truncated); the value after an ended step is never bootstrapped here
@@ -42,7 +67,7 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, last_v
     ``(advantages, returns)``.
     """
     T = rewards.shape[0]
-    adv = torch.zeros_like(rewards)
+    adv = torch.zeros_like(values)
     running = torch.zeros_like(last_value)
     next_value = last_value
     for t in reversed(range(T)):
@@ -63,6 +88,11 @@ class EpisodeTracker:
         self.finished_returns: list[float] = []
         self.finished_lengths: list[float] = []
 
+    def restart(self) -> None:
+        """Forget the episodes in flight (all envs were reset at a segment boundary)."""
+        self.ret.zero_()
+        self.len.zero_()
+
     def update(self, reward: torch.Tensor, done: torch.Tensor) -> None:
         self.ret += reward
         self.len += 1
@@ -81,3 +111,77 @@ class EpisodeTracker:
         ln = sum(self.finished_lengths) / n
         self.finished_returns, self.finished_lengths = [], []
         return r, ln, n
+
+
+# ---- resumable checkpoints ----------------------------------------------------------------
+
+def segment_seeds(seed: int, segment: int, num_envs: int) -> list[int]:
+    """Seeds of the parallel episodes that start segment ``segment`` of a training run."""
+    return [int(s) for s in np.random.SeedSequence([seed, segment]).generate_state(num_envs)]
+
+
+def rng_state() -> dict:
+    """The global torch, numpy and python RNG states as tensors and plain lists.
+
+    Plain types load with ``torch.load(..., weights_only=True)``.
+    """
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    version, internal, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)],
+        "python": [version, list(internal), gauss],
+    }
+
+
+def set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+@dataclass
+class Checkpointer:
+    """Where a training run keeps its resume point, and the key of what made it.
+
+    ``key`` is a hash of everything that determines the run (config block and
+    seed); a stored checkpoint with another key is ignored with a warning.
+    """
+
+    path: str | Path
+    key: str
+
+    def load(self) -> dict | None:
+        """The stored state, or None (no file, unreadable, or another config's)."""
+        path = Path(self.path)
+        if not path.exists():
+            return None
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a torn file cannot happen (atomic writes) but a foreign one can
+            warnings.warn(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc}); starting fresh")
+            return None
+        if not isinstance(state, dict) or state.get("key") != self.key:
+            got = state.get("key") if isinstance(state, dict) else None
+            warnings.warn(f"{path}: checkpoint of another config (key {got}, expected {self.key}); "
+                          "starting fresh")
+            return None
+        return state
+
+    def save(self, state: dict) -> None:
+        buffer = io.BytesIO()
+        torch.save({"key": self.key, **state}, buffer)
+        atomic_write(self.path, lambda fh: fh.write(buffer.getvalue()))
+
+    def remove(self) -> None:
+        Path(self.path).unlink(missing_ok=True)
+
+
+def is_checkpoint_update(update: int, every: int, n_updates: int) -> bool:
+    """Whether a resume point is written after ``update`` (never after the last one)."""
+    return (update + 1) % every == 0 and update + 1 < n_updates

@@ -6,7 +6,9 @@ shared by all agents and receives a one-hot agent ID appended by the learner
 (never part of what the env emits, so never perturbed). The critic sees the
 concatenated joint observation and predicts the team value. Time-limit ends
 are bootstrapped from the value of the final observation (see
-:func:`~marl_attacks.algos.common.bootstrap_truncated`).
+:func:`~marl_attacks.algos.common.bootstrap_truncated`). Every
+``checkpoint_every`` updates all episodes restart from derived seeds, which
+makes runs resumable from a checkpoint (see :mod:`~marl_attacks.algos.common`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from tqdm import tqdm
 
 from ..envs import BatchedEnv
 from .base import VictimPolicy
-from .common import EpisodeTracker, bootstrap_truncated, gae, mlp
+from .common import (Checkpointer, EpisodeTracker, bootstrap_truncated, gae, is_checkpoint_update,
+                     mlp, rng_state, segment_seeds, set_rng_state)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class MappoConfig:
     hidden: int = 64  # width of both networks' two hidden layers
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
     init_log_std: float = -0.5  # initial log std of continuous actions
+    checkpoint_every: int = 50  # updates per segment: resume point, and all episodes restart
 
 
 class MappoPolicy(VictimPolicy):
@@ -96,35 +100,62 @@ class MappoPolicy(VictimPolicy):
 
 
 class CentralCritic(nn.Module):
+    """Team value from the concatenated joint observation: ``[B, n, d] -> [B, 1]``."""
+
+    n_values = 1  # one value column, shared by every agent's advantage
+
     def __init__(self, n_agents: int, obs_dim: int, hidden: int):
         super().__init__()
         self.net = mlp([n_agents * obs_dim, hidden, hidden, 1])
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.net(obs.flatten(-2)).squeeze(-1)
+        return self.net(obs.flatten(-2))
 
 
-def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True,
-          log_every: int = 1) -> tuple[MappoPolicy, list[dict]]:
-    """Train MAPPO on ``env``; returns the policy and the training curve rows."""
+def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, log_every: int = 1,
+          checkpoint: Checkpointer | None = None, critic_cls: type[nn.Module] = CentralCritic,
+          name: str = "mappo") -> tuple[MappoPolicy, list[dict]]:
+    """Train MAPPO on ``env``; returns the policy and the training curve rows.
+
+    ``critic_cls(n_agents, obs_dim, hidden)`` maps observations ``[B, n, d]``
+    to ``[B, critic.n_values]`` values: one team value here, one per agent for
+    IPPO (:mod:`.ippo`). Agent ``i``'s advantage comes from column ``i``
+    (broadcast when there is one column). With ``checkpoint``, a resume point
+    is written every ``cfg.checkpoint_every`` updates and training continues
+    from it if one of the same config exists (see :mod:`.common`).
+    """
     spec, device, N, T = env.spec, env.device, env.num_envs, cfg.rollout_len
     policy = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim,
                          spec.action_low, spec.action_high, cfg.hidden, cfg.init_log_std).to(device)
-    critic = CentralCritic(spec.n_agents, spec.obs_dim, cfg.hidden).to(device)
+    critic = critic_cls(spec.n_agents, spec.obs_dim, cfg.hidden).to(device)
     params = [p for p in [*policy.parameters(), *critic.parameters()] if p.requires_grad]
     optim = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
+    tracker, curve, first_update = EpisodeTracker(N, device), [], 0
 
-    obs = env.reset([seed * 100_003 + b for b in range(N)])
-    tracker, curve, start = EpisodeTracker(N, device), [], time.time()
+    state = checkpoint.load() if checkpoint else None
+    if state is not None:
+        policy.load_state_dict(state["policy"])
+        critic.load_state_dict(state["critic"])
+        optim.load_state_dict(state["optim"])
+        set_rng_state(state["rng"])
+        first_update, curve = state["update"], state["curve"]
+        tracker.finished_returns, tracker.finished_lengths = state["finished"]
+
     act_shape = (T, N, spec.n_agents) + (() if spec.discrete else (spec.action_dim,))
     buf_obs = torch.zeros(T, N, spec.n_agents, spec.obs_dim, device=device)
     buf_act = torch.zeros(act_shape, device=device, dtype=torch.long if spec.discrete else torch.float)
     buf_logp = torch.zeros(T, N, spec.n_agents, device=device)
-    buf_val, buf_rew, buf_done = (torch.zeros(T, N, device=device) for _ in range(3))
+    buf_val, buf_rew = (torch.zeros(T, N, critic.n_values, device=device) for _ in range(2))
+    buf_done = torch.zeros(T, N, 1, device=device)
 
-    bar = tqdm(total=n_updates * N * T, unit="step", disable=not progress, desc=f"mappo {spec.name}")
-    for update in range(n_updates):
+    start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
+    bar = tqdm(total=n_updates * N * T, initial=first_update * N * T, unit="step",
+               disable=not progress, desc=f"{name} {spec.name}")
+    for update in range(first_update, n_updates):
+        if update % cfg.checkpoint_every == 0:
+            obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
+            tracker.restart()
         for g in optim.param_groups:
             g["lr"] = cfg.lr * (1.0 - update / n_updates)
         with torch.no_grad():
@@ -136,17 +167,17 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True,
                 buf_val[t] = critic(obs)
                 step = env.step(action)
                 done = step.terminated | step.truncated
-                reward = step.reward * cfg.reward_scale
+                reward = (step.reward * cfg.reward_scale).unsqueeze(-1)
                 if step.truncated.any():
-                    reward = bootstrap_truncated(reward, step.truncated, critic(step.final_obs),
-                                                 cfg.gamma)
-                buf_rew[t], buf_done[t] = reward, done.float()
+                    reward = bootstrap_truncated(reward, step.truncated.unsqueeze(-1),
+                                                 critic(step.final_obs), cfg.gamma)
+                buf_rew[t], buf_done[t] = reward, done.float().unsqueeze(-1)
                 tracker.update(step.reward, done)
                 obs = step.obs
             adv, ret = gae(buf_rew, buf_val, buf_done, critic(obs), cfg.gamma, cfg.gae_lambda)
 
         b_obs, b_act = buf_obs.flatten(0, 1), buf_act.flatten(0, 1)
-        b_logp, b_adv, b_ret = buf_logp.flatten(0, 1), adv.flatten(), ret.flatten()
+        b_logp, b_adv, b_ret = buf_logp.flatten(0, 1), adv.flatten(0, 1), ret.flatten(0, 1)
         b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
         stats = {}
         for _ in range(cfg.epochs):
@@ -155,7 +186,7 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True,
                 dist = policy.dist(b_obs[idx])
                 logp = policy.log_prob(dist, b_act[idx])
                 ratio = (logp - b_logp[idx]).exp()
-                a = b_adv[idx].unsqueeze(-1)  # one team advantage for every agent
+                a = b_adv[idx]  # [mb, 1] team advantage or [mb, n] per agent; broadcasts over agents
                 pg_loss = -torch.min(ratio * a, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * a).mean()
                 v_loss = (critic(b_obs[idx]) - b_ret[idx]).pow(2).mean()
                 ent = policy.entropy(dist).mean()
@@ -172,5 +203,10 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True,
                               wall_s=round(time.time() - start, 3), episodes=n_eps,
                               episode_return=ep_ret, episode_length=ep_len, **stats))
             bar.set_postfix(ret=f"{ep_ret:.2f}")
+        if checkpoint and is_checkpoint_update(update, cfg.checkpoint_every, n_updates):
+            checkpoint.save(dict(policy=policy.state_dict(), critic=critic.state_dict(),
+                                 optim=optim.state_dict(), rng=rng_state(), update=update + 1,
+                                 curve=curve, finished=[tracker.finished_returns,
+                                                        tracker.finished_lengths]))
     bar.close()
     return policy.cpu(), curve

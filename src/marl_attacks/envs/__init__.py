@@ -67,6 +67,22 @@ ENVS: dict[str, Callable[[], Callable[..., BatchedEnv]]] = {
 }
 
 
+# name prefix -> action type from the adapter's kwargs, mirroring the adapters' defaults
+# (tests/test_config.py checks it against built envs)
+_ACTION_TYPES: dict[str, Callable[[dict], str]] = {
+    "vmas-": lambda kw: "continuous" if kw.get("continuous_actions", False) else "discrete",
+    "mpe-": lambda kw: "discrete",
+}
+
+
+def action_type(name: str, kwargs: dict | None = None) -> str:
+    """The action type env ``name`` will have with ``kwargs``, without building it (config checks)."""
+    for prefix, rule in _ACTION_TYPES.items():
+        if name.startswith(prefix):
+            return rule(kwargs or {})
+    raise KeyError(f"no action-type rule for env '{name}'; add one to envs._ACTION_TYPES")
+
+
 def make_env(name: str, num_envs: int, device: str | torch.device = "cpu", *, max_steps: int,
              seed: int = 0, kwargs: dict | None = None) -> BatchedEnv:
     """Build ``num_envs`` parallel episodes of env ``name`` (a key of :data:`ENVS`)."""
@@ -76,4 +92,5 @@ def make_env(name: str, num_envs: int, device: str | torch.device = "cpu", *, ma
     return factory(num_envs, torch.device(device), max_steps=max_steps, seed=seed, **(kwargs or {}))
 
 
-__all__ = ["ENVS", "LBF_TASKS", "RWARE_TASKS", "BatchedEnv", "EnvSpec", "Step", "make_env"]
+__all__ = ["ENVS", "LBF_TASKS", "RWARE_TASKS", "BatchedEnv", "EnvSpec", "Step", "action_type",
+           "make_env"]

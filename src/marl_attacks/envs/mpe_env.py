@@ -3,6 +3,9 @@
 MPE is not vectorized, so ``num_envs`` independent instances are stepped in
 a loop. All agents act in every step and episodes end only at ``max_cycles``
 (reported by PettingZoo as truncation), so instances stay in lockstep.
+Episodes started by auto-reset draw their seeds from a stream seeded by the
+last :meth:`MpeEnv.reset`, so the seeds passed to a reset determine every
+episode after it (training relies on this to resume bit for bit).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class MpeEnv(BatchedEnv):
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
         assert len(seeds) == self.num_envs, "one seed per parallel episode"
         obs = [self._stack(env.reset(seed=int(s) % 2**32)[0]) for env, s in zip(self._envs, seeds)]
+        # later auto-resets depend on these seeds only, so a reset fixes everything after it
+        self._reseed = np.random.default_rng([int(s) % 2**32 for s in seeds])
         return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
 
     def step(self, actions: torch.Tensor) -> Step:

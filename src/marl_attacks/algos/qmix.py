@@ -1,0 +1,288 @@
+"""QMIX and VDN: value decomposition learned off-policy from a replay buffer.
+
+Reads top to bottom: hyperparameters, the agent Q-network (the victim policy),
+the mixers, the TD target, the replay buffer, then the training loop. QMIX
+(Rashid et al. 2018) mixes the agents' Q-values with a monotonic network
+whose weights come from hypernetworks of the state; VDN (Sunehag et al. 2018)
+sums them. Discrete actions only.
+
+Choices where EPyMARL (the paper's framework) differs or the paper is silent:
+
+- The agent network is a feed-forward MLP on the current observation
+  (EPyMARL: a GRU over the episode). The buffer then holds single
+  transitions rather than whole episodes, which keeps replay and batching
+  simple and fast on a CPU, and the victim is a per-step function of its
+  observation like the MAPPO victim (so attacks need no hidden state).
+- One network shared by all agents, with the one-hot agent ID appended by the
+  learner (never part of the env's observation, never perturbed).
+- The mixer's state is the concatenated joint observation (these envs expose
+  no separate global state).
+- Double-Q targets: the online agent network picks the next greedy actions,
+  the target networks evaluate them. Targets are updated by hard copy every
+  ``target_update`` gradient steps (EPyMARL's default, 200 episodes there) or,
+  for ``target_update < 1``, by Polyak averaging with that rate.
+- A time limit is not a terminal state: the transition that hit it stores the
+  observation that ended the episode (``Step.final_obs``) as its next
+  observation and bootstraps from it; only ``terminated`` cuts the target.
+- Exploration is epsilon-greedy per agent, epsilon decaying linearly in env
+  steps; the rollouts run ``num_envs`` episodes side by side.
+- The replay buffer lives on the CPU and is saved whole in each checkpoint:
+  ``buffer_size x (2 n d + n + 2)`` numbers, e.g. 50k transitions of 3 agents
+  x 18 dims = 22 MB.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from ..envs import BatchedEnv, Step
+from .base import VictimPolicy
+from .common import (Checkpointer, EpisodeTracker, is_checkpoint_update, mlp, rng_state,
+                     segment_seeds, set_rng_state)
+
+
+@dataclass
+class VdnConfig:
+    """VDN hyperparameters (EPyMARL's where they carry over to transitions)."""
+
+    total_steps: int = 200_000  # env steps (one step = one joint transition of one episode)
+    num_envs: int = 16  # parallel episodes
+    rollout_len: int = 4  # steps per env between training phases; one curve row each
+    train_steps: int = 8  # gradient steps per phase; defaults replay a transition 8*128/(16*4) = 16x
+    batch_size: int = 128  # transitions per gradient step
+    buffer_size: int = 50_000  # replay capacity in transitions, oldest overwritten first
+    learning_starts: int = 1_000  # transitions collected before the first gradient step
+    lr: float = 5e-4  # Adam learning rate (EPyMARL)
+    gamma: float = 0.99  # discount
+    eps_start: float = 1.0  # epsilon-greedy exploration at the start
+    eps_end: float = 0.05  # ... and after the decay (EPyMARL)
+    eps_anneal_steps: int = 50_000  # env steps of linear epsilon decay (EPyMARL)
+    target_update: float = 200  # >= 1: hard copy every this many gradient steps; < 1: Polyak rate
+    double_q: bool = True  # online net picks the next action, target net evaluates it
+    max_grad_norm: float = 10.0  # global gradient clip (EPyMARL)
+    hidden: int = 64  # width of the agent network's two hidden layers
+    reward_scale: float = 1.0  # rewards are multiplied by this for learning only
+    checkpoint_every: int = 1000  # phases per segment (64k steps): resume point, all episodes restart
+
+
+@dataclass
+class QmixConfig(VdnConfig):
+    """QMIX hyperparameters: VDN's plus the mixer's sizes (EPyMARL's defaults)."""
+
+    mixer_embed: int = 32  # width of the mixing network's hidden layer
+    hypernet_embed: int = 64  # width of the hypernetworks' hidden layer
+
+
+class QPolicy(VictimPolicy):
+    """Shared agent Q-network; the victim acts greedily on its Q-values."""
+
+    def __init__(self, n_agents: int, obs_dim: int, action_dim: int, hidden: int = 64):
+        super().__init__()
+        self.init_kwargs = dict(n_agents=n_agents, obs_dim=obs_dim, action_dim=action_dim,
+                                hidden=hidden)
+        self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], activation=nn.ReLU)
+
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        """``[B, n, d] -> [B, n, actions]``."""
+        return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
+
+    def act(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.q_values(obs).argmax(-1)
+
+    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor) -> torch.Tensor:
+        # lower the Q-value of the clean greedy action, summed over agents
+        q = self.q_values(obs).gather(-1, clean_action.unsqueeze(-1)).squeeze(-1)
+        return -q.sum(-1)
+
+
+class VdnMixer(nn.Module):
+    """Q_tot = sum of the agents' Q-values."""
+
+    def forward(self, q: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        return q.sum(-1)
+
+
+class QMixer(nn.Module):
+    """Monotonic mixing: hypernetworks map the state to non-negative mixing weights."""
+
+    def __init__(self, n_agents: int, state_dim: int, embed: int, hypernet_embed: int):
+        super().__init__()
+        self.n_agents, self.embed = n_agents, embed
+        self.w1 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(),
+                                nn.Linear(hypernet_embed, n_agents * embed))
+        self.b1 = nn.Linear(state_dim, embed)
+        self.w2 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(),
+                                nn.Linear(hypernet_embed, embed))
+        self.v = nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, 1))
+
+    def forward(self, q: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """Agent Q-values ``[B, n]`` and observations ``[B, n, d]`` -> ``Q_tot [B]``."""
+        s = obs.flatten(-2)
+        w1 = self.w1(s).abs().view(-1, self.n_agents, self.embed)  # |w| keeps dQ_tot/dQ_i >= 0
+        hidden = F.elu(torch.bmm(q.unsqueeze(1), w1) + self.b1(s).unsqueeze(1))  # [B, 1, E]
+        w2 = self.w2(s).abs().unsqueeze(-1)  # [B, E, 1]
+        return torch.bmm(hidden, w2).flatten() + self.v(s).flatten()
+
+
+def make_mixer(cfg: VdnConfig, n_agents: int, obs_dim: int) -> nn.Module:
+    if isinstance(cfg, QmixConfig):
+        return QMixer(n_agents, n_agents * obs_dim, cfg.mixer_embed, cfg.hypernet_embed)
+    return VdnMixer()
+
+
+def td_target(batch: dict, policy: QPolicy, target_policy: QPolicy, target_mixer: nn.Module,
+              gamma: float, double_q: bool = True) -> torch.Tensor:
+    """``r + gamma * (1 - terminated) * Q_tot'(s', a')`` for a batch of transitions.
+
+    ``next_obs`` of a time-limit end is the observation that ended the
+    episode, so truncated transitions bootstrap like any other non-terminal one.
+    """
+    with torch.no_grad():
+        next_obs = batch["next_obs"]
+        q_next = target_policy.q_values(next_obs)
+        chooser = policy.q_values(next_obs) if double_q else q_next
+        q_next = q_next.gather(-1, chooser.argmax(-1, keepdim=True)).squeeze(-1)
+        live = 1.0 - batch["terminated"].float()
+        return batch["reward"] + gamma * live * target_mixer(q_next, next_obs)
+
+
+class ReplayBuffer:
+    """Transitions on the CPU, overwritten oldest first; sampled uniformly."""
+
+    FIELDS = ("obs", "action", "reward", "terminated", "next_obs")
+
+    def __init__(self, capacity: int, n_agents: int, obs_dim: int):
+        self.capacity, self.pos, self.size = capacity, 0, 0
+        self.obs = torch.zeros(capacity, n_agents, obs_dim)
+        self.action = torch.zeros(capacity, n_agents, dtype=torch.long)
+        self.reward = torch.zeros(capacity)
+        self.terminated = torch.zeros(capacity, dtype=torch.bool)
+        self.next_obs = torch.zeros(capacity, n_agents, obs_dim)
+
+    def add(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, step: Step) -> None:
+        """One transition per parallel episode; ``next_obs`` is ``final_obs`` where an episode ended."""
+        idx = (self.pos + torch.arange(obs.shape[0])) % self.capacity
+        self.obs[idx], self.action[idx], self.reward[idx] = obs.cpu(), action.cpu(), reward.cpu()
+        self.terminated[idx], self.next_obs[idx] = step.terminated.cpu(), step.final_obs.cpu()
+        self.pos = int(idx[-1] + 1) % self.capacity
+        self.size = min(self.size + obs.shape[0], self.capacity)
+
+    def sample(self, batch_size: int, device: torch.device) -> dict:
+        idx = torch.randint(self.size, (batch_size,))
+        return {k: getattr(self, k)[idx].to(device) for k in self.FIELDS}
+
+    def state_dict(self) -> dict:
+        return {"pos": self.pos, "size": self.size,
+                **{k: getattr(self, k)[: self.size].clone() for k in self.FIELDS}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.pos, self.size = state["pos"], state["size"]
+        for k in self.FIELDS:
+            getattr(self, k)[: self.size] = state[k]
+
+
+def epsilon(cfg: VdnConfig, env_steps: int) -> float:
+    frac = min(1.0, env_steps / max(1, cfg.eps_anneal_steps))
+    return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
+
+
+def update_target(target: nn.Module, online: nn.Module, rate: float) -> None:
+    """Polyak step ``target <- (1 - rate) target + rate online``; ``rate = 1`` copies."""
+    with torch.no_grad():
+        for t, o in zip(target.parameters(), online.parameters()):
+            t.lerp_(o, rate)
+
+
+def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log_every: int = 1,
+          checkpoint: Checkpointer | None = None) -> tuple[QPolicy, list[dict]]:
+    """Train QMIX (``cfg`` a :class:`QmixConfig`) or VDN on ``env``; returns policy and curve rows.
+
+    One update = ``rollout_len`` steps of every parallel episode, then
+    ``train_steps`` gradient steps. With ``checkpoint``, a resume point is
+    written every ``cfg.checkpoint_every`` updates (see :mod:`.common`).
+    """
+    spec, device, N, T = env.spec, env.device, env.num_envs, cfg.rollout_len
+    if not spec.discrete:
+        raise ValueError(f"QMIX/VDN need discrete actions; {spec.name} has {spec.action_type} actions")
+    name = "qmix" if isinstance(cfg, QmixConfig) else "vdn"
+    policy = QPolicy(spec.n_agents, spec.obs_dim, spec.action_dim, cfg.hidden).to(device)
+    mixer = make_mixer(cfg, spec.n_agents, spec.obs_dim).to(device)
+    target_policy, target_mixer = copy.deepcopy(policy), copy.deepcopy(mixer)
+    params = [*policy.parameters(), *mixer.parameters()]
+    optim = torch.optim.Adam(params, lr=cfg.lr)
+    buffer = ReplayBuffer(cfg.buffer_size, spec.n_agents, spec.obs_dim)
+    n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
+    tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
+
+    state = checkpoint.load() if checkpoint else None
+    if state is not None:
+        for module, key in [(policy, "policy"), (mixer, "mixer"), (target_policy, "target_policy"),
+                            (target_mixer, "target_mixer"), (optim, "optim"), (buffer, "buffer")]:
+            module.load_state_dict(state[key])
+        set_rng_state(state["rng"])
+        first_update, grad_steps, curve = state["update"], state["grad_steps"], state["curve"]
+        tracker.finished_returns, tracker.finished_lengths = state["finished"]
+
+    start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
+    bar = tqdm(total=n_updates * N * T, initial=first_update * N * T, unit="step",
+               disable=not progress, desc=f"{name} {spec.name}")
+    for update in range(first_update, n_updates):
+        if update % cfg.checkpoint_every == 0:
+            obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
+            tracker.restart()
+        eps = epsilon(cfg, update * N * T)
+        with torch.no_grad():
+            for _ in range(T):
+                action = policy.act(obs)
+                explore = torch.rand(action.shape, device=device) < eps
+                random_action = torch.randint(spec.action_dim, action.shape, device=device)
+                action = torch.where(explore, random_action, action)
+                step = env.step(action)
+                buffer.add(obs, action, step.reward * cfg.reward_scale, step)
+                tracker.update(step.reward, step.terminated | step.truncated)
+                obs = step.obs
+
+        stats = {"epsilon": eps}
+        if buffer.size >= max(cfg.learning_starts, cfg.batch_size):
+            for _ in range(cfg.train_steps):
+                batch = buffer.sample(cfg.batch_size, device)
+                target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
+                q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
+                q_tot = mixer(q, batch["obs"])
+                loss = (q_tot - target).pow(2).mean()
+                optim.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                optim.step()
+                grad_steps += 1
+                if cfg.target_update < 1:
+                    update_target(target_policy, policy, cfg.target_update)
+                    update_target(target_mixer, mixer, cfg.target_update)
+                elif grad_steps % int(cfg.target_update) == 0:
+                    target_policy.load_state_dict(policy.state_dict())
+                    target_mixer.load_state_dict(mixer.state_dict())
+                stats.update(td_loss=loss.item(), q_tot=q_tot.mean().item())
+        bar.update(N * T)
+        if update % log_every == 0 or update == n_updates - 1:
+            ep_ret, ep_len, n_eps = tracker.pop()
+            curve.append(dict(update=update, env_steps=(update + 1) * N * T,
+                              wall_s=round(time.time() - start, 3), episodes=n_eps,
+                              episode_return=ep_ret, episode_length=ep_len, **stats))
+            bar.set_postfix(ret=f"{ep_ret:.2f}", eps=f"{eps:.2f}")
+        if checkpoint and is_checkpoint_update(update, cfg.checkpoint_every, n_updates):
+            checkpoint.save(dict(policy=policy.state_dict(), mixer=mixer.state_dict(),
+                                 target_policy=target_policy.state_dict(),
+                                 target_mixer=target_mixer.state_dict(), optim=optim.state_dict(),
+                                 buffer=buffer.state_dict(), rng=rng_state(), update=update + 1,
+                                 grad_steps=grad_steps, curve=curve,
+                                 finished=[tracker.finished_returns, tracker.finished_lengths]))
+    bar.close()
+    return policy.cpu(), curve

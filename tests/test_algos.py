@@ -1,0 +1,288 @@
+"""Every registered victim learner: smoke training, determinism, resumable checkpoints; the
+value-decomposition pieces (mixers, TD target with time-limit bootstrapping, white-box loss);
+and a short QMIX-family learning check."""
+
+import pytest
+import torch
+
+from conftest import random_obs, random_spec
+from marl_attacks.algos import ALGOS, build_config, rebuild_policy
+from marl_attacks.algos.common import Checkpointer
+from marl_attacks.algos.ippo import IndependentCritic
+from marl_attacks.algos.qmix import (QMixer, QPolicy, ReplayBuffer, VdnConfig, VdnMixer, td_target,
+                                     train as train_value)
+from marl_attacks.attacks import AttackContext, make_attack
+from marl_attacks.envs import Step, make_env
+from marl_attacks.rollout import run_episodes
+from marl_attacks.utils import seed_everything
+
+BALANCE = {"n_agents": 3, "continuous_actions": False}
+# tiny budgets: a few updates, several segments (resume points), replay learning from the start
+TINY = {
+    "mappo": dict(total_steps=8 * 4 * 6, num_envs=4, rollout_len=8, epochs=1, minibatches=2, hidden=16,
+                  checkpoint_every=2),
+    "qmix": dict(total_steps=4 * 4 * 12, num_envs=4, rollout_len=4, train_steps=2, batch_size=16,
+                 buffer_size=100, learning_starts=16, target_update=3, hidden=16, mixer_embed=8,
+                 hypernet_embed=16, checkpoint_every=4),
+}
+TINY["ippo"] = TINY["mappo"]
+TINY["vdn"] = {k: v for k, v in TINY["qmix"].items() if k not in ("mixer_embed", "hypernet_embed")}
+
+
+def _env(name="vmas-balance", num_envs=4, max_steps=10, seed=0):
+    kwargs = BALANCE if name == "vmas-balance" else {"N": 2}
+    return make_env(name, num_envs, max_steps=max_steps, seed=seed, kwargs=kwargs)
+
+
+def _train(algo, seed=0, env=None, checkpoint=None, **over):
+    seed_everything(seed)
+    cfg = build_config(algo, {**TINY[algo], **over})
+    env = env or _env(num_envs=cfg.num_envs, seed=seed)
+    return ALGOS[algo].train(env, cfg, seed, progress=False, checkpoint=checkpoint)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _strip_wall(curve):
+    """Curve rows without the timing, NaN (no finished episode) made comparable."""
+    return [{k: "nan" if v != v else v for k, v in row.items() if k != "wall_s"} for row in curve]
+
+
+def test_every_algorithm_has_a_tiny_budget():
+    assert set(TINY) == set(ALGOS)
+
+
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_smoke_train_greedy_shapes_and_rebuild(algo):
+    policy, curve = _train(algo)
+    assert curve[-1]["env_steps"] == TINY[algo]["total_steps"]
+    for key in ("update", "env_steps", "wall_s", "episodes", "episode_return", "episode_length"):
+        assert key in curve[-1], key
+    assert sum(r["episodes"] for r in curve) > 0
+    obs = torch.randn(5, 3, policy.init_kwargs["obs_dim"])
+    action = policy.act(obs)
+    assert action.shape == (5, 3) and action.dtype == torch.long
+    assert (action >= 0).all() and (action < 9).all()
+    rebuilt = rebuild_policy(algo, policy.init_kwargs, policy.state_dict())
+    assert torch.equal(rebuilt.act(obs), action)
+    clean = policy.act(obs)
+    assert policy.attack_loss(obs, clean).shape == (5,)
+
+
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_same_seed_same_policy(algo):
+    a, curve_a = _train(algo, seed=3)
+    b, curve_b = _train(algo, seed=3)
+    assert _same_weights(a, b)
+    assert _strip_wall(curve_a) == _strip_wall(curve_b)
+    c, _ = _train(algo, seed=4)
+    assert not _same_weights(a, c)
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def _crash_after(env, n_steps):
+    """Make ``env.step`` fail on call ``n_steps + 1``, like a killed job."""
+    real, calls = env.step, [0]
+
+    def step(actions):
+        calls[0] += 1
+        if calls[0] > n_steps:
+            raise Crash
+        return real(actions)
+
+    env.step = step
+    return env
+
+
+@pytest.mark.parametrize("algo,env_name", [(a, "vmas-balance") for a in sorted(ALGOS)]
+                         + [("vdn", "mpe-simple_spread")])
+def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
+    cfg = TINY[algo]
+    full, full_curve = _train(algo, env=_env(env_name, cfg["num_envs"], max_steps=5))
+    ckpt = Checkpointer(tmp_path / "policy.pt.ckpt", key="run-a")
+    # crash in the middle of the third segment (after two resume points were written)
+    crash_at = int(cfg["rollout_len"] * cfg["checkpoint_every"] * 2.5)
+    with pytest.raises(Crash):
+        _train(algo, env=_crash_after(_env(env_name, cfg["num_envs"], max_steps=5), crash_at),
+               checkpoint=ckpt)
+    assert ckpt.load()["update"] == 2 * cfg["checkpoint_every"]
+    # a new process: fresh env; train.py would reseed the global RNGs as at the start
+    resumed, resumed_curve = _train(algo, seed=0, env=_env(env_name, cfg["num_envs"], max_steps=5),
+                                    checkpoint=ckpt)
+    assert _same_weights(full, resumed)
+    assert _strip_wall(full_curve) == _strip_wall(resumed_curve)
+
+
+def test_checkpoint_of_another_config_is_ignored(tmp_path):
+    path = tmp_path / "policy.pt.ckpt"
+    with pytest.raises(Crash):
+        _train("vdn", env=_crash_after(_env(), 40), checkpoint=Checkpointer(path, key="old-config"))
+    assert path.exists()
+    fresh, _ = _train("vdn")
+    with pytest.warns(UserWarning, match="another config"):
+        other, _ = _train("vdn", checkpoint=Checkpointer(path, key="new-config"))
+    assert _same_weights(fresh, other)
+
+
+# ---- IPPO ---------------------------------------------------------------------------------
+
+def test_ippo_critic_sees_only_its_own_observation():
+    torch.manual_seed(0)
+    critic = IndependentCritic(3, 5, 16)
+    obs = torch.randn(4, 3, 5)
+    changed = obs.clone()
+    changed[:, 1:] += torch.randn(4, 2, 5)  # everyone but agent 0
+    v, w = critic(obs), critic(changed)
+    assert v.shape == (4, 3)
+    assert torch.equal(v[:, 0], w[:, 0]) and not torch.allclose(v[:, 1:], w[:, 1:])
+    same_obs = obs[:, :1].expand(4, 3, 5)  # agent IDs still tell agents apart
+    assert not torch.allclose(critic(same_obs)[:, 0], critic(same_obs)[:, 1])
+
+
+# ---- QMIX / VDN ---------------------------------------------------------------------------
+
+def test_qmix_mixer_is_monotonic_in_every_agent_q():
+    torch.manual_seed(0)
+    n, d = 4, 6
+    mixer = QMixer(n, n * d, embed=8, hypernet_embed=16)
+    with torch.no_grad():  # large weights of both signs, as after training
+        for p in mixer.parameters():
+            p.normal_(0, 2.0)
+    obs = torch.randn(256, n, d) * 3
+    q = (torch.randn(256, n) * 10).requires_grad_(True)
+    q_tot = mixer(q, obs)
+    assert q_tot.shape == (256,)
+    (grad,) = torch.autograd.grad(q_tot.sum(), q)  # sample b's Q_tot depends on q[b] only
+    assert (grad >= 0).all()
+    assert (grad > 0).float().mean() > 0.5  # and not trivially flat
+
+
+def test_vdn_mixer_sums():
+    q = torch.randn(7, 3)
+    assert torch.allclose(VdnMixer()(q, torch.randn(7, 3, 4)), q.sum(-1))
+
+
+class FixedQ(QPolicy):
+    """Q-values read off the observation: Q_i(o, a) = scale * o_i[a]."""
+
+    def __init__(self, scale):
+        super().__init__(2, 3, 3, hidden=4)
+        self.scale = scale
+
+    def q_values(self, obs):
+        return self.scale * obs
+
+
+def test_td_target_bootstraps_truncation_not_termination():
+    gamma = 0.9
+    online, target = FixedQ(1.0), FixedQ(-2.0)  # differ, so double-Q matters
+    reset_obs = torch.full((3, 2, 3), 100.0)  # what the env shows after its auto-reset
+    final = torch.tensor([[[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]]]).expand(3, 2, 3).clone()
+    step = Step(obs=reset_obs, reward=torch.tensor([1.0, 2.0, 3.0]),
+                terminated=torch.tensor([True, False, False]),
+                truncated=torch.tensor([False, True, False]), final_obs=final)
+    buffer = ReplayBuffer(8, 2, 3)
+    buffer.add(torch.zeros(3, 2, 3), torch.zeros(3, 2, dtype=torch.long), step.reward, step)
+    batch = {k: getattr(buffer, k)[:3] for k in buffer.FIELDS}
+    # a time-limit end is stored with the observation that ended the episode, not as terminal
+    assert torch.equal(batch["next_obs"], final) and batch["terminated"].tolist() == [True, False, False]
+    y = td_target(batch, online, target, VdnMixer(), gamma, double_q=True)
+    # online argmax per agent: a=1 (5.0) and a=0 (4.0); target values -2*5 and -2*4
+    boot = -10.0 + -8.0
+    assert torch.allclose(y, torch.tensor([1.0, 2.0 + gamma * boot, 3.0 + gamma * boot]))
+    y_single = td_target(batch, online, target, VdnMixer(), gamma, double_q=False)
+    # the target net's own argmax: a=0 (-2) for agent 0 and a=1 (0) for agent 1
+    single = -2.0 + 0.0
+    assert torch.allclose(y_single, torch.tensor([1.0, 2.0 + gamma * single, 3.0 + gamma * single]))
+
+
+def test_replay_buffer_wraps_and_round_trips():
+    buf = ReplayBuffer(5, 1, 1)
+    for k in range(3):  # 6 transitions into 5 slots
+        obs = torch.tensor([[[2.0 * k]], [[2.0 * k + 1]]])
+        step = Step(obs=obs, reward=obs.flatten(), terminated=torch.zeros(2, dtype=torch.bool),
+                    truncated=torch.zeros(2, dtype=torch.bool), final_obs=obs + 0.5)
+        buf.add(obs, torch.zeros(2, 1, dtype=torch.long), obs.flatten(), step)
+    assert buf.size == 5 and buf.pos == 1
+    assert sorted(buf.reward.tolist()) == [1.0, 2.0, 3.0, 4.0, 5.0]  # the oldest (0) overwritten
+    copy = ReplayBuffer(5, 1, 1)
+    copy.load_state_dict(buf.state_dict())
+    assert all(torch.equal(getattr(copy, k), getattr(buf, k)) for k in buf.FIELDS)
+    assert (copy.pos, copy.size) == (buf.pos, buf.size)
+
+
+def test_value_learners_reject_continuous_actions():
+    env = make_env("vmas-balance", 2, max_steps=5, kwargs={"n_agents": 3, "continuous_actions": True})
+    with pytest.raises(ValueError, match="discrete"):
+        train_value(env, VdnConfig(total_steps=10, num_envs=2), 0, progress=False)
+
+
+def test_white_box_attack_lowers_the_greedy_q_value():
+    spec = random_spec(5, n_agents=3, obs_dim=12, bounded=False)
+    torch.manual_seed(0)
+    victim = QPolicy(spec.n_agents, spec.obs_dim, spec.action_dim, hidden=32).eval()
+    obs = random_obs(spec, 64, 0)
+    ctx = AttackContext(spec=spec, generator=torch.Generator().manual_seed(0), victim=victim)
+    attack = make_attack("white-box-fgsm", ctx)
+    attacked = torch.ones(64, spec.n_agents, dtype=torch.bool)
+    delta = attack.perturb(obs, torch.full((64,), 0.05), attacked)
+    with torch.no_grad():
+        clean = victim.act(obs)
+        before = victim.attack_loss(obs, clean)
+        after = victim.attack_loss(obs + delta, clean)
+    assert (delta != 0).any()
+    # the loss is minus the clean greedy Q summed over agents: FGSM raises it, lowering the Q-value
+    assert (after > before).float().mean() > 0.9 and after.mean() > before.mean()
+
+
+def test_vdn_improves_on_simple_spread():
+    """VDN with the default hyperparameters, 15k steps: clearly above its first episodes and random."""
+    seed_everything(0)
+    env = make_env("mpe-simple_spread", 16, max_steps=25, seed=0, kwargs={"N": 2})
+    cfg = VdnConfig(total_steps=15_000, num_envs=16, eps_anneal_steps=6_000)
+    policy, curve = train_value(env, cfg, 0, progress=False)
+    rows = [r for r in curve if r["episodes"] > 0]
+    k = len(rows) // 10
+
+    def mean_return(rs):
+        return sum(r["episode_return"] * r["episodes"] for r in rs) / sum(r["episodes"] for r in rs)
+
+    first, last = mean_return(rows[:k]), mean_return(rows[-k:])
+    assert last > first + 5, (first, last)
+    seeds = list(range(1000, 1032))
+    ev = make_env("mpe-simple_spread", 32, max_steps=25, seed=1, kwargs={"N": 2})
+    greedy = run_episodes(ev, policy.act, seeds).returns.mean().item()
+    g = torch.Generator().manual_seed(0)
+    uniform = run_episodes(ev, lambda o: ev.random_actions(g), seeds).returns.mean().item()
+    assert greedy > uniform + 5, (greedy, uniform)
+
+
+def test_train_stage_resumes_from_its_checkpoint_and_deletes_it(tmp_path, monkeypatch):
+    from marl_attacks import train as stage
+    from marl_attacks.io import load_artifact
+
+    env = {"name": "vmas-balance", "max_steps": 10, "kwargs": BALANCE}
+
+    def run(out):
+        stage.run(env, "vdn", TINY["vdn"], 0, 0, "cpu", str(out / "policy.pt"), str(out / "curve.csv"),
+                  progress=False)
+
+    run(tmp_path / "straight")
+    real_make_env = stage.make_env
+    monkeypatch.setattr(stage, "make_env", lambda *a, **k: _crash_after(real_make_env(*a, **k), 40))
+    with pytest.raises(Crash):
+        run(tmp_path / "resumed")
+    assert (tmp_path / "resumed" / "policy.pt.ckpt").exists()
+    assert not (tmp_path / "resumed" / "policy.pt").exists()
+    monkeypatch.setattr(stage, "make_env", real_make_env)
+    run(tmp_path / "resumed")
+    assert not (tmp_path / "resumed" / "policy.pt.ckpt").exists()
+    a = load_artifact(tmp_path / "straight" / "policy.pt")["state_dict"]
+    b = load_artifact(tmp_path / "resumed" / "policy.pt")["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
