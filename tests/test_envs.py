@@ -8,7 +8,7 @@ import pytest
 import rware  # noqa: F401  (registers the rware-* gymnasium ids)
 import torch
 
-from marl_attacks.envs import ENVS, LBF_TASKS, RWARE_TASKS, make_env
+from marl_attacks.envs import ENVS, LBF_TASKS, RWARE_TASKS, action_type, make_env
 
 # small settings per env, so that every registered env runs fast here (LBF and RWARE are small)
 SMALL = {
@@ -26,6 +26,8 @@ def test_batched_interface(name):
     B, T = 3, 6
     env = make_env(name, B, max_steps=T, kwargs=SMALL.get(name, {}))
     spec = env.spec
+    # the config check predicts the action type without building the env: it must agree
+    assert action_type(name, SMALL.get(name, {})) == spec.action_type
     obs = env.reset([1, 2, 3])
     assert obs.shape == (B, spec.n_agents, spec.obs_dim)
     assert obs.dtype == torch.float32

@@ -72,6 +72,8 @@ ENVS: dict[str, Callable[[], Callable[..., BatchedEnv]]] = {
 _ACTION_TYPES: dict[str, Callable[[dict], str]] = {
     "vmas-": lambda kw: "continuous" if kw.get("continuous_actions", False) else "discrete",
     "mpe-": lambda kw: "discrete",
+    "lbf-": lambda kw: "discrete",
+    "rware-": lambda kw: "discrete",
 }
 
 
