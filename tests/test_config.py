@@ -76,3 +76,35 @@ def test_env_overrides_reach_only_that_env(good):
     good["envs"]["vmas-balance"]["train"] = {"mappo": {"total_steps": 7}}
     assert cfgmod.algo_params(good, "vmas-balance", "mappo")["total_steps"] == 7
     assert cfgmod.algo_params(good, "mpe-simple_spread", "mappo")["total_steps"] == 2000
+
+
+@pytest.mark.parametrize("path", ["config.yaml", "tiny.yaml"])
+def test_configs_exercise_every_attack(path):
+    from marl_attacks.attacks import ALL_NAMES
+
+    config = cfgmod.load(ROOT / "config" / path)
+    assert set(config["evaluate"]["attacks"]) == set(ALL_NAMES)
+    assert any(m != "all" for m in config["evaluate"]["n_attacked"])  # targeted attacks need an m
+    assert set(cfgmod.needed_archs(config)) == {"mlp", "rnn", "transformer", "mlp-robust"}
+
+
+def test_fit_blocks_are_strict(good):
+    bad = copy.deepcopy(good)
+    bad["fit"]["rnn"]["lstm_size"] = 8
+    with pytest.raises(cfgmod.ConfigError, match="fit.rnn"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    bad["fit"]["cnn"] = {"hidden": 8}
+    with pytest.raises(cfgmod.ConfigError, match="cnn"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    del bad["fit"]["transformer"]
+    with pytest.raises(cfgmod.ConfigError, match="transformer"):
+        cfgmod.check(bad)
+
+
+def test_targeted_attacks_need_an_integer_m(good):
+    bad = copy.deepcopy(good)
+    bad["evaluate"]["n_attacked"] = ["all"]
+    with pytest.raises(cfgmod.ConfigError, match="targeted"):
+        cfgmod.check(bad)

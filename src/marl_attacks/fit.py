@@ -1,7 +1,10 @@
 """Stage 3: fit the alignment model f_theta on a victim's benign samples.
 
-Writes ``align_<arch>.pt`` holding the weights and the per-agent validation
-MSE (used by targeted attacks and reported). By hand::
+Writes ``<arch>.pt`` holding the weights and the per-agent validation MSE
+(also stored in the model itself, for targeted attacks). ``arch`` is a key of
+``marl_attacks.alignment.ALIGN_MODELS`` and of the config's ``fit:`` block;
+recurrent archs train on the episodes recorded in the samples file, robust
+archs (``mlp-robust``) add adversarial training. By hand::
 
     python -m marl_attacks.fit --config config/config.yaml --arch mlp \\
         --samples out/samples.pt --out out/align_mlp.pt
@@ -25,7 +28,7 @@ def run(samples_path: str, fit_cfg: dict, base_seed: int, device: str, out: str,
     cfg = FitConfig(**fit_cfg)
     samples = load_artifact(samples_path, regenerate_hint="snakemake <that file> --forcerun collect_samples")
     seed = derive_seed(base_seed, "fit", samples_path, cfg.arch)
-    model, stats = fit(samples["obs"], cfg, seed, dev, progress)
+    model, stats = fit(samples["obs"], cfg, seed, dev, progress, episode=samples.get("episode"))
     block = {"fit": asdict(cfg), "samples_config_hash": samples["meta"]["config_hash"]}
     save_artifact(out, {"arch": cfg.arch, "init_kwargs": model.init_kwargs,
                         "state_dict": model.state_dict(), "stats": stats}, block, seed)
