@@ -6,8 +6,9 @@ attack run in one batch (up to ``max_batch`` parallel episodes), with a
 per-episode eps. Writes one row per episode (the data contract in the README)
 and a cost table per attack. Attacked agents: all, or m per episode at random
 (the same for every attack), except for targeted attacks, which choose their
-own m agents (``Attack.choose_targets``). ``max-noise`` rows copy, per eps and number of
-attacked agents, the noise with the lowest IQM return on these episodes.
+own m agents (``Attack.choose_targets``). ``max-noise`` rows copy, per eps
+and number of attacked agents, the noise with the lowest IQM return on these
+episodes.
 
 Also home of :func:`score_victim`, the greedy-vs-random check behind
 ``victims.csv``. By hand::

@@ -16,7 +16,7 @@ import argparse
 from dataclasses import asdict
 
 from . import config as cfgmod
-from .alignment import AlignmentModel, FitConfig, fit, rebuild_model
+from .alignment import ALIGN_MODELS, AlignmentModel, FitConfig, fit, rebuild_model
 from .io import load_artifact, save_artifact
 from .utils import derive_seed, resolve_device, set_threads
 
@@ -45,7 +45,8 @@ def load_align_model(path: str, device="cpu") -> tuple[AlignmentModel, dict]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--arch", default="mlp")
+    p.add_argument("--arch", default="mlp", choices=sorted(ALIGN_MODELS),
+                   help="f_theta architecture: a key of the config's fit: block")
     p.add_argument("--samples", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)

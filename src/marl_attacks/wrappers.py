@@ -288,7 +288,8 @@ class AttackedParallelEnv(BaseParallelWrapper):
             for e in range(episodes):
                 obs, _ = self.reset(seed=seed + e)
                 while self.env.agents:
-                    acts = policy(obs) if policy else {a: self.action_space(a).sample() for a in self.env.agents}
+                    random_ = {a: self.action_space(a).sample() for a in self.env.agents}
+                    acts = policy(obs) if policy else random_
                     obs, *_ = self.step(acts)
         return sum(len(r[0]) for r in self.attacker._records[before:])
 
@@ -485,7 +486,8 @@ def main(argv=None) -> None:
     p.add_argument("--params", default="{}", type=json.loads, help="JSON attack hyperparameters")
     p.add_argument("--fit", default="{}", type=json.loads,
                    help="JSON FitConfig fields for f_theta (default: the paper's sizes)")
-    p.add_argument("--samples", default=None, help="samples file (marl_attacks.collect) instead of collecting")
+    p.add_argument("--samples", default=None,
+                   help="samples file (marl_attacks.collect) instead of collecting")
     p.add_argument("--align", default=None, help="fitted f_theta file (marl_attacks.fit) instead of fitting")
     p.add_argument("--collect-episodes", type=int, default=20, help="benign episodes recorded for f_theta")
     p.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
