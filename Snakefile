@@ -23,7 +23,7 @@ wildcard_constraints:
     env="[A-Za-z0-9_-]+",
     algo="[a-z0-9_]+",
     seed="[0-9]+",
-    arch="[a-z]+",
+    arch="[a-z]+(-[a-z]+)?",
 
 
 include: "workflow/rules/train.smk"
@@ -36,6 +36,11 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         expand("figures/{run}/return_vs_eps.{ext}", run=RUN, ext=["pdf", "png"]),
-        expand("tables/{run}/{table}.{ext}", run=RUN, table=["main_drop", "victims"], ext=TABLE_EXTS),
+        expand(
+            "tables/{run}/{table}.{ext}",
+            run=RUN,
+            table=["main_drop", "victims", "attack_cost"],
+            ext=TABLE_EXTS,
+        ),
         f"results/{RUN}/summary.csv",
     default_target: True

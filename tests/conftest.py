@@ -11,6 +11,10 @@ from marl_attacks.envs import EnvSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Tests use tiny networks, for which one intra-op thread is fastest; more threads only
+# contend (badly so on a shared machine).
+torch.set_num_threads(1)
+
 
 def random_spec(seed: int, n_agents: int | None = None, obs_dim: int | None = None,
                 bounded: bool | None = None, discrete: bool = True) -> EnvSpec:

@@ -107,3 +107,35 @@ def test_static_action_type_matches_the_built_env(name, kwargs):
 
     assert name in ENVS
     assert action_type(name, kwargs) == make_env(name, 1, max_steps=2, kwargs=kwargs).spec.action_type
+
+
+@pytest.mark.parametrize("path", ["config.yaml", "tiny.yaml"])
+def test_configs_exercise_every_attack(path):
+    from marl_attacks.attacks import ALL_NAMES
+
+    config = cfgmod.load(ROOT / "config" / path)
+    assert set(config["evaluate"]["attacks"]) == set(ALL_NAMES)
+    assert any(m != "all" for m in config["evaluate"]["n_attacked"])  # targeted attacks need an m
+    assert set(cfgmod.needed_archs(config)) == {"mlp", "rnn", "transformer", "mlp-robust"}
+
+
+def test_fit_blocks_are_strict(good):
+    bad = copy.deepcopy(good)
+    bad["fit"]["rnn"]["lstm_size"] = 8
+    with pytest.raises(cfgmod.ConfigError, match="fit.rnn"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    bad["fit"]["cnn"] = {"hidden": 8}
+    with pytest.raises(cfgmod.ConfigError, match="cnn"):
+        cfgmod.check(bad)
+    bad = copy.deepcopy(good)
+    del bad["fit"]["transformer"]
+    with pytest.raises(cfgmod.ConfigError, match="transformer"):
+        cfgmod.check(bad)
+
+
+def test_targeted_attacks_need_an_integer_m(good):
+    bad = copy.deepcopy(good)
+    bad["evaluate"]["n_attacked"] = ["all"]
+    with pytest.raises(cfgmod.ConfigError, match="targeted"):
+        cfgmod.check(bad)

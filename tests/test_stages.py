@@ -115,3 +115,64 @@ def test_corrupted_artifact_is_named(pipeline, tmp_path):
         load_artifact(bad)
     with pytest.raises(ArtifactError, match="different config"):
         load_artifact(pipeline["policy"], expect_config={"other": 1})
+
+
+FIT_MORE = {"rnn": dict(FIT, arch="rnn", lstm_hidden=4, seq_len=6),
+            "transformer": {"arch": "transformer", "d_model": 8, "heads": 2, "layers": 1, "ff_dim": 8,
+                            "epochs": 2, "val_frac": 0.2, "n_samples": 40},
+            "mlp-robust": dict(FIT, arch="mlp-robust", adv_eps=0.1)}
+
+
+def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
+    """Each f_theta arch fits from the samples file; every attack evaluates; costs are tabled."""
+    from marl_attacks.attacks import ALL_NAMES, ATTACKS
+    from marl_attacks.fit import load_align_model
+
+    models = {"mlp": pipeline["model"]}
+    for arch, cfg in FIT_MORE.items():
+        models[arch] = str(tmp_path / f"{arch}.pt")
+        victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+        fit.run(pipeline["samples"], victim, cfg, 0, "cpu", models[arch], progress=False)
+        model, payload = load_align_model(models[arch])
+        assert torch.equal(model.val_mse, torch.tensor(payload["stats"]["val_mse"]))
+    ev = dict(EVAL, attacks=list(ALL_NAMES), n_attacked=[1], eps=[0.2], episodes=2)
+    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+    rows, cost = str(tmp_path / "eval.csv"), str(tmp_path / "cost.csv")
+    evaluate.run(ENV, victim, pipeline["policy"], models, ev, {"white-box-pgd": {"pgd_steps": 2}}, 0,
+                 "cpu", rows, cost, progress=False)
+    frame = pd.read_csv(rows)
+    assert set(frame.attack) == set(ALL_NAMES)
+    attacked = frame[frame.attack != "benign"]
+    assert (attacked.n_attacked == 1).all() and (attacked.max_abs_delta <= 0.2 + 1e-6).all()
+    costs = pd.read_csv(cost)
+    needs_f = [a for a in costs.attack if ATTACKS[a].align_arch]
+    assert (costs.set_index("attack").loc[needs_f, "samples_used"] == 40).all()
+    table = report.table_attack_cost([cost, cost], str(tmp_path / "attack_cost"))
+    assert set(table.attack) == set(ATTACKS) - {"benign"}
+    assert table.set_index("attack").loc["white-box-pgd", "access"].startswith("victim weights")
+    assert table.set_index("attack").loc["hadamard", "access"] == "none"
+    assert (tmp_path / "attack_cost.tex").read_text().startswith("\\begin{table}")
+
+
+def test_targeted_evaluation_attacks_lowest_mse_agent(pipeline, monkeypatch):
+    """The evaluation lets a targeted attack replace its random choice of agents."""
+    from marl_attacks.fit import load_align_model
+    from marl_attacks.victims import load_victim
+
+    policy, _ = load_victim(pipeline["policy"])
+    model, _ = load_align_model(pipeline["model"])
+    model.val_mse.copy_(torch.tensor([0.3, 0.2, 0.1]))  # agent 2 is the most aligned
+    calls, real = [], evaluate.run_episodes
+
+    def spy(*args, attacked=None, **kwargs):
+        calls.append(attacked.clone())
+        return real(*args, attacked=attacked, **kwargs)
+
+    monkeypatch.setattr(evaluate, "run_episodes", spy)
+    frame, _ = evaluate.evaluate(ENV, policy, {"mlp": model},
+                                 dict(EVAL, attacks=["targeted-hadamard", "hadamard"], n_attacked=[1],
+                                      eps=[0.2], episodes=3), {}, 0, "cpu", progress=False)
+    targeted, random_ = calls
+    assert (targeted == torch.tensor([False, False, True])).all()
+    assert (random_.sum(-1) == 1).all() and not (random_ == targeted).all()
+    assert (frame.n_attacked == 1).all()

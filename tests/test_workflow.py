@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(cwd, *args):
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/tiny.yaml", *args]
+    # targets first: snakemake's --configfile takes several values and would swallow them
+    cmd = [sys.executable, "-m", "snakemake", *args, "--cores", "2", "--configfile", "config/tiny.yaml"]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
@@ -32,12 +33,18 @@ def workdir(tmp_path_factory):
 def test_outputs_and_contract(workdir):
     for f in ["figures/tiny/return_vs_eps.png", "figures/tiny/return_vs_eps.pdf",
               "tables/tiny/main_drop.csv", "tables/tiny/main_drop.md", "tables/tiny/main_drop.tex",
-              "tables/tiny/victims.csv", "results/tiny/summary.csv"]:
+              "tables/tiny/victims.csv", "tables/tiny/attack_cost.csv", "tables/tiny/attack_cost.md",
+              "tables/tiny/attack_cost.tex", "results/tiny/summary.csv"]:
         assert (workdir / f).stat().st_size > 0, f
     rows = pd.concat(pd.read_csv(p) for p in (workdir / "results/tiny/eval").rglob("seed*.csv")
                      if not p.name.endswith(".cost.csv"))
     assert (rows.max_abs_delta <= rows.eps + 1e-6).all()
-    assert {"benign", "align-mlp", "hadamard", "max-noise", "white-box-fgsm"} <= set(rows.attack)
+    from marl_attacks.attacks import ALL_NAMES
+
+    assert set(rows.attack) == set(ALL_NAMES)  # tiny.yaml exercises every attack
+    assert set(rows[rows.attack.str.startswith("targeted")].n_attacked) == {1, 3}
+    cost = pd.read_csv(workdir / "tables/tiny/attack_cost.csv")
+    assert set(cost.attack) == set(ALL_NAMES) - {"benign", "max-noise"}
     for log in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "report"]:
         assert any((workdir / "logs/tiny" / log).rglob("*.log")), log
     assert any((workdir / "benchmarks/tiny").rglob("*.tsv"))

@@ -85,6 +85,11 @@ def check(config: dict) -> None:
         if unknown:
             raise ConfigError(f"config key 'fit.{arch}': unknown key(s) {unknown}; "
                               f"allowed: {sorted(FitConfig.__dataclass_fields__)}")
+    targeted = [a for a in config["evaluate"]["attacks"] if a in ATTACKS and ATTACKS[a].cls.chooses_targets]
+    if targeted and all(m == "all" for m in config["evaluate"]["n_attacked"]):
+        raise ConfigError(f"config key 'evaluate.n_attacked': targeted attacks {targeted} choose m "
+                          "agents; with only 'all' they equal their untargeted versions. Add an "
+                          "integer m, e.g. [all, 1]")
     for arch in needed_archs(config):
         if arch not in config["fit"]:
             raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} "

@@ -4,8 +4,11 @@ Every configuration runs the same ``episodes`` env seeds (the benign run too),
 so differences come from the attack alone. Episodes of all eps values of one
 attack run in one batch (up to ``max_batch`` parallel episodes), with a
 per-episode eps. Writes one row per episode (the data contract in the README)
-and a cost table per attack. ``max-noise`` rows copy, per eps and number of
-attacked agents, the noise with the lowest IQM return on these episodes.
+and a cost table per attack. Attacked agents: all, or m per episode at random
+(the same for every attack), except for targeted attacks, which choose their
+own m agents (``Attack.choose_targets``). ``max-noise`` rows copy, per eps
+and number of attacked agents, the noise with the lowest IQM return on these
+episodes.
 
 Also home of :func:`score_victim`, the greedy-vs-random check behind
 ``victims.csv``. By hand::
@@ -98,8 +101,12 @@ def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_param
             attack = make_attack(name, ctx, attack_params.get(name))
             eps_t = torch.tensor([p[0] for p in chunk])
             ep_idx = [p[1] for p in chunk]
+            # targeted attacks replace the random choice by their own, of as many agents
+            targets = attack.choose_targets(mask[ep_idx])
+            if not torch.equal(targets.sum(-1), mask[ep_idx].sum(-1)):
+                raise RuntimeError(f"{name}: chose a different number of agents than n_attacked={m}")
             res = run_episodes(e_env, policy.act, [seeds[e] for e in ep_idx], attack=attack,
-                               eps=eps_t, attacked=mask[ep_idx])
+                               eps=eps_t, attacked=targets)
             attack_seconds += res.attack_seconds
             attacked_steps += res.attacked_steps
             for k, (eps, e) in enumerate(chunk):

@@ -1,7 +1,10 @@
 """Stage 3: fit the alignment model f_theta on a victim's benign samples.
 
-Writes ``align_<arch>.pt`` holding the weights and the per-agent validation
-MSE (used by targeted attacks and reported). By hand::
+Writes ``<arch>.pt`` holding the weights and the per-agent validation MSE
+(also stored in the model itself, for targeted attacks). ``arch`` is a key of
+``marl_attacks.alignment.ALIGN_MODELS`` and of the config's ``fit:`` block;
+recurrent archs train on the episodes recorded in the samples file, robust
+archs (``mlp-robust``) add adversarial training. By hand::
 
     python -m marl_attacks.fit --config config/config.yaml --arch mlp --env vmas-balance \\
         --algo mappo --seed 0 --samples out/samples.pt --out out/align_mlp.pt
@@ -13,7 +16,7 @@ import argparse
 from dataclasses import asdict
 
 from . import config as cfgmod
-from .alignment import AlignmentModel, FitConfig, fit, rebuild_model
+from .alignment import ALIGN_MODELS, AlignmentModel, FitConfig, fit, rebuild_model
 from .io import load_artifact, save_artifact
 from .utils import derive_seed, resolve_device, set_threads
 
@@ -26,7 +29,7 @@ def run(samples_path: str, victim: dict, fit_cfg: dict, base_seed: int, device: 
     cfg = FitConfig(**fit_cfg)
     samples = load_artifact(samples_path, regenerate_hint="snakemake <that file> --forcerun collect_samples")
     seed = derive_seed(base_seed, "fit", victim["env"], victim["algo"], victim["seed"], cfg.arch)
-    model, stats = fit(samples["obs"], cfg, seed, dev, progress)
+    model, stats = fit(samples["obs"], cfg, seed, dev, progress, episode=samples.get("episode"))
     block = {"fit": asdict(cfg), "samples_config_hash": samples["meta"]["config_hash"]}
     save_artifact(out, {"arch": cfg.arch, "init_kwargs": model.init_kwargs,
                         "state_dict": model.state_dict(), "stats": stats}, block, seed)
@@ -43,7 +46,8 @@ def load_align_model(path: str, device="cpu") -> tuple[AlignmentModel, dict]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--arch", default="mlp")
+    p.add_argument("--arch", default="mlp", choices=sorted(ALIGN_MODELS),
+                   help="f_theta architecture: a key of the config's fit: block")
     p.add_argument("--env", required=True)
     p.add_argument("--algo", required=True)
     p.add_argument("--seed", type=int, required=True, help="victim seed")

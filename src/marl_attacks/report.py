@@ -6,6 +6,7 @@ Each output is its own entry point, so Snakemake can rebuild one file alone:
 * :func:`plot_return_vs_eps` -> ``figures/{run}/return_vs_eps.{pdf,png}``
 * :func:`table_main_drop` -> ``tables/{run}/main_drop.{csv,md,tex}``
 * :func:`table_victims` -> ``tables/{run}/victims.{csv,md,tex}``
+* :func:`table_attack_cost` -> ``tables/{run}/attack_cost.{csv,md,tex}``
 
 By hand: ``python -m marl_attacks.report summary --eval a.csv b.csv --out s.csv`` etc.
 """
@@ -37,14 +38,18 @@ ENV_LABELS = {
     **{f"lbf-{t}": f"LBF {t}" for t in LBF_TASKS},
     **{f"rware-{t}": f"RWARE {t}" for t in RWARE_TASKS},
 }
+#: how the paper names each attack; also the column order of the tables
 ATTACK_LABELS = {
-    "benign": "Benign", "align-mlp": "Align (MLP)", "hadamard": "Hadamard",
-    "max-noise": "Max-Noise", "white-box-fgsm": "White-box FGSM", "white-box-pgd": "White-box PGD",
+    "benign": "Benign", "align-mlp": "Align (MLP)", "align-rnn": "Align (RNN)",
+    "align-transformer": "Align (Transformer)", "robust-align": "RobustAlign",
+    "targeted-align": "Targeted Align", "hadamard": "Hadamard",
+    "targeted-hadamard": "Targeted Hadamard", "max-noise": "Max-Noise",
+    "white-box-fgsm": "White-box FGSM", "white-box-pgd": "White-box PGD",
     "noise-uniform": "Uniform noise", "noise-gaussian": "Gaussian noise",
     "noise-exponential": "Exponential noise", "noise-ou": "OU noise",
 }
-FIGURE_ATTACKS = ["benign", "align-mlp", "align-rnn", "align-transformer", "hadamard", "max-noise",
-                  "white-box-fgsm", "white-box-pgd"]
+FIGURE_ATTACKS = ["benign", "align-mlp", "align-rnn", "align-transformer", "robust-align", "hadamard",
+                  "max-noise", "white-box-fgsm", "white-box-pgd"]
 
 
 def load_eval(paths: list[str]) -> pd.DataFrame:
@@ -175,6 +180,41 @@ def table_victims(scores: list[str], stem: str) -> pd.DataFrame:
     return frame
 
 
+def attack_access(name: str) -> str:
+    """What the attack's threat model grants beyond live observations (cf. the paper's Table 4)."""
+    from .attacks import ATTACKS
+
+    entry = ATTACKS[name]
+    granted = []
+    if entry.align_arch:
+        granted.append(f"benign samples (f_theta {entry.align_arch})")
+    if "victim" in entry.cls.needs:
+        granted.append("victim weights (gradients)")
+    return ", ".join(granted) or "none"
+
+
+def table_attack_cost(cost_paths: list[str], stem: str) -> pd.DataFrame:
+    """What each attack costs, per env: samples, f_theta fit time and time per attacked step.
+
+    Means over victims (algorithms, seeds) and numbers of attacked agents; ``fit_seconds``
+    is the fit of the f_theta the attack uses (shared by attacks using the same one).
+    """
+    frame = load_eval(cost_paths)
+    frame = frame[frame.attack != "benign"]
+    table = (frame.groupby(["env", "attack"], sort=False)
+             .agg(samples_used=("samples_used", "max"), fit_seconds=("fit_seconds", "mean"),
+                  ms_per_attacked_step=("ms_per_attacked_step", "mean"),
+                  attacked_steps=("attacked_steps", "sum"))
+             .reset_index())
+    order = {a: k for k, a in enumerate(ATTACK_LABELS)}
+    table = table.sort_values(["env", "attack"], key=lambda c: c.map(order) if c.name == "attack" else c)
+    table.insert(2, "access", [attack_access(a) for a in table.attack])
+    table = table.reset_index(drop=True)
+    write_table(table, stem, "Cost of each attack: benign samples used, f_theta fit time (s) and "
+                             "time per attacked step (ms), means over victims")
+    return table
+
+
 def run_summary(eval_paths: list[str], out: str, reps: int, ci: float, seed: int) -> None:
     write_csv(out, summarise(load_eval(eval_paths), reps, ci, seed))
 
@@ -197,6 +237,9 @@ def main(argv=None) -> None:
     v = sub.add_parser("victims")
     v.add_argument("--scores", nargs="+", required=True)
     v.add_argument("--stem", required=True)
+    c = sub.add_parser("attack-cost")
+    c.add_argument("--cost", nargs="+", required=True, help="the evaluation's *.cost.csv files")
+    c.add_argument("--stem", required=True)
     a = p.parse_args(argv)
     if a.what == "summary":
         run_summary(a.eval, a.out, a.reps, a.ci, 0)
@@ -204,6 +247,8 @@ def main(argv=None) -> None:
         plot_return_vs_eps(pd.read_csv(a.summary), a.stem)
     elif a.what == "main-drop":
         table_main_drop(pd.read_csv(a.summary), a.eps, a.stem)
+    elif a.what == "attack-cost":
+        table_attack_cost(a.cost, a.stem)
     else:
         table_victims(a.scores, a.stem)
 

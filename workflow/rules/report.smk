@@ -86,3 +86,24 @@ rule table_victims:
         runtime=10,
     script:
         "../scripts/table_victims.py"
+
+
+rule table_attack_cost:
+    message:
+        "Table: cost of each attack (samples, fit time, time per attacked step)"
+    input:
+        costs=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.cost.csv"),
+    output:
+        multiext(f"tables/{RUN}/attack_cost", ".csv", ".md", ".tex"),
+    log:
+        f"logs/{RUN}/report/attack_cost.log",
+    benchmark:
+        f"benchmarks/{RUN}/report/attack_cost.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/table_attack_cost.py"

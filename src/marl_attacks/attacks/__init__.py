@@ -2,8 +2,17 @@
 
 ``ATTACKS[name]`` gives the class, its hyperparameter dataclass (values come
 from the config's ``attacks:`` block under the same name) and fixed keyword
-arguments that define the variant. ``max-noise`` is derived in the evaluation
-from the four noises (the most damaging one per env and eps).
+arguments that define the variant; ``align_arch`` names the fitted f_theta
+(a key of the config's ``fit:`` block) the attack is given, which is how the
+workflow knows which f_theta to fit. ``max-noise`` is derived in the
+evaluation from the four noises (the most damaging one per env and eps).
+
+Paper method of each name: ``align-mlp`` / ``align-rnn`` /
+``align-transformer`` = Align with each f_theta variant; ``robust-align`` =
+RobustAlign (Align on an adversarially trained f_theta); ``targeted-align``
+/ ``targeted-hadamard`` = Targeted Align / Targeted Hadamard (f_theta's
+validation MSE picks the m agents); ``hadamard``; the four noises and
+``max-noise``; ``white-box-fgsm`` / ``white-box-pgd`` = the white-box baseline.
 """
 
 from __future__ import annotations
@@ -11,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from .align import AlignAttack, AlignConfig
-from .base import Attack, AttackContext, Benign, project_delta
+from .base import Attack, AttackContext, Benign, lowest_mse_targets, project_delta, sign_pgd
 from .hadamard import HadamardAttack, hadamard_directions, sylvester_hadamard
 from .noise import NOISES, ExponentialNoise, GaussianNoise, OUNoise, OUNoiseConfig, UniformNoise
+from .targeted import TargetedAlignAttack, TargetedHadamardAttack
 from .whitebox import WhiteBoxAttack, WhiteBoxConfig
 
 
@@ -28,7 +38,12 @@ class AttackEntry:
 ATTACKS: dict[str, AttackEntry] = {
     "benign": AttackEntry(Benign),
     "align-mlp": AttackEntry(AlignAttack, AlignConfig, align_arch="mlp"),
+    "align-rnn": AttackEntry(AlignAttack, AlignConfig, align_arch="rnn"),
+    "align-transformer": AttackEntry(AlignAttack, AlignConfig, align_arch="transformer"),
+    "robust-align": AttackEntry(AlignAttack, AlignConfig, align_arch="mlp-robust"),
+    "targeted-align": AttackEntry(TargetedAlignAttack, AlignConfig, align_arch="mlp"),
     "hadamard": AttackEntry(HadamardAttack),
+    "targeted-hadamard": AttackEntry(TargetedHadamardAttack, align_arch="mlp"),
     "noise-uniform": AttackEntry(UniformNoise),
     "noise-gaussian": AttackEntry(GaussianNoise),
     "noise-exponential": AttackEntry(ExponentialNoise),
@@ -61,4 +76,5 @@ def make_attack(name: str, ctx: AttackContext, params: dict | None = None) -> At
 
 
 __all__ = ["ATTACKS", "ALL_NAMES", "DERIVED", "NOISES", "Attack", "AttackContext", "AttackEntry",
-           "make_attack", "project_delta", "hadamard_directions", "sylvester_hadamard"]
+           "make_attack", "project_delta", "sign_pgd", "lowest_mse_targets", "hadamard_directions",
+           "sylvester_hadamard"]

@@ -9,9 +9,21 @@ steps of sign-gradient ascent (PGD; K = 1 is FGSM) with step size eps/K on
 
 starting from delta = 0 and projecting onto the feasible set after each step;
 with K > 1 each sample keeps its best iterate. delta enters both the model's
-input and its target. Choice where the paper is
-silent: only attacked agents' J_i enter the objective (with all agents
-attacked, that is every J_i), and delta is zero for unattacked agents.
+input and its target. Choice where the paper is silent: only attacked agents'
+J_i enter the objective (with all agents attacked, that is every J_i), and
+delta is zero for unattacked agents.
+
+One class serves every f_theta architecture (``align-mlp``, ``align-rnn``,
+``align-transformer``, ``robust-align``); the registry names which fitted
+model an attack name uses. For a recurrent f_theta the attack keeps the
+LSTM state of each episode: the ascent at step t starts from the state after
+steps 0..t-1, and once delta_t is chosen the state advances on the
+*perturbed* joint observation ``o_t + delta_t``. Choice: the perturbed
+sequence is what the agents actually receive, so the attack measures the
+inconsistency of the current observation against the history the team has
+seen (a state fed clean observations would track the true trajectory
+instead; the paper does not say). The state restarts in :meth:`reset` (a
+new batch of episodes) and in :meth:`reset_envs` (episodes that restart).
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Attack
+from .base import Attack, sign_pgd
 
 
 @dataclass
@@ -36,39 +48,40 @@ class AlignAttack(Attack):
         super().__init__(ctx)
         if ctx.align_model is None:
             raise ValueError("align attack needs a fitted f_theta (align_model)")
-        self.model = ctx.align_model
+        self.model = ctx.align_model.eval()  # no dropout while attacking
         self.steps = int(pgd_steps)
         self.step_frac = step_size if step_size is not None else 1.0 / self.steps
+        self.state = None  # recurrent f_theta: state of every episode of the batch
         for p in self.model.parameters():
             p.requires_grad_(False)
 
+    def reset(self, num_envs, device):
+        self.state = self.model.initial_state(num_envs, device)
+
+    def reset_envs(self, done):
+        if self.state is not None:
+            keep = (~done).to(self.state[0].dtype).view(1, 1, -1, 1)  # state is [layers, n, B, h]
+            self.state = tuple(s * keep for s in self.state)
+
+    def snapshot(self):
+        return self.state
+
+    def restore_rows(self, saved, rows):
+        if saved is not None and self.state is not None:
+            keep = rows.view(1, 1, -1, 1)
+            self.state = tuple(torch.where(keep, old, new) for old, new in zip(saved, self.state))
+
     def objective(self, obs: torch.Tensor, delta: torch.Tensor, attacked: torch.Tensor) -> torch.Tensor:
         """Per-sample alignment loss ``[B]`` that the attack increases."""
-        return (self.model.per_agent_loss(obs + delta) * attacked).sum(-1)
+        return (self.model.per_agent_loss(obs + delta, self.state) * attacked).sum(-1)
 
     def perturb(self, obs, eps, attacked):
-        alpha = (eps * self.step_frac).view(-1, 1, 1)
+        if self.model.recurrent and (self.state is None or self.state[0].shape[2] != obs.shape[0]):
+            self.state = self.model.initial_state(obs.shape[0], obs.device)
         attacked_f = attacked.to(obs.dtype)
-        delta = torch.zeros_like(obs)
-        best, best_loss = delta, None
-        for k in range(self.steps):
-            with torch.enable_grad():
-                delta.requires_grad_(True)
-                loss = self.objective(obs, delta, attacked_f)
-                (grad,) = torch.autograd.grad(loss.sum(), delta)
-            if k > 0:  # loss of the previous iterate, computed in this step's forward pass
-                best, best_loss = self._keep_best(best, best_loss, delta.detach(), loss.detach())
-            delta = self._project(obs, delta.detach() + alpha * grad.sign(), eps, attacked)
-        if self.steps == 1:
-            return delta
-        with torch.no_grad():
-            best, _ = self._keep_best(best, best_loss, delta, self.objective(obs, delta, attacked_f))
-        return best
-
-    @staticmethod
-    def _keep_best(best, best_loss, delta, loss):
-        """Per sample, the iterate with the highest alignment loss so far (standard PGD practice)."""
-        if best_loss is None:
-            return delta, loss
-        better = loss > best_loss
-        return torch.where(better.view(-1, 1, 1), delta, best), torch.where(better, loss, best_loss)
+        delta = sign_pgd(lambda d: self.objective(obs, d, attacked_f), torch.zeros_like(obs), eps,
+                         lambda d: self._project(obs, d, eps, attacked), self.steps, self.step_frac)
+        if self.model.recurrent:
+            with torch.no_grad():
+                self.state = self.model.step(obs + delta, self.state)[1]
+        return delta

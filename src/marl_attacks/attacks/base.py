@@ -9,11 +9,18 @@ valid before it is applied:
 * zero on dimensions the env marks as non-perturbable (agent-ID one-hots) and
   on agents that are not attacked;
 * ``obs + delta`` inside the observation-space bounds.
+
+Which agents are attacked comes from the evaluation as a mask. Targeted
+attacks (``chooses_targets = True``) replace it with their own choice of as
+many agents (:meth:`Attack.choose_targets`); the evaluation asks them first,
+so its rows report the agents really attacked. :func:`sign_pgd` is the
+sign-gradient ascent shared by Align and the white-box baselines.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -37,13 +44,63 @@ def project_delta(obs: torch.Tensor, delta: torch.Tensor, eps: torch.Tensor,
     return delta
 
 
+def sign_pgd(objective: Callable[[torch.Tensor], torch.Tensor], delta: torch.Tensor, eps: torch.Tensor,
+             project: Callable[[torch.Tensor], torch.Tensor], steps: int, step_frac: float
+             ) -> torch.Tensor:
+    """``steps`` sign-gradient ascent steps of size ``step_frac * eps`` on ``objective``.
+
+    ``objective(delta)`` returns a per-sample loss ``[B]``; ``project`` maps any delta onto
+    the feasible set. With one step (FGSM) the projected step is returned; with more, each
+    sample keeps its best iterate after the first step (standard PGD practice), which costs
+    one more forward pass.
+    """
+    alpha = (eps * step_frac).view(-1, 1, 1)
+    best, best_loss = None, None
+    for k in range(steps):
+        with torch.enable_grad():
+            delta = delta.detach().requires_grad_(True)
+            loss = objective(delta)
+            (grad,) = torch.autograd.grad(loss.sum(), delta)
+        if k > 0:  # loss of the previous iterate, computed in this step's forward pass
+            best, best_loss = _keep_best(best, best_loss, delta.detach(), loss.detach())
+        delta = project(delta.detach() + alpha * grad.sign())
+    if steps <= 1:
+        return delta
+    with torch.no_grad():
+        best, _ = _keep_best(best, best_loss, delta, objective(delta))
+    return best
+
+
+def _keep_best(best, best_loss, delta, loss):
+    """Per sample, the iterate with the highest loss so far."""
+    if best_loss is None:
+        return delta, loss
+    better = loss > best_loss
+    return torch.where(better.view(-1, 1, 1), delta, best), torch.where(better, loss, best_loss)
+
+
+def lowest_mse_targets(val_mse: torch.Tensor, attacked: torch.Tensor) -> torch.Tensor:
+    """Mask of the ``attacked.sum(-1)`` agents with the lowest ``val_mse``, per sample.
+
+    Ties go to the lower agent index (stable sort), so the choice is deterministic.
+    """
+    if torch.isnan(val_mse).any():
+        raise ValueError("targeting needs f_theta's validation MSE per agent; fit f_theta with "
+                         "marl_attacks.alignment.fit (it stores val_mse in the model)")
+    order = torch.argsort(val_mse.cpu(), stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))
+    m = attacked.sum(-1, keepdim=True)
+    return rank.to(attacked.device).unsqueeze(0) < m
+
+
 @dataclass
 class AttackContext:
     """Everything an attack may be given; each attack takes only what its threat model allows."""
 
     spec: EnvSpec
     generator: torch.Generator  # the attack's own random stream (CPU), seeded per evaluation
-    align_model: object | None = None  # f_theta, for Align and targeted attacks
+    align_model: object | None = None  # f_theta (with its val_mse buffer), for Align and targeting
     victim: object | None = None  # the victim policy, for white-box baselines only
 
 
@@ -51,12 +108,36 @@ class Attack:
     """Base class. ``needs`` names what the threat model grants beyond live observations."""
 
     needs: tuple[str, ...] = ()
+    #: True when the attack picks its own targets instead of the evaluation's mask
+    chooses_targets: bool = False
 
     def __init__(self, ctx: AttackContext):
         self.ctx, self.spec = ctx, ctx.spec
 
     def reset(self, num_envs: int, device: torch.device) -> None:
         """Called at the start of a batch of episodes."""
+
+    def reset_envs(self, done: torch.Tensor) -> None:
+        """Episodes where ``done`` (``[B]`` bool) restart; stateful attacks forget them."""
+
+    def snapshot(self):
+        """The per-episode state (None for stateless attacks), for :meth:`restore_rows`."""
+        return None
+
+    def restore_rows(self, saved, rows: torch.Tensor) -> None:
+        """Put back the ``saved`` state of the episodes where ``rows`` (``[B]`` bool).
+
+        Lets a caller perturb a new observation of some episodes only (e.g. after VMAS's
+        ``reset_at``) without advancing the others' state.
+        """
+
+    def choose_targets(self, attacked: torch.Tensor) -> torch.Tensor:
+        """The agents this attack perturbs given the evaluation's mask ``[B, n]``.
+
+        Untargeted attacks keep the mask; targeted ones return their own choice of
+        ``attacked.sum(-1)`` agents per sample.
+        """
+        return attacked
 
     def perturb(self, obs: torch.Tensor, eps: torch.Tensor, attacked: torch.Tensor) -> torch.Tensor:
         """Return a projected perturbation ``[B, n, d]``."""

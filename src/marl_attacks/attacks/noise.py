@@ -63,6 +63,17 @@ class OUNoise(Attack):
     def reset(self, num_envs, device):
         self.state = None  # starts at 0 for every entry
 
+    def reset_envs(self, done):
+        if self.state is not None:
+            self.state = self.state * (~done).to(self.state.dtype).view(-1, 1, 1)
+
+    def snapshot(self):
+        return self.state
+
+    def restore_rows(self, saved, rows):
+        if saved is not None and self.state is not None:
+            self.state = torch.where(rows.view(-1, 1, 1), saved, self.state)
+
     def perturb(self, obs, eps, attacked):
         e = _e(eps)
         if self.state is None or self.state.shape != obs.shape:

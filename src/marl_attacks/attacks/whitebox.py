@@ -8,7 +8,9 @@ value-based ones. For continuous actions the greedy action is the mode of the
 policy, where the log-probability has zero gradient; there the loss is the
 squared distance of the perturbed mean from the clean action and the ascent
 starts from a uniform random point of the eps-ball (FGSM with random start,
-Wong et al. 2020), a choice the paper leaves open.
+Wong et al. 2020), a choice the paper leaves open. ``white-box-fgsm`` fixes
+K = 1; ``white-box-pgd`` defaults to K = 10 (the paper's K for Align) and,
+like Align, keeps each sample's best iterate (:func:`~.base.sign_pgd`).
 """
 
 from __future__ import annotations
@@ -17,19 +19,19 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import Attack
+from .base import Attack, sign_pgd
 
 
 @dataclass
 class WhiteBoxConfig:
-    pgd_steps: int = 1  # K; 1 is FGSM
+    pgd_steps: int = 10  # K (white-box-fgsm fixes K = 1)
     step_size: float | None = None  # alpha as a fraction of eps; None means 1/K
 
 
 class WhiteBoxAttack(Attack):
     needs = ("victim",)
 
-    def __init__(self, ctx, pgd_steps: int = 1, step_size: float | None = None):
+    def __init__(self, ctx, pgd_steps: int = 10, step_size: float | None = None):
         super().__init__(ctx)
         if ctx.victim is None:
             raise ValueError("white-box attack needs the victim policy")
@@ -45,10 +47,5 @@ class WhiteBoxAttack(Attack):
         if self.random_start:
             u = torch.rand(obs.shape, generator=self.ctx.generator).to(obs.device)
             delta = self._project(obs, (2 * u - 1) * e, eps, attacked)
-        for _ in range(self.steps):
-            with torch.enable_grad():
-                delta.requires_grad_(True)
-                loss = self.victim.attack_loss(obs + delta, clean_action).sum()
-                (grad,) = torch.autograd.grad(loss, delta)
-            delta = self._project(obs, delta.detach() + e * self.step_frac * grad.sign(), eps, attacked)
-        return delta
+        return sign_pgd(lambda d: self.victim.attack_loss(obs + d, clean_action), delta, eps,
+                        lambda d: self._project(obs, d, eps, attacked), self.steps, self.step_frac)
