@@ -40,17 +40,17 @@ def test_tiny_config_runs_through_slurm_profile(cluster, tmp_path):
     for item in ["Snakefile", "workflow", "config", "profiles", "environment.yml"]:
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
-    cpus = os.cpu_count() or 2
     rules = ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "score_victim"]
     cmd = [
         "timeout", "-s", "KILL", "1500", sys.executable, "-m", "snakemake",
         "--profile", "profiles/slurm", "--configfile", "config/tiny.yaml",
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-no-account", "--jobs", "2",
-        # this one-node test cluster has no GPUs and only this machine's cores
+        "--slurm-no-account", "--jobs", "4",
+        # this one-node test cluster has no GPUs and only this machine's cores: one core per
+        # job lets two jobs run side by side on a 2-core machine
         "--set-resources", "fit_align:gpu=0", "evaluate_attacks:gpu=0",
-        *[f"{r}:cpus_per_task={min(cpus, 2)}" for r in rules],
-        "--set-threads", *[f"{r}={min(cpus, 2)}" for r in rules],
+        *[f"{r}:cpus_per_task=1" for r in rules],
+        "--set-threads", *[f"{r}=1" for r in rules],
     ]
     res = subprocess.run(cmd, cwd=tmp_path, env=cluster, capture_output=True, text=True)
     assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
