@@ -241,7 +241,25 @@ class TeamAttacker:
         return out
 
 
-class AttackedParallelEnv(BaseParallelWrapper):
+class _AttackerMethods:
+    """What both wrappers forward to their :class:`TeamAttacker` unchanged."""
+
+    attacker: TeamAttacker
+
+    def recording(self, attack: bool = False):
+        return self.attacker.recording(attack)
+
+    def samples(self) -> dict:
+        return self.attacker.samples()
+
+    def fit_alignment(self, arch=None, samples=None, **kwargs) -> dict:
+        return self.attacker.fit_alignment(arch, samples, **kwargs)
+
+    def set_align_model(self, model, arch=None) -> None:
+        self.attacker.set_align_model(model, arch)
+
+
+class AttackedParallelEnv(_AttackerMethods, BaseParallelWrapper):
     """PettingZoo ``ParallelEnv`` whose observations are perturbed by a registered attack.
 
     ``attacked``: agent names (``None``: all agents). ``perturbable``: optional ``[n, d]``
@@ -264,18 +282,6 @@ class AttackedParallelEnv(BaseParallelWrapper):
     def set_attack(self, attack=None, eps=None, attacked=..., params=None):
         self.attacker.set_attack(attack, eps, attacked if attacked is ... else self._indices(attacked),
                                  params)
-
-    def recording(self, attack: bool = False):
-        return self.attacker.recording(attack)
-
-    def samples(self) -> dict:
-        return self.attacker.samples()
-
-    def fit_alignment(self, arch=None, samples=None, **kwargs) -> dict:
-        return self.attacker.fit_alignment(arch, samples, **kwargs)
-
-    def set_align_model(self, model, arch=None) -> None:
-        self.attacker.set_align_model(model, arch)
 
     def collect(self, policy: Callable[[dict], dict] | None = None, episodes: int = 10,
                 seed: int = 0) -> int:
@@ -318,7 +324,7 @@ class AttackedParallelEnv(BaseParallelWrapper):
         return self._perturb(obs, act_on=bool(self.env.agents)), rewards, terminations, truncations, infos
 
 
-class AttackedVmasEnv:
+class AttackedVmasEnv(_AttackerMethods):
     """A VMAS ``Environment`` whose observations are perturbed by a registered attack.
 
     Forwards everything else to the wrapped env. ``reset`` starts new episodes everywhere,
@@ -347,18 +353,6 @@ class AttackedVmasEnv:
 
     def set_attack(self, *args, **kwargs):
         self.attacker.set_attack(*args, **kwargs)
-
-    def recording(self, attack: bool = False):
-        return self.attacker.recording(attack)
-
-    def samples(self) -> dict:
-        return self.attacker.samples()
-
-    def fit_alignment(self, arch=None, samples=None, **kwargs) -> dict:
-        return self.attacker.fit_alignment(arch, samples, **kwargs)
-
-    def set_align_model(self, model, arch=None) -> None:
-        self.attacker.set_align_model(model, arch)
 
     def collect(self, policy: Callable | None = None, steps: int = 100) -> int:
         """``steps`` benign steps of every sub-env (attack off, done sub-envs reset), recorded.

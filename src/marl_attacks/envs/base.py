@@ -82,6 +82,22 @@ class BatchedEnv(ABC):
         return (spec.action_low + (spec.action_high - spec.action_low) * u).to(self.device)
 
 
+def step_from_numpy(obs, reward, terminated, truncated, ended: dict, device) -> Step:
+    """A :class:`Step` from per-instance numpy results of envs stepped in a loop.
+
+    ``obs`` holds the observations after auto-reset; ``ended`` maps instance ``b``
+    to the observation that ended its episode, which becomes ``final_obs[b]``.
+    """
+    final = obs
+    if ended:
+        final = obs.copy()
+        for b, o in ended.items():
+            final[b] = o
+    t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=device)
+    return Step(obs=t(obs), reward=t(reward), terminated=t(terminated, torch.bool),
+                truncated=t(truncated, torch.bool), final_obs=t(final))
+
+
 def unbounded_spec_tensors(n_agents: int, obs_dim: int):
     """Bounds and perturbable mask for envs with unbounded observations and no ID dims."""
     low = torch.full((n_agents, obs_dim), -float("inf"))

@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step
+from .base import BatchedEnv, Step, step_from_numpy
 
 
 class LoopedEnv(BatchedEnv):
@@ -68,14 +68,7 @@ class LoopedEnv(BatchedEnv):
                 term[b] = not trunc[b]
                 ended[b] = obs[b].copy()
                 obs[b] = self._reset_one(b, int(self._reseed.integers(2**31)))
-        final = obs
-        if ended:
-            final = obs.copy()
-            for b, o in ended.items():
-                final[b] = o
-        t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=self.device)
-        return Step(obs=t(obs), reward=t(reward), terminated=t(term, torch.bool),
-                    truncated=t(trunc, torch.bool), final_obs=t(final))
+        return step_from_numpy(obs, reward, term, trunc, ended, self.device)
 
     def close(self) -> None:
         for env in self._envs:

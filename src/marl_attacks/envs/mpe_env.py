@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, EnvSpec, Step, unbounded_spec_tensors
+from .base import BatchedEnv, EnvSpec, Step, step_from_numpy, unbounded_spec_tensors
 
 
 class MpeEnv(BatchedEnv):
@@ -69,11 +69,4 @@ class MpeEnv(BatchedEnv):
             if term[b] or trunc[b]:
                 ended[b] = obs[b].copy()
                 obs[b] = self._stack(env.reset(seed=int(self._reseed.integers(2**31)))[0])
-        final = obs
-        if ended:
-            final = obs.copy()
-            for b, o in ended.items():
-                final[b] = o
-        t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=self.device)
-        return Step(obs=t(obs), reward=t(reward), terminated=t(term, torch.bool),
-                    truncated=t(trunc, torch.bool), final_obs=t(final))
+        return step_from_numpy(obs, reward, term, trunc, ended, self.device)
