@@ -1,5 +1,7 @@
 # Config checks the schema cannot express, path helpers and input functions.
 # Parameter blocks come from marl_attacks.config, the same code the by-hand CLIs use.
+# Rules ask for one thread: the networks are small, so on a few cores two single-threaded
+# jobs side by side beat one job using two threads. profiles/slurm sets more per rule.
 import sys
 
 import marl_attacks.config as mac

@@ -20,7 +20,7 @@ rule evaluate_attacks:
         f"benchmarks/{RUN}/evaluate_attacks/{VICTIM}.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,

@@ -16,7 +16,7 @@ rule fit_align:
         f"benchmarks/{RUN}/fit_align/{VICTIM}_{{arch}}.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,

@@ -15,7 +15,7 @@ rule train_victim:
         f"benchmarks/{RUN}/train_victim/{VICTIM}.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
