@@ -139,9 +139,10 @@ def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "") -> N
     for ax in axes.flat:
         for h, l in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(l, h)
-    fig.legend(list(handles.values()), list(handles.keys()), loc="lower center",
-               ncol=min(len(handles), 6), frameon=False, bbox_to_anchor=(0.5, -0.02))
-    fig.tight_layout(rect=(0, 0.08, 1, 0.97 if caption else 1))
+    fig.tight_layout(rect=(0, 0, 1, 0.97 if caption else 1))
+    # below the panels, clear of the x labels; savefig(bbox_inches="tight") keeps it in the file
+    fig.legend(list(handles.values()), list(handles.keys()), loc="upper center",
+               ncol=min(len(handles), 6), frameon=False, bbox_to_anchor=(0.5, 0.0))
     if caption:
         fig.suptitle(caption, fontsize=8)
     _save_figure(fig, stem)
