@@ -26,7 +26,9 @@ def cluster(tmp_path_factory):
     if os.geteuid() != 0:
         pytest.skip("starting SLURM daemons needs root")
     state = tmp_path_factory.mktemp("slurm-state")
-    env = {**os.environ, "SLURM_TEST_STATE": str(state)}
+    # OMP_NUM_THREADS (set by earlier tests in this process) would cap `nproc` and the jobs' cores
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    env["SLURM_TEST_STATE"] = str(state)
     start = subprocess.run(["bash", str(ROOT / "tests/cluster/start-slurm.sh")], env=env,
                            capture_output=True, text=True, timeout=600)
     if start.returncode != 0:

@@ -39,7 +39,7 @@ MpiDefault=none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 DefMemPerCPU=1000
-NodeName=$HOST CPUs=$(nproc) RealMemory=$MEM State=UNKNOWN
+NodeName=$HOST CPUs=$(nproc --all) RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 CONF
 slurmctld -c 2>/dev/null || slurmctld
