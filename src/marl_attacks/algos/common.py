@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import time
+
 import torch
 from torch import nn
 
@@ -101,6 +103,12 @@ class EpisodeTracker:
             self.finished_lengths += self.len[done].tolist()
             self.ret[done] = 0
             self.len[done] = 0
+
+    def curve_row(self, update: int, env_steps: int, start: float, **stats) -> dict:
+        """One training-curve row: the episodes finished since the last row, plus ``stats``."""
+        ep_ret, ep_len, n_eps = self.pop()
+        return dict(update=update, env_steps=env_steps, wall_s=round(time.time() - start, 3),
+                    episodes=n_eps, episode_return=ep_ret, episode_length=ep_len, **stats)
 
     def pop(self) -> tuple[float, float, int]:
         """Mean return and length of the episodes finished since the last call."""

@@ -198,11 +198,8 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
                 stats = dict(pg_loss=pg_loss.item(), v_loss=v_loss.item(), entropy=ent.item())
         bar.update(N * T)
         if update % log_every == 0 or update == n_updates - 1:
-            ep_ret, ep_len, n_eps = tracker.pop()
-            curve.append(dict(update=update, env_steps=(update + 1) * N * T,
-                              wall_s=round(time.time() - start, 3), episodes=n_eps,
-                              episode_return=ep_ret, episode_length=ep_len, **stats))
-            bar.set_postfix(ret=f"{ep_ret:.2f}")
+            curve.append(tracker.curve_row(update, (update + 1) * N * T, start, **stats))
+            bar.set_postfix(ret=f"{curve[-1]['episode_return']:.2f}")
         if checkpoint and is_checkpoint_update(update, cfg.checkpoint_every, n_updates):
             checkpoint.save(dict(policy=policy.state_dict(), critic=critic.state_dict(),
                                  optim=optim.state_dict(), rng=rng_state(), update=update + 1,

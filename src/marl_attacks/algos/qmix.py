@@ -272,11 +272,8 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
                 stats.update(td_loss=loss.item(), q_tot=q_tot.mean().item())
         bar.update(N * T)
         if update % log_every == 0 or update == n_updates - 1:
-            ep_ret, ep_len, n_eps = tracker.pop()
-            curve.append(dict(update=update, env_steps=(update + 1) * N * T,
-                              wall_s=round(time.time() - start, 3), episodes=n_eps,
-                              episode_return=ep_ret, episode_length=ep_len, **stats))
-            bar.set_postfix(ret=f"{ep_ret:.2f}", eps=f"{eps:.2f}")
+            curve.append(tracker.curve_row(update, (update + 1) * N * T, start, **stats))
+            bar.set_postfix(ret=f"{curve[-1]['episode_return']:.2f}", eps=f"{eps:.2f}")
         if checkpoint and is_checkpoint_update(update, cfg.checkpoint_every, n_updates):
             checkpoint.save(dict(policy=policy.state_dict(), mixer=mixer.state_dict(),
                                  target_policy=target_policy.state_dict(),
