@@ -64,6 +64,8 @@ def task_kwargs(task: str, max_steps: int) -> dict:
 
 
 class LbfEnv(LoopedEnv):
+    has_action_masks = True
+
     def __init__(self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 50,
                  seed: int = 0, **env_kwargs):
         from lbforaging.foraging import ForagingEnv
