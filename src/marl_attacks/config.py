@@ -98,6 +98,11 @@ def check(config: dict) -> None:
     if drop_eps not in config["evaluate"]["eps"]:
         raise ConfigError(f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps "
                           f"{config['evaluate']['eps']}")
+    for env in config["envs"]:
+        eps = eval_params(config, env)["eps"]
+        if drop_eps not in eps:
+            raise ConfigError(f"config key 'envs.{env}.evaluate.eps': {eps} lacks report.drop_eps "
+                              f"{drop_eps}, the eps of the main table")
 
 
 def env_action_type(config: dict, env: str) -> str:
@@ -149,6 +154,25 @@ def algo_params(config: dict, env: str, algo: str) -> dict:
     merged = copy.deepcopy(config["algos"][algo])
     merged.update(config["envs"][env].get("train", {}).get(algo, {}))
     return merged
+
+
+def eval_params(config: dict, env: str) -> dict:
+    """The evaluation grid of ``env``: ``evaluate`` with the env's overrides
+    (``envs.<env>.evaluate``: e.g. fewer episodes for RWARE's 500-step episodes)."""
+    merged = copy.deepcopy(config["evaluate"])
+    merged.update(config["envs"][env].get("evaluate", {}))
+    return merged
+
+
+def thresholds(config: dict) -> dict:
+    """Competence threshold (greedy IQM return) per env, where the config sets one."""
+    return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
+
+
+def policy_path(config: dict, env: str, algo: str, seed: int) -> str:
+    """Where a victim's policy is read from: the run's own training, or the shipped zoo."""
+    root = config.get("zoo") or f"results/{config['run']}/victims"
+    return f"{root}/{env}/{algo}/seed{seed}/policy.pt"
 
 
 def fit_params(config: dict, arch: str) -> dict:

@@ -204,7 +204,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
-        dict(x.split("=", 1) for x in a.align), config["evaluate"], cfgmod.attack_params(config),
+        dict(x.split("=", 1) for x in a.align), cfgmod.eval_params(config, a.env), cfgmod.attack_params(config),
         config["seed"], config["device"], a.out, a.cost, a.threads)
 
 

@@ -2,6 +2,7 @@
 # Parameter blocks come from marl_attacks.config, the same code the by-hand CLIs use.
 # Rules ask for one thread: the networks are small, so on a few cores two single-threaded
 # jobs side by side beat one job using two threads. profiles/slurm sets more per rule.
+import os
 import sys
 
 import marl_attacks.config as mac
@@ -23,6 +24,15 @@ for note in SKIPPED:
     print(f"note: {note}", file=sys.stderr)
 
 
+if config.get("zoo"):
+    _missing = [mac.policy_path(config, e, a, s) for e, a in PAIRS for s in config["seeds"]
+                if not os.path.exists(mac.policy_path(config, e, a, s))]
+    if _missing:
+        raise WorkflowError(f"config key 'zoo': {len(_missing)} shipped victim(s) missing, e.g. "
+                            f"{_missing[0]}; set zoo: null to train them, or train them and copy "
+                            "them there (see README, 'Shipped victims')")
+
+
 def victims():
     """Every (env, algo, seed) the config asks for, less the env x algo pairs that do not fit."""
     return [(e, a, s) for e, a in PAIRS for s in config["seeds"]]
@@ -42,3 +52,8 @@ def align_inputs(wildcards):
 
 def victim_id(wildcards):
     return {"env": wildcards.env, "algo": wildcards.algo, "seed": int(wildcards.seed)}
+
+
+def policy_input(wildcards):
+    """The victim's policy: trained by this run, or shipped in the zoo (config key zoo)."""
+    return mac.policy_path(config, wildcards.env, wildcards.algo, wildcards.seed)
