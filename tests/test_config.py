@@ -164,7 +164,9 @@ def test_thresholds_and_zoo_paths(good):
     cfgmod.check(cfg)
     assert cfgmod.thresholds(cfg) == {env: 0.5}
     assert cfgmod.policy_path(cfg, env, "mappo", 2) == f"zoo/paper/{env}/mappo/seed2/policy.pt"
-    cfg["zoo"] = None
+    for off in (None, "null", "none", ""):  # --config zoo=null arrives as a string
+        cfg["zoo"] = off
+        assert cfgmod.zoo_dir(cfg) is None
     assert cfgmod.policy_path(cfg, env, "mappo", 2) == f"results/{cfg['run']}/victims/{env}/mappo/seed2/policy.pt"
     cfg["envs"][env]["threshold"] = "high"
     with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold"):

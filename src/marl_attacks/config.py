@@ -169,9 +169,16 @@ def thresholds(config: dict) -> dict:
     return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
 
 
+def zoo_dir(config: dict) -> str | None:
+    """The folder of shipped victims, or None to train them (``--config zoo=null`` on the
+    command line arrives as the string 'null')."""
+    zoo = config.get("zoo")
+    return None if zoo is None or str(zoo).lower() in ("", "null", "none") else str(zoo)
+
+
 def policy_path(config: dict, env: str, algo: str, seed: int) -> str:
     """Where a victim's policy is read from: the run's own training, or the shipped zoo."""
-    root = config.get("zoo") or f"results/{config['run']}/victims"
+    root = zoo_dir(config) or f"results/{config['run']}/victims"
     return f"{root}/{env}/{algo}/seed{seed}/policy.pt"
 
 

@@ -24,7 +24,7 @@ for note in SKIPPED:
     print(f"note: {note}", file=sys.stderr)
 
 
-if config.get("zoo"):
+if mac.zoo_dir(config):
     _missing = [mac.policy_path(config, e, a, s) for e, a in PAIRS for s in config["seeds"]
                 if not os.path.exists(mac.policy_path(config, e, a, s))]
     if _missing:
