@@ -5,6 +5,7 @@
 import sys
 
 import marl_attacks.config as mac
+import marl_attacks.lineage as lineage
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -42,3 +43,8 @@ def align_inputs(wildcards):
 
 def victim_id(wildcards):
     return {"env": wildcards.env, "algo": wildcards.algo, "seed": int(wildcards.seed)}
+
+
+def expect(what):
+    """Provenance a job's input must carry ("policy", "samples" or "align"); the job checks it."""
+    return lambda w: lineage.expected(config, w.env, w.algo, int(w.seed))[what]
