@@ -15,9 +15,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from . import config as cfgmod
+from . import config as cfgmod, lineage
 from .alignment import ALIGN_MODELS, AlignmentModel, FitConfig, fit, rebuild_model
-from . import lineage
 from .io import load_artifact, save_artifact
 from .utils import resolve_device, set_threads
 
