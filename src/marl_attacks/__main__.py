@@ -17,6 +17,7 @@ COMMANDS = {
     "evaluate": ("evaluate", "evaluate a victim under every configured attack"),
     "report": ("report", "summary, figures and tables from evaluation rows"),
     "attack": ("wrappers", "attack your own team on a PettingZoo or VMAS env"),
+    "victims": ("victims", "export trained victims to a model zoo"),
 }
 
 
