@@ -36,6 +36,13 @@ def _set(config, dotted, value):
     ("seeds", [], "seeds"),                                  # empty seeds
     ("report.drop_eps", 0.3, "report.drop_eps"),             # not in the grid
     ("evaluate.n_attacked", [0], "evaluate.n_attacked"),     # nobody attacked
+    ("ablations.samples.n_samples", [20, 5000], "ablations.samples.n_samples"),  # more than the pool
+    ("ablations.samples.attacks", ["hadamard"], "ablations.samples.attacks"),    # uses no f_theta
+    ("ablations.pgd_steps.attacks", ["white-box-fgsm"], "ablations.pgd_steps.attacks"),  # K fixed at 1
+    ("ablations.pgd_steps.pgd_steps", [0, 1], "ablations.pgd_steps.pgd_steps"),  # K < 1
+    ("ablations.n_attacked.envs", ["lbf-8x8-2p-2f-coop"], "ablations.n_attacked.envs"),  # not trained
+    ("ablations.n_attacked.attacks", ["benign"], "ablations.n_attacked.attacks"),
+    ("ablations.n_attacked.episodes", 0, "ablations.n_attacked.episodes"),
 ])
 def test_bad_values_are_rejected(good, key, value, expect):
     bad = copy.deepcopy(good)
@@ -139,3 +146,11 @@ def test_targeted_attacks_need_an_integer_m(good):
     bad["evaluate"]["n_attacked"] = ["all"]
     with pytest.raises(cfgmod.ConfigError, match="targeted"):
         cfgmod.check(bad)
+
+
+def test_ablation_parameter_blocks(good):
+    block = cfgmod.ablation_params(good, "pgd_steps")
+    assert block["pgd_steps"] == good["ablations"]["pgd_steps"]["pgd_steps"]
+    assert block["max_batch"] == good["evaluate"]["max_batch"]
+    assert cfgmod.ablation_archs(good) == ["mlp"]
+    assert cfgmod.ablation_fit_params(good, "mlp", "20") == {**cfgmod.fit_params(good, "mlp"), "n_samples": 20}
