@@ -59,3 +59,10 @@ rule all:
         f"results/{RUN}/summary.csv",
         f"results/{RUN}/marl_eval.json",
     default_target: True
+
+
+rule victims:
+    # Victims only: train (or take from the zoo) and score them, then tables/{run}/victims.*
+    # e.g. build the zoo: snakemake --cores 2 victims --configfile config/paper.yaml --config zoo=null
+    input:
+        expand("tables/{run}/victims.{ext}", run=RUN, ext=TABLE_EXTS),

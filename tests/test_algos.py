@@ -9,6 +9,7 @@ from conftest import random_obs, random_spec
 from marl_attacks.algos import ALGOS, build_config, rebuild_policy
 from marl_attacks.algos.common import Checkpointer
 from marl_attacks.algos.ippo import IndependentCritic
+from marl_attacks.algos.mappo import MappoPolicy
 from marl_attacks.algos.qmix import (QMixer, QPolicy, ReplayBuffer, VdnConfig, VdnMixer, td_target,
                                      train as train_value)
 from marl_attacks.attacks import AttackContext, make_attack
@@ -259,7 +260,7 @@ def test_vdn_improves_on_simple_spread():
     ev = make_env("mpe-simple_spread", 32, max_steps=25, seed=1, kwargs={"N": 2})
     greedy = run_episodes(ev, policy.act, seeds).returns.mean().item()
     g = torch.Generator().manual_seed(0)
-    uniform = run_episodes(ev, lambda o: ev.random_actions(g), seeds).returns.mean().item()
+    uniform = run_episodes(ev, lambda o, avail: ev.random_actions(g, avail), seeds).returns.mean().item()
     assert greedy > uniform + 5, (greedy, uniform)
 
 
@@ -286,3 +287,89 @@ def test_train_stage_resumes_from_its_checkpoint_and_deletes_it(tmp_path, monkey
     a = load_artifact(tmp_path / "straight" / "policy.pt")["state_dict"]
     b = load_artifact(tmp_path / "resumed" / "policy.pt")["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+class _CheckedLbf:
+    """Wraps an LBF env and records every action taken that its mask called unavailable."""
+
+    def __init__(self, env):
+        self.env, self.invalid, self.steps = env, 0, 0
+
+    def __getattr__(self, name):
+        return getattr(self.env, name)
+
+    def step(self, actions):
+        avail = self.env.available_actions()
+        self.invalid += int((~avail.gather(-1, actions.unsqueeze(-1))).sum())
+        self.steps += 1
+        return self.env.step(actions)
+
+
+@pytest.mark.parametrize("algo", sorted(ALGOS))
+def test_learners_act_only_among_available_actions(algo):
+    """LBF turns invalid actions into no-ops; masked learners never choose one (sampled,
+    epsilon-greedy or greedy), as EPyMARL's learners do with avail_actions."""
+    cfg = build_config(algo, TINY[algo])
+    env = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", cfg.num_envs, max_steps=10, seed=0))
+    assert env.has_action_masks
+    seed_everything(0)
+    policy, _ = ALGOS[algo].train(env, cfg, 0, progress=False)
+    assert env.steps > 0 and env.invalid == 0
+    ev = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=10, seed=1))
+    run_episodes(ev, policy.act, list(range(8)))
+    g = torch.Generator().manual_seed(0)
+    run_episodes(ev, lambda o, avail: ev.random_actions(g, avail), list(range(8)))
+    assert ev.steps > 0 and ev.invalid == 0
+
+
+def test_unmasked_greedy_victims_do_pick_invalid_actions():
+    """The check above can fail: an untrained policy acting without the mask does pick
+    actions LBF calls invalid (otherwise the masking would be untested)."""
+    seed_everything(0)
+    ev0 = make_env("lbf-8x8-2p-2f-coop", 1, max_steps=10)
+    policy = MappoPolicy(2, ev0.spec.obs_dim, "discrete", ev0.spec.action_dim, hidden=16)
+    with torch.no_grad():
+        policy.net[-1].bias.copy_(torch.arange(float(ev0.spec.action_dim)))  # always LOAD (5)
+    ev = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=10, seed=1))
+    run_episodes(ev, lambda obs, avail: policy.act(obs), list(range(8)))
+    assert ev.invalid > 0
+
+
+def test_masked_greedy_and_white_box_use_the_mask():
+    obs = torch.randn(16, 2, 5)
+    avail = torch.rand(16, 2, 4) < 0.5
+    avail[..., 0] = True  # NONE is always valid in LBF
+    for policy in (QPolicy(2, 5, 4, hidden=8), MappoPolicy(2, 5, "discrete", 4, hidden=8)):
+        with torch.no_grad():
+            policy.net[-1].bias.copy_(torch.tensor([0.0, 0.0, 0.0, 100.0]))  # prefers action 3
+        act = policy.act(obs, avail)
+        assert avail.gather(-1, act.unsqueeze(-1)).all()
+        assert (policy.act(obs) == 3).all()  # unmasked, it would pick action 3 everywhere
+        assert torch.isfinite(policy.attack_loss(obs, act, avail)).all()
+
+
+def test_replay_buffer_next_mask_is_all_valid_after_an_episode_end():
+    buf = ReplayBuffer(8, n_agents=2, obs_dim=3, action_dim=4)
+    obs, act = torch.zeros(2, 2, 3), torch.zeros(2, 2, dtype=torch.long)
+    step = Step(obs=obs, reward=torch.zeros(2), terminated=torch.tensor([False, False]),
+                truncated=torch.tensor([False, True]), final_obs=obs)
+    nxt = torch.zeros(2, 2, 4, dtype=torch.bool)
+    nxt[..., 1] = True
+    buf.add(obs, act, torch.zeros(2), step, nxt)
+    assert buf.next_avail[0].sum() == 2 and buf.next_avail[0][:, 1].all()  # live: the env's mask
+    assert buf.next_avail[1].all()  # truncated: the next mask belongs to the reset state
+    batch = buf.sample(4, torch.device("cpu"))
+    assert batch["next_avail"].shape == (4, 2, 4)
+
+
+def test_td_target_maximises_over_valid_next_actions_only():
+    policy = QPolicy(1, 2, 3, hidden=4)
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.zero_()
+        policy.net[-1].bias.copy_(torch.tensor([5.0, 1.0, 2.0]))  # action 0 is best ...
+    batch = dict(next_obs=torch.zeros(1, 1, 2), reward=torch.zeros(1),
+                 terminated=torch.zeros(1, dtype=torch.bool),
+                 next_avail=torch.tensor([[[False, True, True]]]))  # ... but unavailable
+    target = td_target(batch, policy, policy, VdnMixer(), gamma=1.0, double_q=True)
+    assert target.item() == pytest.approx(2.0)

@@ -148,6 +148,38 @@ def test_targeted_attacks_need_an_integer_m(good):
         cfgmod.check(bad)
 
 
+def test_env_evaluate_overrides_merge_and_are_checked(good):
+    cfg = good
+    env = next(iter(cfg["envs"]))
+    cfg["envs"][env]["evaluate"] = {"episodes": 7, "eps": [cfg["report"]["drop_eps"]]}
+    cfgmod.check(cfg)
+    merged = cfgmod.eval_params(cfg, env)
+    assert merged["episodes"] == 7 and merged["attacks"] == cfg["evaluate"]["attacks"]
+    cfg["envs"][env]["evaluate"] = {"eps": [123.0]}
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.evaluate.eps.*drop_eps"):
+        cfgmod.check(cfg)
+    cfg["envs"][env]["evaluate"] = {"attacks": ["benign"]}
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.evaluate"):
+        cfgmod.check(cfg)
+
+
+def test_thresholds_and_zoo_paths(good):
+    cfg = good
+    env = next(iter(cfg["envs"]))
+    cfg["envs"][env]["threshold"] = 0.5
+    cfg["zoo"] = "zoo/paper"
+    cfgmod.check(cfg)
+    assert cfgmod.thresholds(cfg) == {env: 0.5}
+    assert cfgmod.policy_path(cfg, env, "mappo", 2) == f"zoo/paper/{env}/mappo/seed2/policy.pt"
+    for off in (None, "null", "none", ""):  # --config zoo=null arrives as a string
+        cfg["zoo"] = off
+        assert cfgmod.zoo_dir(cfg) is None
+    assert cfgmod.policy_path(cfg, env, "mappo", 2) == f"results/{cfg['run']}/victims/{env}/mappo/seed2/policy.pt"
+    cfg["envs"][env]["threshold"] = "high"
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold"):
+        cfgmod.check(cfg)
+
+
 def test_ablation_parameter_blocks(good):
     block = cfgmod.ablation_params(good, "pgd_steps")
     assert block["pgd_steps"] == good["ablations"]["pgd_steps"]["pgd_steps"]

@@ -264,3 +264,25 @@ def test_lbf_available_actions_follow_the_state():
         obs = step.obs
     # envs without action constraints say so with None
     assert make_env("rware-tiny-2ag", 1, max_steps=5).available_actions() is None
+
+
+@pytest.mark.parametrize("task", LBF_TASKS)
+def test_lbf_fast_observations_equal_lbforagings_own(task):
+    """The adapter's vector_observations replaces lbforaging's _make_gym_obs: they must agree
+    on every task (full and partial sight, 2-4 players, 2-5 foods) along random episodes."""
+    from lbforaging.foraging import ForagingEnv
+
+    from marl_attacks.envs.lbf_env import vector_observations
+
+    env = make_env(f"lbf-{task}", 4, max_steps=50, seed=3)
+    env.reset([11, 12, 13, 14])
+    g = torch.Generator().manual_seed(0)
+    checked = 0
+    for _ in range(60):
+        env.step(env.random_actions(g, env.available_actions()))
+        for inst in env._envs:
+            ours = np.stack(vector_observations(inst))
+            theirs = np.stack(ForagingEnv._make_gym_obs(inst))
+            np.testing.assert_array_equal(ours, theirs)
+            checked += 1
+    assert checked == 240

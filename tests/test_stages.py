@@ -105,7 +105,16 @@ def test_report_outputs(pipeline, tmp_path):
     assert "align-mlp" in table.columns and len(table) == 1
     assert (tmp_path / "drop.tex").read_text().startswith("\\begin{table}")
     victims = report.table_victims([pipeline["score"]], str(tmp_path / "victims"))
-    assert {"train_steps", "return_iqm", "random_return"} <= set(victims.columns)
+    assert {"train_steps", "return_iqm", "random_return", "steps_per_s"} <= set(victims.columns)
+    assert victims.passed.isna().all()  # no threshold configured: neither passed nor failed
+    ret = float(victims.return_iqm[0])
+    env = victims.env[0]
+    above = report.table_victims([pipeline["score"]], str(tmp_path / "v2"), {env: ret - 1.0})
+    below = report.table_victims([pipeline["score"]], str(tmp_path / "v3"), {env: ret + 1.0})
+    assert above.passed.tolist() == [True] and below.passed.tolist() == [False]
+    assert above.threshold.tolist() == [ret - 1.0]
+    row = victims.iloc[0]
+    assert row.steps_per_s == pytest.approx(row.train_steps / row.train_seconds, abs=1)
 
 
 def test_corrupted_artifact_is_named(pipeline, tmp_path):

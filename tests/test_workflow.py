@@ -125,6 +125,25 @@ def test_changing_eps_reruns_evaluation_not_training(workdir):
         changed.write_text(cfg)
 
 
+def test_zoo_switch_uses_shipped_victims_instead_of_training(workdir):
+    """``zoo:`` points the workflow at shipped policies: nothing is trained, and a missing
+    shipped victim is named before any job starts."""
+    cfg = (workdir / "config/tiny.yaml").read_text().replace("run: tiny", "run: tinyzoo")
+    (workdir / "config/tinyzoo.yaml").write_text(cfg + "\nzoo: results/tiny/victims\n")
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile",
+           "config/tinyzoo.yaml"]
+    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert "collect_samples" in out and "evaluate_attacks" in out
+    assert "train_victim" not in out
+    assert "results/tiny/victims/" in out  # the shipped policies are the inputs
+    (workdir / "config/tinyzoo.yaml").write_text(cfg + "\nzoo: no/such/zoo\n")
+    res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0 and "config key 'zoo'" in out and "no/such/zoo/" in out
+
+
 def test_lint_is_clean():
     res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)
@@ -133,7 +152,7 @@ def test_lint_is_clean():
 
 
 def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
-    for item in ["Snakefile", "workflow", "config", "profiles", "environment.yml"]:
+    for item in ["Snakefile", "workflow", "config", "profiles", "environment.yml", "zoo"]:
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     res = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",

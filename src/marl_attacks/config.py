@@ -99,6 +99,11 @@ def check(config: dict) -> None:
     if drop_eps not in config["evaluate"]["eps"]:
         raise ConfigError(f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps "
                           f"{config['evaluate']['eps']}")
+    for env in config["envs"]:
+        eps = eval_params(config, env)["eps"]
+        if drop_eps not in eps:
+            raise ConfigError(f"config key 'envs.{env}.evaluate.eps': {eps} lacks report.drop_eps "
+                              f"{drop_eps}, the eps of the main table")
 
 
 def check_ablations(config: dict) -> None:
@@ -106,10 +111,11 @@ def check_ablations(config: dict) -> None:
     from .attacks import ALL_NAMES, ATTACKS
 
     for name, block in config["ablations"].items():
-        for env in block["envs"]:
-            if env not in config["envs"]:
-                raise ConfigError(f"config key 'ablations.{name}.envs': env '{env}' is not in envs: "
-                                  f"{sorted(config['envs'])}")
+        for key, known in (("envs", config["envs"]), ("algos", config["algos"]), ("seeds", config["seeds"])):
+            for value in block.get(key, []):
+                if value not in known:
+                    raise ConfigError(f"config key 'ablations.{name}.{key}': '{value}' is not in {key}: "
+                                      f"{sorted(known)}")
         for attack in block["attacks"]:
             if attack not in ALL_NAMES or attack == "benign":
                 raise ConfigError(f"config key 'ablations.{name}.attacks': unknown attack '{attack}'; "
@@ -181,6 +187,32 @@ def algo_params(config: dict, env: str, algo: str) -> dict:
     merged = copy.deepcopy(config["algos"][algo])
     merged.update(config["envs"][env].get("train", {}).get(algo, {}))
     return merged
+
+
+def eval_params(config: dict, env: str) -> dict:
+    """The evaluation grid of ``env``: ``evaluate`` with the env's overrides
+    (``envs.<env>.evaluate``: e.g. fewer episodes for RWARE's 500-step episodes)."""
+    merged = copy.deepcopy(config["evaluate"])
+    merged.update(config["envs"][env].get("evaluate", {}))
+    return merged
+
+
+def thresholds(config: dict) -> dict:
+    """Competence threshold (greedy IQM return) per env, where the config sets one."""
+    return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
+
+
+def zoo_dir(config: dict) -> str | None:
+    """The folder of shipped victims, or None to train them (``--config zoo=null`` on the
+    command line arrives as the string 'null')."""
+    zoo = config.get("zoo")
+    return None if zoo is None or str(zoo).lower() in ("", "null", "none") else str(zoo)
+
+
+def policy_path(config: dict, env: str, algo: str, seed: int) -> str:
+    """Where a victim's policy is read from: the run's own training, or the shipped zoo."""
+    root = zoo_dir(config) or f"results/{config['run']}/victims"
+    return f"{root}/{env}/{algo}/seed{seed}/policy.pt"
 
 
 def fit_params(config: dict, arch: str) -> dict:

@@ -146,7 +146,7 @@ def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> di
     seeds = episode_seeds(base_seed, env["name"], episodes)
     greedy = run_episodes(e, policy.act, seeds)
     gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
-    rand = run_episodes(e, lambda obs: e.random_actions(gen), seeds)
+    rand = run_episodes(e, lambda obs, avail: e.random_actions(gen, avail), seeds)
     return {"return_iqm": iqm(greedy.returns.numpy()), "return_mean": float(greedy.returns.mean()),
             "random_return": iqm(rand.returns.numpy()), "random_return_mean": float(rand.returns.mean()),
             "episodes": episodes}
@@ -204,7 +204,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
-        dict(x.split("=", 1) for x in a.align), config["evaluate"], cfgmod.attack_params(config),
+        dict(x.split("=", 1) for x in a.align), cfgmod.eval_params(config, a.env), cfgmod.attack_params(config),
         config["seed"], config["device"], a.out, a.cost, a.threads)
 
 

@@ -178,13 +178,21 @@ def table_main_drop(summary: pd.DataFrame, eps: float, stem: str) -> pd.DataFram
     return table
 
 
-def table_victims(scores: list[str], stem: str) -> pd.DataFrame:
+def table_victims(scores: list[str], stem: str, thresholds: dict | None = None) -> pd.DataFrame:
+    """Each victim's greedy IQM return vs a uniform-random policy and its env's competence
+    threshold (``passed`` is empty where the config sets none), with its training cost."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
     cols = ["env", "algo", "seed", "train_steps", "train_seconds", "return_iqm", "random_return",
             "return_mean", "random_return_mean", "episodes"]
     frame = pd.DataFrame(rows)[cols]
+    frame.insert(5, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
     frame["beats_random"] = frame.return_iqm > frame.random_return
-    write_table(frame, stem, "Victims: greedy IQM return vs a uniform-random policy on the same episodes")
+    thresholds = thresholds or {}
+    frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
+    frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
+    write_table(frame, stem, "Victims: greedy IQM return vs a uniform-random policy on the same "
+                "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
+                "training steps, wall time (s) and env-steps/s")
     return frame
 
 
@@ -527,6 +535,8 @@ def main(argv=None) -> None:
     v = sub.add_parser("victims")
     v.add_argument("--scores", nargs="+", required=True)
     v.add_argument("--stem", required=True)
+    v.add_argument("--threshold", action="append", default=[], metavar="ENV=RETURN",
+                   help="competence threshold of an env (repeatable)")
     c = sub.add_parser("attack-cost")
     c.add_argument("--cost", nargs="+", required=True, help="the evaluation's *.cost.csv files")
     c.add_argument("--stem", required=True)
@@ -558,7 +568,8 @@ def main(argv=None) -> None:
     elif a.what == "marl-eval":
         export_marl_eval(a.eval, a.out)
     else:
-        table_victims(a.scores, a.stem)
+        table_victims(a.scores, a.stem, {k: float(v) for k, v in
+                                         (x.split("=", 1) for x in a.threshold)})
 
 
 if __name__ == "__main__":

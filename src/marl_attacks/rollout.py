@@ -30,10 +30,15 @@ class EpisodeBatch:
     alive_masks: list[torch.Tensor] | None = None  # per step [B] whether obs belongs to a live episode
 
 
-def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor], torch.Tensor], seeds: Sequence[int],
+def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
+                 seeds: Sequence[int],
                  attack: Attack | None = None, eps: torch.Tensor | None = None,
                  attacked: torch.Tensor | None = None, record: bool = False) -> EpisodeBatch:
-    """Run one episode per seed with policy ``act`` (greedy victim or random)."""
+    """Run one episode per seed with policy ``act(obs, avail)`` (greedy victim or random).
+
+    ``avail`` is the env's action mask (None where every action is valid). It
+    comes from the true state, so the attack sees it too but cannot change it.
+    """
     B, device = env.num_envs, env.device
     obs = env.reset(seeds)
     returns = torch.zeros(B, device=device)
@@ -53,7 +58,9 @@ def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor], torch.Tensor], s
                 observations.append(obs.cpu().clone())
                 masks.append(alive.cpu().clone())  # alive is updated in place below
             seen = obs
+            avail = env.available_actions() if env.has_action_masks else None
             if attack is not None:
+                attack.avail = avail
                 t0 = time.perf_counter()
                 delta = attack.perturb(obs, eps, attacked)
                 attack_seconds += time.perf_counter() - t0
@@ -61,7 +68,7 @@ def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor], torch.Tensor], s
                 max_delta = torch.where(alive, torch.maximum(max_delta, delta.abs().amax((1, 2))),
                                         max_delta)
                 seen = obs + delta
-            step = env.step(act(seen))
+            step = env.step(act(seen, avail))
             returns += step.reward * alive
             lengths += alive.float()
             if win is not None and step.win is not None:

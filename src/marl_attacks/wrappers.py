@@ -502,7 +502,7 @@ def main(argv=None) -> None:
                               seed=a.seed)
     spec = env.attacker.spec
     if victim is not None:
-        act = lambda obs: victim.act(obs)
+        act = victim.act  # the wrappers carry no action masks (None: every action valid)
     elif spec.discrete:
         act = lambda obs: torch.randint(spec.action_dim, obs.shape[:2])
     else:

@@ -32,8 +32,7 @@ rule evaluate_ablation:
     message:
         "Ablation {wildcards.ablation}: {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     input:
-        unpack(lambda w: {"policy": f"results/{RUN}/victims/{w.env}/{w.algo}/seed{w.seed}/policy.pt",
-                          **ablation_align_inputs(w)}),
+        unpack(lambda w: {"policy": policy_input(w), **ablation_align_inputs(w)}),
     output:
         rows=f"results/{RUN}/ablations/{{ablation}}/{VICTIM}.csv",
     params:

@@ -2,7 +2,7 @@ rule collect_samples:
     message:
         "Recording {params.n_samples} benign joint observations of {wildcards.algo} on {wildcards.env}"
     input:
-        policy=f"results/{RUN}/victims/{VICTIM}/policy.pt",
+        policy=policy_input,
     output:
         samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
     params:

@@ -2,6 +2,7 @@
 # Parameter blocks come from marl_attacks.config, the same code the by-hand CLIs use.
 # Rules ask for one thread: the networks are small, so on a few cores two single-threaded
 # jobs side by side beat one job using two threads. profiles/slurm sets more per rule.
+import os
 import sys
 
 import marl_attacks.config as mac
@@ -21,6 +22,15 @@ PAIRS, SKIPPED = mac.victim_pairs(config)
 for note in SKIPPED:
     # e.g. QMIX/VDN on an env configured with continuous actions
     print(f"note: {note}", file=sys.stderr)
+
+
+if mac.zoo_dir(config):
+    _missing = [mac.policy_path(config, e, a, s) for e, a in PAIRS for s in config["seeds"]
+                if not os.path.exists(mac.policy_path(config, e, a, s))]
+    if _missing:
+        raise WorkflowError(f"config key 'zoo': {len(_missing)} shipped victim(s) missing, e.g. "
+                            f"{_missing[0]}; set zoo: null to train them, or train them and copy "
+                            "them there (see README, 'Shipped victims')")
 
 
 def victims():
@@ -44,13 +54,19 @@ def victim_id(wildcards):
     return {"env": wildcards.env, "algo": wildcards.algo, "seed": int(wildcards.seed)}
 
 
+def policy_input(wildcards):
+    """The victim's policy: trained by this run, or shipped in the zoo (config key zoo)."""
+    return mac.policy_path(config, wildcards.env, wildcards.algo, wildcards.seed)
+
+
 ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the ablations with own runs
 
 
 def ablation_victims(ablation):
-    """Victims taking part in one ablation: those trained on its envs."""
-    envs = config["ablations"][ablation]["envs"]
-    return [(e, a, s) for e, a, s in victims() if e in envs]
+    """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set)."""
+    block = config["ablations"][ablation]
+    return [(e, a, s) for e, a, s in victims() if e in block["envs"] and a in block.get("algos", [a])
+            and s in block.get("seeds", [s])]
 
 
 def ablation_rows(wildcards):

@@ -2,7 +2,7 @@ rule evaluate_attacks:
     message:
         "Evaluating {wildcards.algo} on {wildcards.env} (seed {wildcards.seed}) under every attack"
     input:
-        unpack(lambda w: {"policy": f"results/{RUN}/victims/{w.env}/{w.algo}/seed{w.seed}/policy.pt",
+        unpack(lambda w: {"policy": policy_input(w),
                           **{f"align_{k}": v for k, v in align_inputs(w).items()}}),
     output:
         rows=f"results/{RUN}/eval/{VICTIM}.csv",
@@ -10,7 +10,7 @@ rule evaluate_attacks:
     params:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
-        evaluate=config["evaluate"],
+        evaluate=lambda w: mac.eval_params(config, w.env),
         attacks=mac.attack_params(config),
         base_seed=config["seed"],
         device=config["device"],
@@ -32,13 +32,13 @@ rule score_victim:
     message:
         "Scoring {wildcards.algo} on {wildcards.env} (seed {wildcards.seed}) against a random policy"
     input:
-        policy=f"results/{RUN}/victims/{VICTIM}/policy.pt",
+        policy=policy_input,
     output:
         score=f"results/{RUN}/victims/{VICTIM}/score.json",
     params:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
-        episodes=config["evaluate"]["episodes"],
+        episodes=lambda w: mac.eval_params(config, w.env)["episodes"],
         base_seed=config["seed"],
         device=config["device"],
     log:

@@ -76,6 +76,8 @@ rule table_victims:
         scores=victim_paths("results/{run}/victims/{env}/{algo}/seed{seed}/score.json"),
     output:
         multiext(f"tables/{RUN}/victims", ".csv", ".md", ".tex"),
+    params:
+        thresholds=mac.thresholds(config),
     log:
         f"logs/{RUN}/report/victims.log",
     benchmark:

@@ -17,11 +17,13 @@ class VictimPolicy(nn.Module):
     #: keyword arguments that rebuild the network, saved with its weights
     init_kwargs: dict
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
-        """Greedy joint action for observations ``[B, n, d]``."""
+    def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
+        """Greedy joint action for observations ``[B, n, d]``, among the ``avail`` actions
+        (``[B, n, actions]`` bool from :meth:`BatchedEnv.available_actions`) when given."""
         raise NotImplementedError
 
-    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor) -> torch.Tensor:
+    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
+                    avail: torch.Tensor | None = None) -> torch.Tensor:
         """Per-sample loss ``[B]`` that grows as the victim moves away from ``clean_action``."""
         raise NotImplementedError
 
@@ -29,3 +31,17 @@ class VictimPolicy(nn.Module):
         """One-hot agent IDs the learner appends for parameter sharing (never perturbed)."""
         B, n, _ = obs.shape
         return torch.eye(n, device=obs.device, dtype=obs.dtype).expand(B, n, n)
+
+
+#: what masked-out logits and Q-values become (finite, so entropies and softmaxes stay defined)
+MASKED = -1e8
+
+
+def mask_scores(scores: torch.Tensor, avail: torch.Tensor | None) -> torch.Tensor:
+    """Logits or Q-values ``[..., actions]`` with unavailable actions pushed to :data:`MASKED`.
+
+    Action masks come from the true env state (never from observations), so
+    observation attacks cannot change them; the victims always act among valid
+    actions, as EPyMARL's do.
+    """
+    return scores if avail is None else scores.masked_fill(~avail, MASKED)

@@ -23,7 +23,7 @@ from torch.distributions import Categorical, Normal
 from tqdm import tqdm
 
 from ..envs import BatchedEnv
-from .base import VictimPolicy
+from .base import VictimPolicy, mask_scores
 from .common import (Checkpointer, EpisodeTracker, bootstrap_truncated, gae, is_checkpoint_update,
                      mlp, rng_state, segment_seeds, set_rng_state)
 
@@ -69,10 +69,10 @@ class MappoPolicy(VictimPolicy):
     def head(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
 
-    def dist(self, obs: torch.Tensor):
+    def dist(self, obs: torch.Tensor, avail: torch.Tensor | None = None):
         out = self.head(obs)
         if self.discrete:
-            return Categorical(logits=out)
+            return Categorical(logits=mask_scores(out, avail))
         return Normal(out, self.log_std.exp().expand_as(out))
 
     def log_prob(self, dist, action: torch.Tensor) -> torch.Tensor:
@@ -83,17 +83,19 @@ class MappoPolicy(VictimPolicy):
         ent = dist.entropy()
         return ent if self.discrete else ent.sum(-1)
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
+    def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
         out = self.head(obs)
         if self.discrete:
-            return out.argmax(-1)
+            return mask_scores(out, avail).argmax(-1)
         return out.clamp(self.action_low, self.action_high)
 
-    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor) -> torch.Tensor:
+    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
+                    avail: torch.Tensor | None = None) -> torch.Tensor:
         out = self.head(obs)
         if self.discrete:
-            # lower the probability of the clean greedy action
-            logp = torch.log_softmax(out, -1).gather(-1, clean_action.unsqueeze(-1)).squeeze(-1)
+            # lower the probability of the clean greedy action among the valid ones
+            logp = torch.log_softmax(mask_scores(out, avail), -1)
+            logp = logp.gather(-1, clean_action.unsqueeze(-1)).squeeze(-1)
             return -logp.sum(-1)
         # the greedy action is the mode, where log-prob has zero gradient; push the mean away
         return (out - clean_action).pow(2).sum((-1, -2))
@@ -148,6 +150,10 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
     buf_logp = torch.zeros(T, N, spec.n_agents, device=device)
     buf_val, buf_rew = (torch.zeros(T, N, critic.n_values, device=device) for _ in range(2))
     buf_done = torch.zeros(T, N, 1, device=device)
+    # action masks (LBF): sampled and optimised among valid actions only, like EPyMARL
+    has_mask = env.has_action_masks
+    buf_avail = (torch.ones(T, N, spec.n_agents, spec.action_dim, device=device, dtype=torch.bool)
+                 if has_mask else None)
 
     start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
     bar = tqdm(total=n_updates * N * T, initial=first_update * N * T, unit="step",
@@ -160,9 +166,12 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
             g["lr"] = cfg.lr * (1.0 - update / n_updates)
         with torch.no_grad():
             for t in range(T):
-                dist = policy.dist(obs)
+                avail = env.available_actions() if has_mask else None
+                dist = policy.dist(obs, avail)
                 action = dist.sample()
                 buf_obs[t], buf_act[t] = obs, action
+                if has_mask:
+                    buf_avail[t] = avail
                 buf_logp[t] = policy.log_prob(dist, action)
                 buf_val[t] = critic(obs)
                 step = env.step(action)
@@ -178,12 +187,13 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
 
         b_obs, b_act = buf_obs.flatten(0, 1), buf_act.flatten(0, 1)
         b_logp, b_adv, b_ret = buf_logp.flatten(0, 1), adv.flatten(0, 1), ret.flatten(0, 1)
+        b_avail = buf_avail.flatten(0, 1) if has_mask else None
         b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
         stats = {}
         for _ in range(cfg.epochs):
             perm = torch.randperm(N * T, device=device)
             for idx in perm.chunk(cfg.minibatches):
-                dist = policy.dist(b_obs[idx])
+                dist = policy.dist(b_obs[idx], None if b_avail is None else b_avail[idx])
                 logp = policy.log_prob(dist, b_act[idx])
                 ratio = (logp - b_logp[idx]).exp()
                 a = b_adv[idx]  # [mb, 1] team advantage or [mb, n] per agent; broadcasts over agents

@@ -44,7 +44,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..envs import BatchedEnv, Step
-from .base import VictimPolicy
+from .base import VictimPolicy, mask_scores
 from .common import (Checkpointer, EpisodeTracker, is_checkpoint_update, mlp, rng_state,
                      segment_seeds, set_rng_state)
 
@@ -94,10 +94,11 @@ class QPolicy(VictimPolicy):
         """``[B, n, d] -> [B, n, actions]``."""
         return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
 
-    def act(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.q_values(obs).argmax(-1)
+    def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
+        return mask_scores(self.q_values(obs), avail).argmax(-1)
 
-    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor) -> torch.Tensor:
+    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
+                    avail: torch.Tensor | None = None) -> torch.Tensor:
         # lower the Q-value of the clean greedy action, summed over agents
         q = self.q_values(obs).gather(-1, clean_action.unsqueeze(-1)).squeeze(-1)
         return -q.sum(-1)
@@ -149,17 +150,24 @@ def td_target(batch: dict, policy: QPolicy, target_policy: QPolicy, target_mixer
         next_obs = batch["next_obs"]
         q_next = target_policy.q_values(next_obs)
         chooser = policy.q_values(next_obs) if double_q else q_next
+        chooser = mask_scores(chooser, batch.get("next_avail"))
         q_next = q_next.gather(-1, chooser.argmax(-1, keepdim=True)).squeeze(-1)
         live = 1.0 - batch["terminated"].float()
         return batch["reward"] + gamma * live * target_mixer(q_next, next_obs)
 
 
 class ReplayBuffer:
-    """Transitions on the CPU, overwritten oldest first; sampled uniformly."""
+    """Transitions on the CPU, overwritten oldest first; sampled uniformly.
 
-    FIELDS = ("obs", "action", "reward", "terminated", "next_obs")
+    With ``action_dim``, each transition also keeps the next state's action mask
+    (``next_avail``) so the TD target maximises over valid actions only.
+    """
 
-    def __init__(self, capacity: int, n_agents: int, obs_dim: int):
+    def __init__(self, capacity: int, n_agents: int, obs_dim: int, action_dim: int | None = None):
+        self.FIELDS = ("obs", "action", "reward", "terminated", "next_obs")
+        if action_dim is not None:
+            self.FIELDS += ("next_avail",)
+            self.next_avail = torch.ones(capacity, n_agents, action_dim, dtype=torch.bool)
         self.capacity, self.pos, self.size = capacity, 0, 0
         self.obs = torch.zeros(capacity, n_agents, obs_dim)
         self.action = torch.zeros(capacity, n_agents, dtype=torch.long)
@@ -167,11 +175,17 @@ class ReplayBuffer:
         self.terminated = torch.zeros(capacity, dtype=torch.bool)
         self.next_obs = torch.zeros(capacity, n_agents, obs_dim)
 
-    def add(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, step: Step) -> None:
+    def add(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, step: Step,
+            next_avail: torch.Tensor | None = None) -> None:
         """One transition per parallel episode; ``next_obs`` is ``final_obs`` where an episode ended."""
         idx = (self.pos + torch.arange(obs.shape[0])) % self.capacity
         self.obs[idx], self.action[idx], self.reward[idx] = obs.cpu(), action.cpu(), reward.cpu()
         self.terminated[idx], self.next_obs[idx] = step.terminated.cpu(), step.final_obs.cpu()
+        if next_avail is not None:
+            # the mask after an episode's end belongs to the next episode's first state: the
+            # final state of a truncated episode bootstraps over all actions instead
+            ended = (step.terminated | step.truncated).cpu().view(-1, 1, 1)
+            self.next_avail[idx] = next_avail.cpu() | ended
         self.pos = int(idx[-1] + 1) % self.capacity
         self.size = min(self.size + obs.shape[0], self.capacity)
 
@@ -218,7 +232,9 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     target_policy, target_mixer = copy.deepcopy(policy), copy.deepcopy(mixer)
     params = [*policy.parameters(), *mixer.parameters()]
     optim = torch.optim.Adam(params, lr=cfg.lr)
-    buffer = ReplayBuffer(cfg.buffer_size, spec.n_agents, spec.obs_dim)
+    has_mask = env.has_action_masks  # LBF: act, explore and bootstrap among valid actions only
+    buffer = ReplayBuffer(cfg.buffer_size, spec.n_agents, spec.obs_dim,
+                          spec.action_dim if has_mask else None)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
 
@@ -240,13 +256,18 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             tracker.restart()
         eps = epsilon(cfg, update * N * T)
         with torch.no_grad():
+            avail = env.available_actions() if has_mask else None
             for _ in range(T):
-                action = policy.act(obs)
+                action = policy.act(obs, avail)
                 explore = torch.rand(action.shape, device=device) < eps
-                random_action = torch.randint(spec.action_dim, action.shape, device=device)
+                if has_mask:
+                    random_action = torch.multinomial(avail.flatten(0, 1).float(), 1).view(action.shape)
+                else:
+                    random_action = torch.randint(spec.action_dim, action.shape, device=device)
                 action = torch.where(explore, random_action, action)
                 step = env.step(action)
-                buffer.add(obs, action, step.reward * cfg.reward_scale, step)
+                avail = env.available_actions() if has_mask else None
+                buffer.add(obs, action, step.reward * cfg.reward_scale, step, avail)
                 tracker.update(step.reward, step.terminated | step.truncated)
                 obs = step.obs
 

@@ -110,6 +110,9 @@ class Attack:
     needs: tuple[str, ...] = ()
     #: True when the attack picks its own targets instead of the evaluation's mask
     chooses_targets: bool = False
+    #: the env's current action mask ``[B, n, actions]`` (None: all valid), set by the rollout
+    #: before each :meth:`perturb`; the white-box baseline needs the victim's masked greedy action
+    avail: torch.Tensor | None = None
 
     def __init__(self, ctx: AttackContext):
         self.ctx, self.spec = ctx, ctx.spec

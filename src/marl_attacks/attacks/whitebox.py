@@ -42,10 +42,10 @@ class WhiteBoxAttack(Attack):
     def perturb(self, obs, eps, attacked):
         e = eps.view(-1, 1, 1)
         with torch.no_grad():
-            clean_action = self.victim.act(obs)
+            clean_action = self.victim.act(obs, self.avail)
         delta = torch.zeros_like(obs)
         if self.random_start:
             u = torch.rand(obs.shape, generator=self.ctx.generator).to(obs.device)
             delta = self._project(obs, (2 * u - 1) * e, eps, attacked)
-        return sign_pgd(lambda d: self.victim.attack_loss(obs + d, clean_action), delta, eps,
+        return sign_pgd(lambda d: self.victim.attack_loss(obs + d, clean_action, self.avail), delta, eps,
                         lambda d: self._project(obs, d, eps, attacked), self.steps, self.step_frac)

@@ -55,6 +55,7 @@ class BatchedEnv(ABC):
     spec: EnvSpec
     num_envs: int
     device: torch.device
+    has_action_masks: bool = False  # whether available_actions() returns masks
 
     @abstractmethod
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
@@ -73,9 +74,14 @@ class BatchedEnv(ABC):
         perturbation changes it), or None where every action is always available."""
         return None
 
-    def random_actions(self, generator: torch.Generator) -> torch.Tensor:
-        """Uniform-random joint actions, the baseline every victim must beat."""
+    def random_actions(self, generator: torch.Generator, avail: torch.Tensor | None = None
+                       ) -> torch.Tensor:
+        """Uniform-random joint actions (among the ``avail`` ones when given), the baseline
+        every victim must beat."""
         spec, shape = self.spec, (self.num_envs, self.spec.n_agents)
+        if spec.discrete and avail is not None:
+            probs = avail.flatten(0, 1).float().cpu()
+            return torch.multinomial(probs, 1, generator=generator).view(shape).to(self.device)
         if spec.discrete:
             return torch.randint(spec.action_dim, shape, generator=generator).to(self.device)
         u = torch.rand(*shape, spec.action_dim, generator=generator)

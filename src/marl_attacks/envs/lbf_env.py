@@ -63,7 +63,49 @@ def task_kwargs(task: str, max_steps: int) -> dict:
     }
 
 
+def vector_observations(env) -> tuple[np.ndarray, ...]:
+    """lbforaging's vector observations of every player, built directly.
+
+    Equal to ``ForagingEnv._make_gym_obs`` (tests/test_envs.py checks it on every task), which
+    builds Python observation objects per player and asserts each array lies in the
+    observation space: about two thirds of an LBF step. Per player: foods within ``sight``
+    in row-major order as ``(y, x, level)`` in window coordinates, then the players within
+    sight, itself first, as ``(y, x[, level])``; absent entries ``(-1, -1, 0)``. Plain Python
+    on purpose: the arrays are tiny, and numpy's per-call overhead would dominate.
+    """
+    sight, n_food = env.sight, env.max_num_food
+    with_levels = env._observe_agent_levels
+    field = env.field
+    foods = [(int(y), int(x), int(field[y, x])) for y, x in zip(*np.nonzero(field))]
+    players = [(p.position[0], p.position[1], p.level) for p in env.players]
+    template = [-1, -1, 0] * n_food + ([-1, -1, 0] if with_levels else [-1, -1]) * len(players)
+    width = 3 if with_levels else 2
+    out = []
+    for i, (r, c, _) in enumerate(players):
+        o = list(template)
+        off_r, off_c = min(sight, r), min(sight, c)  # the window is clipped at the grid's edge
+        k = 0
+        for y, x, level in foods:
+            if abs(y - r) <= sight and abs(x - c) <= sight:
+                o[3 * k], o[3 * k + 1], o[3 * k + 2] = y - r + off_r, x - c + off_c, level
+                k += 1
+        at = 3 * n_food
+        for j in [i] + [j for j in range(len(players)) if j != i]:
+            y, x, level = players[j]
+            ty, tx = y - r + off_r, x - c + off_c
+            if min(ty, tx) < 0 or max(ty, tx) > 2 * sight:
+                continue
+            o[at], o[at + 1] = ty, tx
+            if with_levels:
+                o[at + 2] = level
+            at += width
+        out.append(o)
+    return tuple(np.array(out, np.float32))
+
+
 class LbfEnv(LoopedEnv):
+    has_action_masks = True
+
     def __init__(self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 50,
                  seed: int = 0, **env_kwargs):
         from lbforaging.foraging import ForagingEnv
@@ -75,6 +117,8 @@ class LbfEnv(LoopedEnv):
         kwargs = {**task_kwargs(task, max_steps), **env_kwargs}
         self.num_envs, self.device = num_envs, torch.device(device)
         self._envs = [ForagingEnv(**kwargs) for _ in range(num_envs)]
+        for env in self._envs:  # same observations, 2-3x faster steps (see vector_observations)
+            env._make_gym_obs = (lambda e=env: vector_observations(e))
         first = self._envs[0]
         spaces = first.observation_space
         low = torch.as_tensor(np.stack([s.low for s in spaces]), dtype=torch.float32)
