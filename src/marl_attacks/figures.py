@@ -21,6 +21,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from .attacks import DERIVED
 from .io import atomic_write
 from .report import ATTACK_LABELS, ENV_LABELS, FIGURE_ATTACKS
 
@@ -32,7 +33,7 @@ STYLE = {
     "hadamard": (1, "s", "-"), "targeted-hadamard": (1, "s", ":"),
     "max-noise": (7, "X", "-"), "noise-uniform": (7, "x", ":"), "noise-gaussian": (8, "P", ":"),
     "noise-exponential": (5, "*", ":"), "noise-ou": (6, "h", ":"),
-    "white-box-fgsm": (3, "p", "-"), "white-box-pgd": (5, "d", "-"),
+    "white-box-fgsm": (3, "p", "-"), "white-box-pgd": (3, "d", "-."),
 }
 DROP_LABEL = "% drop in IQM return\nvs benign"
 EPS_LABEL = r"perturbation budget $\epsilon$ ($L_\infty$)"
@@ -95,9 +96,11 @@ def _finish(fig, axes, stem: str, caption: str = "", empty: str = "") -> None:
         ax.text(0.5, 0.5, empty or "no data", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout(rect=(0, 0, 1, 0.95 if caption else 1))
     if handles:
-        # below the panels, clear of the x labels; savefig(bbox_inches="tight") keeps it in the file
+        # below the panels, clear of the x labels; savefig(bbox_inches="tight") keeps it in the file;
+        # as many columns as fit under the panels
+        cols = len({round(ax.get_position().x0, 3) for ax in axes}) if axes else 1
         fig.legend(list(handles.values()), list(handles.keys()), loc="upper center",
-                   ncol=min(len(handles), 5), frameon=False, bbox_to_anchor=(0.5, 0.0))
+                   ncol=min(len(handles), {1: 2, 2: 3}.get(cols, 5)), frameon=False, bbox_to_anchor=(0.5, 0.0))
     if caption:
         fig.suptitle(caption, fontsize=10)
     _save(fig, stem)
@@ -133,7 +136,7 @@ def _eps_axis(ax, eps: list[float]) -> None:
 def _line(ax, d: pd.DataFrame, x: str, y: str, lo: str, hi: str, attack: str) -> None:
     _, marker, ls = STYLE.get(attack, (7, "o", "-"))
     ax.plot(d[x], d[y], marker=marker, ms=5, ls=ls, lw=1.6, color=color(attack), label=label(attack))
-    ax.fill_between(d[x], d[lo], d[hi], color=color(attack), alpha=0.15, lw=0)
+    ax.fill_between(d[x], d[lo], d[hi], color=color(attack), alpha=0.12, lw=0)
 
 
 def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
@@ -191,6 +194,7 @@ def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "") -> 
                 here[["length_change_ci_low", "length_change_ci_high"]].fillna(0), 0):
             ax.text(0.5, 0.9, "episode length never changes", ha="center", transform=ax.transAxes,
                     fontsize=9, color="0.3")
+            ax.set_ylim(-1, 1)
         ax.set_title(env_title(env, algo))
         _eps_axis(ax, sorted(here.eps.unique()))
         if k % cols == 0:
@@ -278,7 +282,9 @@ def plot_ablation(summary: pd.DataFrame, ablation: str, stem: str, caption: str 
     plt, _ = _plt()
     x, xlabel, log = ABLATION_AXES[ablation]
     attacked = summary[summary.attack != "benign"]
-    attacks = [a for a in ATTACK_LABELS if a in set(attacked.attack)]
+    # the noises max-noise is picked from are inputs, not part of the ablation
+    inputs = {b for name, bases in DERIVED.items() if name in set(attacked.attack) for b in bases}
+    attacks = [a for a in ATTACK_LABELS if a in set(attacked.attack) - inputs]
     keys = attacked[["algo", "env", "eps"]].drop_duplicates().sort_values(["algo", "env", "eps"])
     panels = [(e, a, eps) for a, e, eps in keys.itertuples(index=False)]
     with_mse = ablation == "samples" and "val_mse" in attacked

@@ -323,9 +323,10 @@ CLAIMS = [
     Claim("3", "Targeted Hadamard > Hadamard (random agents)", "Targeting with f_theta beats random choice "
           "of the attacked agents", "targeted-hadamard", "hadamard", "part"),
 ]
-CLAIM_RULE = ("the claim holds where the 95% paired stratified bootstrap CI of the difference in % drop "
-              "(attack minus baseline, percentage points of the benign IQM return) lies above 0, is "
-              "reversed where it lies below 0, and is inconclusive where it contains 0")
+CLAIM_RULE = ("the claim holds where the {ci:.0%} paired stratified bootstrap CI of the difference in % "
+              "drop (attack minus baseline, percentage points of the benign IQM return) lies above 0, is "
+              "reversed where it lies below 0, and is inconclusive where it contains 0 (claim 1 says 'far "
+              "more'; the verdict tests 'more')")
 
 
 def verdict(lo: float, hi: float) -> str:
@@ -444,7 +445,8 @@ def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int
                            {c.number: c for c in CLAIMS}.values())
     caption = (f"The paper's claims on this run at eps = {eps:g}: {statements}. Max-Noise is the most "
                f"damaging of four random noises, picked per env, eps and m on the evaluation itself. "
-               f"Verdict: {CLAIM_RULE}. 'over the eps grid' counts the verdicts at every evaluated eps. "
+               f"Verdict: {CLAIM_RULE.format(ci=ci)}. 'over the eps grid' counts the verdicts at every "
+               "evaluated eps. "
                "Overall = mean over env x algorithm.")
     write_table(table, stem, caption, display)
     return table
