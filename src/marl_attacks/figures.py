@@ -21,9 +21,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from .attacks import DERIVED
 from .io import atomic_write
-from .report import ATTACK_LABELS, ENV_LABELS, FIGURE_ATTACKS
+from .report import ATTACK_LABELS, FIGURE_ATTACKS, env_label
 
 #: colour-blind palette index, marker and line style of each attack, fixed across figures
 STYLE = {
@@ -62,7 +61,7 @@ def label(attack: str) -> str:
 
 
 def env_title(env: str, algo: str) -> str:
-    return f"{ENV_LABELS.get(env, env)} ({algo.upper()})"
+    return f"{env_label(env)} ({algo.upper()})"
 
 
 def _save(fig, stem: str) -> None:
@@ -279,6 +278,8 @@ ABLATION_AXES = {
 def plot_ablation(summary: pd.DataFrame, ablation: str, stem: str, caption: str = "") -> None:
     """% drop vs the ablated setting (``ABLATION_AXES``), one line per attack, 95% CI bands;
     one panel per env x algo x eps. ``samples`` adds a row with f_theta's validation MSE."""
+    from .attacks import DERIVED
+
     plt, _ = _plt()
     x, xlabel, log = ABLATION_AXES[ablation]
     attacked = summary[summary.attack != "benign"]

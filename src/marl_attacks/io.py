@@ -18,8 +18,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
-
 PACKAGES = ("torch", "numpy", "pandas", "vmas", "pettingzoo", "mpe2", "snakemake")
 
 
@@ -98,6 +96,8 @@ def write_csv(path: str | Path, frame) -> None:
 
 def save_artifact(path: str | Path, payload: dict, config: Any, seed: int | None) -> None:
     """Save a torch payload atomically, with its provenance inside and beside it."""
+    import torch  # here, not at the top: report jobs write only CSV/text and skip torch's import
+
     meta = provenance(config, seed)
     buffer = io.BytesIO()
     torch.save({"meta": meta, **payload}, buffer)
@@ -111,6 +111,8 @@ def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: An
     Raises :class:`ArtifactError` naming the file when it is missing, unreadable
     (truncated or corrupted) or was made from a different config block.
     """
+    import torch
+
     path = Path(path)
     hint = f" Regenerate it with: {regenerate_hint}" if regenerate_hint else (
         " Delete it and rerun the workflow to regenerate it.")

@@ -21,6 +21,7 @@ By hand: ``python -m marl_attacks.report summary --eval a.csv b.csv --out s.csv`
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,26 +29,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .envs import LBF_TASKS, RWARE_TASKS
 from .io import write_csv, write_json, write_text
 from .stats import (PairedBootstrap, iqm, percent_change, percent_drop, percentile_ci,
                     stratified_bootstrap_ci)
-from .utils import derive_seed
 
 KEYS = ["env", "algo", "attack", "eps", "n_attacked"]
 
-#: how the paper writes env names
-ENV_LABELS = {
+#: how the paper writes env names (LBF and RWARE tasks: see env_label); ``ENV_LABELS`` (every
+#: registered env) is built on first use, so the report jobs need not import the env registry
+_ENV_NAMES = {
     "vmas-navigation": "VMAS Navigation",
     "vmas-balance": "VMAS Balance",
     "vmas-transport": "VMAS Transport",
     "vmas-wheel": "VMAS Wheel",
     "mpe-simple_spread": "MPE Simple Spread",
     "mpe-simple_reference": "MPE Simple Reference",
-    # LBF and RWARE as the paper names tasks: "LBF 8x8-2p-2f-coop", "RWARE tiny-2ag"
-    **{f"lbf-{t}": f"LBF {t}" for t in LBF_TASKS},
-    **{f"rware-{t}": f"RWARE {t}" for t in RWARE_TASKS},
 }
+
+
+def env_label(env: str) -> str:
+    """The paper's name of an env: "VMAS Balance", and LBF / RWARE tasks as "LBF 8x8-2p-2f-coop"."""
+    family, _, task = env.partition("-")
+    if env in _ENV_NAMES:
+        return _ENV_NAMES[env]
+    return f"{family.upper()} {task}" if family in ("lbf", "rware") and task else env
+
+
+def __getattr__(name: str):
+    if name == "ENV_LABELS":
+        from .envs import ENVS
+
+        return {env: env_label(env) for env in ENVS}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 #: how the paper names each attack; also the column order of the tables
 ATTACK_LABELS = {
     "benign": "Benign", "align-mlp": "Align (MLP)", "align-rnn": "Align (RNN)",
@@ -71,6 +86,12 @@ def load_eval(paths: list[str]) -> pd.DataFrame:
             raise RuntimeError(f"{p}: cannot read evaluation rows ({exc}); delete it and rerun "
                                "the workflow to regenerate it") from exc
     return pd.concat(frames, ignore_index=True)
+
+
+def bootstrap_seed(seed: int, env: str, algo: str) -> int:
+    """Seed of the resamples of one env x algo: independent between envs (as rliable's strata),
+    shared by every attack of that victim (paired)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/bootstrap/{env}/{algo}".encode()).digest()[:4], "little")
 
 
 def _aligned(group: pd.DataFrame, column: str, layout: dict) -> list[np.ndarray] | None:
@@ -108,7 +129,7 @@ def summarise(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
     for (env, algo), rows_ea in rows.groupby(["env", "algo"], sort=True):
         benign = rows_ea[rows_ea.attack == "benign"]
         layout = _layout(benign) if len(benign) else _layout(rows_ea)
-        g_seed = derive_seed(seed, "bootstrap", env, algo)  # the same resamples as claims()
+        g_seed = bootstrap_seed(seed, env, algo)  # the same resamples as claims()
         boot = PairedBootstrap([len(v) for v in layout.values()], reps, g_seed)
         b_ret = _aligned(benign, "return", layout) if len(benign) else None
         b_len = _aligned(benign, "length", layout) if len(benign) else None
@@ -359,7 +380,7 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0) -> pd.DataFr
         if benign.empty:
             continue
         layout = _layout(benign)
-        g_seed = derive_seed(seed, "bootstrap", env, algo)
+        g_seed = bootstrap_seed(seed, env, algo)
         boot = PairedBootstrap([len(v) for v in layout.values()], reps, g_seed)
         b_rep, b_iqm = boot.replicates(_aligned(benign, "return", layout)), iqm(benign["return"])
         team = rows_ea[rows_ea.attack != "benign"].n_attacked.max()
@@ -429,7 +450,7 @@ def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int
              .drop(columns="_env").reset_index(drop=True))
     display = pd.DataFrame({
         "claim": table.claim + ": " + table.name,
-        "env": [ENV_LABELS.get(e, "all envs (mean)" if e == "overall" else e) for e in table.env],
+        "env": ["all envs (mean)" if e == "overall" else env_label(e) for e in table.env],
         "algo": table.algo.str.upper(),
         "agents attacked": table.n_attacked,
         "attack drop %": [fmt_ci(*v) for v in table[["attack_drop_pct", "attack_drop_pct_ci_low",
