@@ -199,3 +199,13 @@ def test_write_table_display_replaces_md_and_tex(tmp_path):
     report.write_table(frame, str(tmp_path / "t"), "cap", display=pd.DataFrame({"x": ["1.2 [1, 2]"]}))
     assert pd.read_csv(tmp_path / "t.csv").x.iloc[0] == pytest.approx(1.23456)
     assert "1.2 [1, 2]" in (tmp_path / "t.md").read_text() and "1.2 [1, 2]" in (tmp_path / "t.tex").read_text()
+
+
+def test_claims_overall_skips_envs_whose_benign_return_is_zero(rows):
+    """A % drop needs a non-zero benign IQM: such an env gets n/a and stays out of the mean."""
+    zero = rows.copy()
+    zero.loc[(zero.env == "mpe-simple_spread") & (zero.attack == "benign"), "return"] = 0.0
+    c = report.claims(zero, 200, 0.95, 0)
+    assert set(c[c.env == "mpe-simple_spread"].verdict) == {"n/a"}
+    overall = c[c.env == "overall"]
+    assert (overall.n_envs == 1).all() and set(overall.verdict) != {"n/a"}

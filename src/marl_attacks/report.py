@@ -403,6 +403,9 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0) -> pd.DataFr
                 out.append(_claim_row(claim, env, algo, eps, m_label, points, reps_by, ci))
                 pooled.setdefault((k, eps, m_label), []).append((points, reps_by))
     for (k, eps, m_label), items in sorted(pooled.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
+        items = [(p, r) for p, r in items if np.isfinite(p["diff"])]  # benign IQM 0: no % drop
+        if not items:
+            continue
         points = {q: float(np.mean([p[q] for p, _ in items])) for q in ("attack", "baseline", "diff")}
         reps_by = {q: np.mean([r[q] for _, r in items], axis=0) for q in ("attack", "baseline", "diff")}
         row = _claim_row(CLAIMS[k], "overall", "all", eps, m_label, points, reps_by, ci)
