@@ -1,6 +1,7 @@
 # Constrained black-box attacks on cooperative MARL (arXiv 2508.09275), end to end.
 # snakemake --cores 2                               # quick config (config/config.yaml)
 # snakemake --cores 2 --configfile config/paper.yaml
+# snakemake --report report.html                   # after a run: every figure and table, with captions
 from snakemake.utils import min_version, validate
 
 min_version("8.0")
@@ -16,6 +17,9 @@ if not config:
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
@@ -24,25 +28,36 @@ wildcard_constraints:
     algo="[a-z0-9_]+",
     seed="[0-9]+",
     arch="[a-z]+(-[a-z]+)?",
+    nsamples="[0-9]+",
+    ablation="samples|pgd_steps|n_attacked",
 
 
 include: "workflow/rules/train.smk"
 include: "workflow/rules/collect.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/ablations.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
-        expand("figures/{run}/return_vs_eps.{ext}", run=RUN, ext=["pdf", "png"]),
+        expand(
+            "figures/{run}/{figure}.{ext}",
+            run=RUN,
+            figure=["return_vs_eps", "episode_length", "ablation_samples", "ablation_pgd_steps",
+                    "ablation_architecture", "ablation_n_attacked", "ablation_selection"],
+            ext=["pdf", "png"],
+        ),
         expand(
             "tables/{run}/{table}.{ext}",
             run=RUN,
-            table=["main_drop", "victims", "attack_cost"],
+            table=["main_drop", "victims", "attack_cost", "access_assumptions", "claims"],
             ext=TABLE_EXTS,
         ),
+        f"tables/{RUN}/claims_by_eps.csv",
         f"results/{RUN}/summary.csv",
+        f"results/{RUN}/marl_eval.json",
     default_target: True
 
 

@@ -35,7 +35,7 @@ def _set(config, dotted, value):
 # value and what is allowed)
 BAD = [
     # unknown keys, at the top and nested
-    ("unknown_top", 1, ["'unknown_top'", "unknown key", "allowed: ['algos'"]),
+    ("unknown_top", 1, ["'unknown_top'", "unknown key", "allowed: ['ablations', 'algos'"]),
     ("evaluate.extra", 1, ["'evaluate.extra'", "unknown key", "'n_attacked'"]),
     ("algos.mappo.learning_rate", 1.0, ["algos.mappo", "'learning_rate'", "allowed: ["]),
     ("attacks.align-mlp.steps", 3, ["attacks.align-mlp", "'steps'", "'pgd_steps'"]),
@@ -71,6 +71,26 @@ def test_bad_values_are_rejected(good, key, value, names):
         cfgmod.check(bad)
     for part in names:
         assert part in str(info.value), (part, str(info.value))
+
+
+
+ABLATION_BAD = [
+    ("ablations.samples.n_samples", [20, 5000], "ablations.samples.n_samples"),  # more than the pool
+    ("ablations.samples.attacks", ["hadamard"], "ablations.samples.attacks"),    # uses no f_theta
+    ("ablations.pgd_steps.attacks", ["white-box-fgsm"], "ablations.pgd_steps.attacks"),  # K fixed at 1
+    ("ablations.pgd_steps.pgd_steps", [0, 1], "ablations.pgd_steps.pgd_steps"),  # K < 1
+    ("ablations.n_attacked.envs", ["lbf-8x8-2p-2f-coop"], "ablations.n_attacked.envs"),  # not trained
+    ("ablations.n_attacked.attacks", ["benign"], "ablations.n_attacked.attacks"),
+    ("ablations.n_attacked.episodes", 0, "ablations.n_attacked.episodes"),
+]
+
+
+@pytest.mark.parametrize("key,value,expect", ABLATION_BAD)
+def test_bad_ablation_values_are_rejected(good, key, value, expect):
+    bad = copy.deepcopy(good)
+    _set(bad, key, value)
+    with pytest.raises(cfgmod.ConfigError, match=expect.replace(".", r"\.")):
+        cfgmod.check(bad)
 
 
 def test_per_env_overrides_are_checked_too(good):
@@ -237,3 +257,11 @@ def test_profiles_rerun_incomplete_jobs_and_name_real_rules():
     assert slurm["executor"] == "slurm"
     for key in ["set-threads", "set-resources"]:
         assert set(slurm[key]) <= rules, (key, set(slurm[key]) - rules)
+
+
+def test_ablation_parameter_blocks(good):
+    block = cfgmod.ablation_params(good, "pgd_steps")
+    assert block["pgd_steps"] == good["ablations"]["pgd_steps"]["pgd_steps"]
+    assert block["max_batch"] == good["evaluate"]["max_batch"]
+    assert cfgmod.ablation_archs(good) == ["mlp"]
+    assert cfgmod.ablation_fit_params(good, "mlp", "20") == {**cfgmod.fit_params(good, "mlp"), "n_samples": 20}

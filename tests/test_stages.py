@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from marl_attacks import collect, evaluate, fit, report, train
+from marl_attacks import collect, evaluate, figures, fit, report, train
 from marl_attacks.io import ArtifactError, load_artifact
 
 ENV = {"name": "vmas-balance", "max_steps": 12, "kwargs": {"n_agents": 3, "continuous_actions": False}}
@@ -99,7 +99,7 @@ def test_summary_has_drop_and_ci(pipeline):
 
 def test_report_outputs(pipeline, tmp_path):
     s = pd.read_csv(pipeline["summary"])
-    report.plot_return_vs_eps(s, str(tmp_path / "fig"))
+    figures.plot_return_vs_eps(s, str(tmp_path / "fig"))
     assert (tmp_path / "fig.png").stat().st_size > 1000 and (tmp_path / "fig.pdf").exists()
     table = report.table_main_drop(s, 0.1, str(tmp_path / "drop"))
     assert "align-mlp" in table.columns and len(table) == 1

@@ -1,5 +1,7 @@
 """The whole workflow through Snakemake on the tiniest config, in a temporary copy."""
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,11 +32,15 @@ def workdir(tmp_path_factory):
     return d
 
 
+FIGURES = ["return_vs_eps", "episode_length", "ablation_samples", "ablation_pgd_steps", "ablation_architecture",
+           "ablation_n_attacked", "ablation_selection"]
+TABLES = ["main_drop", "victims", "attack_cost", "access_assumptions", "claims"]
+
+
 def test_outputs_and_contract(workdir):
-    for f in ["figures/tiny/return_vs_eps.png", "figures/tiny/return_vs_eps.pdf",
-              "tables/tiny/main_drop.csv", "tables/tiny/main_drop.md", "tables/tiny/main_drop.tex",
-              "tables/tiny/victims.csv", "tables/tiny/attack_cost.csv", "tables/tiny/attack_cost.md",
-              "tables/tiny/attack_cost.tex", "results/tiny/summary.csv"]:
+    for f in ([f"figures/tiny/{x}.{ext}" for x in FIGURES for ext in ("png", "pdf")] +
+              [f"tables/tiny/{x}.{ext}" for x in TABLES for ext in ("csv", "md", "tex")] +
+              ["tables/tiny/claims_by_eps.csv", "results/tiny/summary.csv", "results/tiny/marl_eval.json"]):
         assert (workdir / f).stat().st_size > 0, f
     rows = pd.concat(pd.read_csv(p) for p in (workdir / "results/tiny/eval").rglob("seed*.csv")
                      if not p.name.endswith(".cost.csv"))
@@ -50,20 +56,70 @@ def test_outputs_and_contract(workdir):
     assert any((workdir / "benchmarks/tiny").rglob("*.tsv"))
 
 
+def test_ablations_run_only_what_they_need(workdir):
+    """tiny.yaml: ablations on vmas-balance only; one extra f_theta (20 samples; 60 is the main fit)."""
+    for ablation, values in [("samples", {20, 60}), ("pgd_steps", {1, 3}), ("n_attacked", {1, 2, 3})]:
+        files = list((workdir / "results/tiny/ablations" / ablation).rglob("seed*.csv"))
+        assert [f.relative_to(workdir / "results/tiny/ablations" / ablation).parts[0] for f in files] == ["vmas-balance"]
+        rows = pd.read_csv(files[0])
+        assert set(rows[rows.attack != "benign"].value) == values, ablation
+        summary = pd.read_csv(workdir / "results/tiny/ablations" / ablation / "summary.csv")
+        assert {"drop_pct", "drop_ci_low", "drop_ci_high", "value"} <= set(summary.columns)
+    align = workdir / "results/tiny/align"
+    assert sorted(p.relative_to(align).as_posix() for p in align.rglob("mlp_n*.pt")) == [
+        "vmas-balance/mappo/seed0/mlp_n20.pt"]
+
+
+def test_claims_and_marl_eval(workdir):
+    claims = pd.read_csv(workdir / "tables/tiny/claims.csv")
+    assert set(claims.claim.astype(str)) == {"1", "2", "3"}
+    assert set(claims.verdict) <= {"holds", "inconclusive", "reversed", "n/a"}
+    data = json.loads((workdir / "results/tiny/marl_eval.json").read_text())
+    assert set(data) == {"vmas", "mpe"} and "mappo" in data["vmas"]["balance"]
+
+
+def test_html_report_gathers_every_figure_and_table(workdir):
+    res = snakemake(workdir, "--report", "report.html")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (workdir / "report.html").read_text(errors="replace")
+    for name in FIGURES:
+        assert f"{name}.png" in html, name
+    for name in ["main_drop", "attack_cost", "access_assumptions", "claims", "claims_by_eps"]:
+        assert f"{name}.csv" in html, name
+    assert "paired stratified bootstrap" in html  # a caption, rendered
+
+
 def test_rerun_does_nothing(workdir):
     res = snakemake(workdir, "-n")
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
 
 
+def _jobs(out):
+    """Rule -> job count of a dry run's job stats."""
+    stats = out.split("Job stats:")[1].split("Reasons:")[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M) if rule != "total"}
+
+
 def test_deleting_figure_reruns_only_its_job(workdir):
-    (workdir / "figures/tiny/return_vs_eps.png").unlink()
-    res = snakemake(workdir, "-n", "figures/tiny/return_vs_eps.png")
-    out = res.stdout + res.stderr
-    assert "figure_return_vs_eps" in out
-    for rule in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "summarise"]:
-        assert rule not in out
-    assert snakemake(workdir, "figures/tiny/return_vs_eps.png").returncode == 0
+    (workdir / "figures/tiny/ablation_pgd_steps.png").unlink()
+    res = snakemake(workdir, "-n", "figures/tiny/ablation_pgd_steps.png")
+    assert _jobs(res.stdout + res.stderr) == {"figure_ablation_pgd_steps": 1}
+    assert snakemake(workdir, "figures/tiny/ablation_pgd_steps.png").returncode == 0
+
+
+def test_deleting_outputs_reruns_only_their_jobs(workdir):
+    """Every figure, table and the marl-eval file is its own job: deleting them reruns those jobs alone."""
+    targets = ([f"figures/tiny/{f}.png" for f in FIGURES] + [f"tables/tiny/{t}.md" for t in TABLES] +
+               ["results/tiny/marl_eval.json"])
+    for t in targets:
+        (workdir / t).unlink()
+    res = snakemake(workdir, "-n")
+    expect = {f"figure_{f}": 1 for f in FIGURES} | {f"table_{t}": 1 for t in TABLES}
+    assert _jobs(res.stdout + res.stderr) == expect | {"export_marl_eval": 1, "all": 1}
+    assert snakemake(workdir).returncode == 0
+    assert all((workdir / t).exists() for t in targets)
+    assert "Nothing to be done" in (lambda r: r.stdout + r.stderr)(snakemake(workdir, "-n"))
 
 
 def test_changing_eps_reruns_evaluation_not_training(workdir):
@@ -74,7 +130,9 @@ def test_changing_eps_reruns_evaluation_not_training(workdir):
         res = snakemake(workdir, "-n")
         out = res.stdout + res.stderr
         assert "evaluate_attacks" in out and "summarise" in out and "figure_return_vs_eps" in out
-        for rule in ["train_victim", "collect_samples", "fit_align"]:
+        assert "table_claims" in out and "export_marl_eval" in out
+        # the ablations run at their own eps: the main grid does not touch them
+        for rule in ["train_victim", "collect_samples", "fit_align", "evaluate_ablation"]:
             assert rule not in out
     finally:
         changed.write_text(cfg)
@@ -136,5 +194,6 @@ def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     for rule in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "summarise",
-                 "figure_return_vs_eps", "table_main_drop", "table_victims"]:
+                 "figure_return_vs_eps", "table_main_drop", "table_victims", "fit_align_n", "evaluate_ablation",
+                 "summarise_ablation", "figure_ablation_samples", "table_claims", "export_marl_eval"]:
         assert rule in out

@@ -138,7 +138,7 @@ def test_readme_wrapper_example_runs(tmp_path):
         assert res.returncode == 0, res.stderr[-3000:]
 
 
-@pytest.mark.parametrize("command", ["train", "collect", "fit", "evaluate", "report", "attack"])
+@pytest.mark.parametrize("command", ["train", "collect", "fit", "evaluate", "ablations", "report", "attack"])
 def test_cli_help(command, capsys):
     from marl_attacks.__main__ import main
 

@@ -15,7 +15,8 @@ COMMANDS = {
     "collect": ("collect", "record benign joint observations of a victim"),
     "fit": ("fit", "fit the alignment model f_theta on recorded samples"),
     "evaluate": ("evaluate", "evaluate a victim under every configured attack"),
-    "report": ("report", "summary, figures and tables from evaluation rows"),
+    "ablations": ("ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
+    "report": ("report", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
     "attack": ("wrappers", "attack your own team on a PettingZoo or VMAS env"),
     "victims": ("victims", "export trained victims to a model zoo"),
 }

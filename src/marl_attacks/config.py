@@ -137,6 +137,7 @@ def check(config: dict) -> None:
         if arch not in config["fit"]:
             raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} "
                               "is not configured")
+    check_ablations(config)
     drop_eps = config["report"]["drop_eps"]
     if drop_eps not in config["evaluate"]["eps"]:
         raise ConfigError(f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps "
@@ -146,6 +147,38 @@ def check(config: dict) -> None:
         if drop_eps not in eps:
             raise ConfigError(f"config key 'envs.{env}.evaluate.eps': {eps} lacks report.drop_eps "
                               f"{drop_eps}, the eps of the main table")
+
+
+def check_ablations(config: dict) -> None:
+    """Each ablation's envs are configured, its attacks can vary what it ablates."""
+    from .attacks import ALL_NAMES, ATTACKS
+
+    for name, block in config["ablations"].items():
+        for key, known in (("envs", config["envs"]), ("algos", config["algos"]), ("seeds", config["seeds"])):
+            for value in block.get(key, []):
+                if value not in known:
+                    raise ConfigError(f"config key 'ablations.{name}.{key}': '{value}' is not in {key}: "
+                                      f"{sorted(known)}")
+        for attack in block["attacks"]:
+            if attack not in ALL_NAMES or attack == "benign":
+                raise ConfigError(f"config key 'ablations.{name}.attacks': unknown attack '{attack}'; "
+                                  f"allowed: {[a for a in ALL_NAMES if a != 'benign']}")
+            entry = ATTACKS.get(attack)
+            if name == "samples" and (entry is None or not entry.align_arch):
+                raise ConfigError(f"config key 'ablations.samples.attacks': '{attack}' uses no f_theta, "
+                                  "so the number of samples cannot change it")
+            if entry is not None and entry.align_arch and entry.align_arch not in config["fit"]:
+                raise ConfigError(f"config key 'ablations.{name}.attacks': '{attack}' needs f_theta "
+                                  f"'{entry.align_arch}' but fit.{entry.align_arch} is not configured")
+            if name == "pgd_steps" and (entry is None or entry.config is None or "pgd_steps" in entry.fixed
+                                        or "pgd_steps" not in entry.config.__dataclass_fields__):
+                raise ConfigError(f"config key 'ablations.pgd_steps.attacks': '{attack}' has no pgd_steps "
+                                  "hyperparameter to vary")
+    pool = config["collect"]["n_samples"]
+    grid = config["ablations"]["samples"]["n_samples"]
+    if max(grid) > pool:
+        raise ConfigError(f"config key 'ablations.samples.n_samples': {max(grid)} is more than the pool "
+                          f"of collect.n_samples = {pool}; raise collect.n_samples")
 
 
 def env_action_type(config: dict, env: str) -> str:
@@ -231,3 +264,27 @@ def fit_params(config: dict, arch: str) -> dict:
 
 def attack_params(config: dict) -> dict:
     return copy.deepcopy(config.get("attacks", {}))
+
+
+def ablation_params(config: dict, ablation: str) -> dict:
+    """One ablation's block (envs, eps, episodes, attacks, grid) with the evaluation's batch size."""
+    return {**copy.deepcopy(config["ablations"][ablation]), "max_batch": config["evaluate"]["max_batch"]}
+
+
+def attack_arch(name: str) -> str | None:
+    """The f_theta architecture attack ``name`` uses, if any."""
+    from .attacks import ATTACKS
+
+    return ATTACKS[name].align_arch if name in ATTACKS else None
+
+
+def ablation_archs(config: dict) -> list[str]:
+    """f_theta architectures the samples ablation refits on each number of samples."""
+    from .attacks import ATTACKS
+
+    return sorted({ATTACKS[a].align_arch for a in config["ablations"]["samples"]["attacks"]})
+
+
+def ablation_fit_params(config: dict, arch: str, n_samples: int) -> dict:
+    """``fit_params`` of ``arch`` with ``n_samples`` samples drawn from the pool."""
+    return {**fit_params(config, arch), "n_samples": int(n_samples)}

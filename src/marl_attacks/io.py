@@ -18,8 +18,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
-
 PACKAGES = ("torch", "numpy", "pandas", "vmas", "pettingzoo", "mpe2", "snakemake")
 
 
@@ -98,6 +96,8 @@ def write_csv(path: str | Path, frame) -> None:
 
 def save_artifact(path: str | Path, payload: dict, config: Any, seed: int | None) -> None:
     """Save a torch payload atomically, with its provenance inside and beside it."""
+    import torch  # here, not at the top: report jobs write only CSV/text and skip torch's import
+
     meta = provenance(config, seed)
     buffer = io.BytesIO()
     torch.save({"meta": meta, **payload}, buffer)
@@ -133,6 +133,8 @@ def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: An
     config block (``expect_config``) or with another seed (``expect_seed``): see
     :mod:`marl_attacks.lineage` for what each stage expects of its inputs.
     """
+    import torch
+
     path = Path(path)
     hint = (f" Regenerate it with: {regenerate_hint}" if regenerate_hint else
             f" To regenerate it, delete it and rerun snakemake (or: snakemake --cores 2 --forcerun "

@@ -1,35 +1,104 @@
 """Interquartile mean and stratified bootstrap confidence intervals.
 
-Follows rliable (Agarwal et al. 2021): IQM is the mean of the middle 50% of
-scores (``scipy.stats.trim_mean(x, 0.25)``); the 95% CI is the percentile
-interval of the IQM over bootstrap resamples in which episodes are drawn with
-replacement *within* each stratum (victim seed), so every seed keeps its weight.
+Follows rliable (Agarwal et al. 2021), the reference of the field (and of
+marl-eval, Gorsane et al. 2022):
+
+* IQM is the mean of the middle 50% of all scores, ``scipy.stats.trim_mean(x,
+  0.25)`` on the flattened scores (rliable's ``metrics.aggregate_iqm``);
+* the CI is the percentile interval (``np.percentile``, linear interpolation,
+  as ``arch``'s ``conf_int(method="percentile")``) of the statistic over
+  bootstrap resamples in which scores are drawn with replacement *within*
+  each stratum, so every stratum keeps its weight (rliable's
+  ``StratifiedBootstrap``: runs are resampled within each task).
+
+Here a stratum is one victim seed (and, for aggregates over envs, one env x
+victim), and the resampled units are its evaluation episodes.
+
+Every attack of one victim runs on the same env seeds (episode ``e`` starts
+from the same state under every attack), so comparisons between attacks are
+*paired*: :class:`PairedBootstrap` draws the resampling indices once and
+applies them to every series, which keeps the pairing inside each resample
+(the drop of an attack vs the benign team, the difference of two attacks).
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from scipy.stats import trim_mean
 
+#: statistics a bootstrap can aggregate with, by name
+STATISTICS: dict[str, Callable] = {
+    "iqm": lambda x, axis=None: trim_mean(x, 0.25, axis=axis),
+    "mean": lambda x, axis=None: np.mean(x, axis=axis),
+}
+
 
 def iqm(x) -> float:
-    x = np.asarray(x, dtype=float)
+    """Interquartile mean of all scores (flattened), NaN when there are none."""
+    x = np.asarray(x, dtype=float).ravel()
     return float(trim_mean(x, 0.25)) if x.size else float("nan")
 
 
-def _iqm_rows(samples: np.ndarray) -> np.ndarray:
-    """IQM of each row of ``[R, n]``."""
-    return trim_mean(samples, 0.25, axis=1)
+def percentile_ci(replicates: np.ndarray, ci: float = 0.95) -> tuple[float, float]:
+    """Two-sided percentile interval of bootstrap replicates (NaN-free input)."""
+    replicates = np.asarray(replicates, dtype=float)
+    if replicates.size == 0 or np.isnan(replicates).all():
+        return float("nan"), float("nan")
+    alpha = (1 - ci) / 2
+    lo, hi = np.percentile(replicates[~np.isnan(replicates)], [100 * alpha, 100 * (1 - alpha)])
+    return float(lo), float(hi)
+
+
+class PairedBootstrap:
+    """Within-stratum resampling indices, drawn once and applied to every paired series.
+
+    ``sizes``: the number of episodes of each stratum (victim seed). Every series given
+    to :meth:`replicates` lists its scores stratum by stratum, episode ``e`` of one
+    series paired with episode ``e`` of the others (the same env seed), so all series
+    are resampled with the same indices.
+    """
+
+    def __init__(self, sizes: list[int], reps: int, seed: int | np.random.Generator = 0):
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.sizes = [int(n) for n in sizes]
+        self.reps = reps
+        self.idx = [rng.integers(0, n, size=(reps, n)) for n in self.sizes if n]
+
+    def replicates(self, strata: list[np.ndarray], statistic: str = "iqm") -> np.ndarray:
+        """``[reps]`` values of the statistic of the pooled, resampled strata."""
+        strata = [np.asarray(s, dtype=float).ravel() for s in strata]
+        if [len(s) for s in strata] != self.sizes:
+            raise ValueError(f"strata of sizes {[len(s) for s in strata]}, bootstrap drawn for {self.sizes}")
+        strata = [s for s in strata if len(s)]
+        if not strata:
+            return np.full(self.reps, np.nan)
+        pooled = np.concatenate([s[i] for s, i in zip(strata, self.idx)], axis=1)  # [reps, N]
+        return STATISTICS[statistic](pooled, axis=1)
 
 
 def stratified_bootstrap_ci(strata: list[np.ndarray], reps: int = 2000, ci: float = 0.95,
-                            seed: int = 0) -> tuple[float, float]:
-    """Percentile CI of the IQM of the pooled strata under within-stratum resampling."""
-    rng = np.random.default_rng(seed)
-    strata = [np.asarray(s, dtype=float) for s in strata if len(s)]
-    if not strata:
+                            seed: int = 0, statistic: str = "iqm") -> tuple[float, float]:
+    """Percentile CI of the statistic of the pooled strata under within-stratum resampling."""
+    strata = [np.asarray(s, dtype=float).ravel() for s in strata]
+    if not any(len(s) for s in strata):
         return float("nan"), float("nan")
-    draws = [s[rng.integers(0, len(s), size=(reps, len(s)))] for s in strata]
-    stats = _iqm_rows(np.concatenate(draws, axis=1))
-    alpha = (1 - ci) / 2
-    return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
+    boot = PairedBootstrap([len(s) for s in strata], reps, seed)
+    return percentile_ci(boot.replicates(strata, statistic), ci)
+
+
+def percent_drop(attacked, benign):
+    """100 (benign - attacked) / |benign|: positive when the attack lowers the return.
+
+    Works elementwise on arrays (bootstrap replicates); NaN where benign is 0.
+    """
+    attacked, benign = np.asarray(attacked, dtype=float), np.asarray(benign, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = 100 * (benign - attacked) / np.abs(benign)
+    return np.where(benign == 0, np.nan, out)
+
+
+def percent_change(value, reference):
+    """100 (value - reference) / |reference| (e.g. the change of episode length)."""
+    return -percent_drop(value, reference)

@@ -63,3 +63,34 @@ def policy_input(wildcards):
 def expect(what):
     """Provenance a job's input must carry ("policy", "samples" or "align"); the job checks it."""
     return lambda w: lineage.expected(config, w.env, w.algo, int(w.seed))[what]
+
+
+ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the ablations with own runs
+
+
+def ablation_victims(ablation):
+    """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set)."""
+    block = config["ablations"][ablation]
+    return [(e, a, s) for e, a, s in victims() if e in block["envs"] and a in block.get("algos", [a])
+            and s in block.get("seeds", [s])]
+
+
+def ablation_rows(wildcards):
+    return [f"results/{RUN}/ablations/{wildcards.ablation}/{e}/{a}/seed{s}.csv"
+            for e, a, s in ablation_victims(wildcards.ablation)]
+
+
+def ablation_align_inputs(wildcards):
+    """f_theta files one ablation job needs: for samples, one per architecture x number of samples
+    (the main fit where n is fit.<arch>.n_samples); otherwise the main fits its attacks use."""
+    victim = f"{wildcards.env}/{wildcards.algo}/seed{wildcards.seed}"
+    block = config["ablations"][wildcards.ablation]
+    if wildcards.ablation == "samples":
+        out = {}
+        for arch in mac.ablation_archs(config):
+            for n in block["n_samples"]:
+                stem = arch if n == config["fit"][arch]["n_samples"] else f"{arch}_n{n}"
+                out[f"align_{arch}_n{n}"] = f"results/{RUN}/align/{victim}/{stem}.pt"
+        return out
+    archs = sorted({mac.attack_arch(a) for a in block["attacks"]} - {None})
+    return {f"align_{arch}": f"results/{RUN}/align/{victim}/{arch}.pt" for arch in archs}

@@ -1,0 +1,138 @@
+"""Stage 4b: the extra evaluations behind the paper's ablation figures.
+
+One job per victim x ablation (the config's ``ablations:`` block names the envs
+whose victims take part, the eps, the episodes and the attacks of each):
+
+* ``samples``: each attack with an f_theta fitted on n benign samples, for every
+  n of the grid (``fit.run`` on the same samples file with ``n_samples = n``);
+* ``pgd_steps``: each attack with K PGD steps (its ``pgd_steps`` hyperparameter),
+  for every K of the grid;
+* ``n_attacked``: each attack on m = 1 .. n agents (m at random per episode, the
+  same agents for every attack; targeted attacks choose their own m).
+
+The architecture and agent-selection ablations need no extra run: they compare
+attacks of the main evaluation (Align per f_theta; ``targeted-*`` vs their
+random-choice versions at ``n_attacked`` < n).
+
+Every configuration reuses :func:`marl_attacks.evaluate.evaluate`, so episodes
+are the main evaluation's first ``episodes`` env seeds and the rows follow its
+data contract, plus ``value`` (the ablated setting; empty for the benign rows,
+run once per job) and, for ``samples``, ``val_mse`` (f_theta's mean validation
+MSE over agents). By hand::
+
+    python -m marl_attacks.ablations --config config/config.yaml --ablation pgd_steps \\
+        --env vmas-navigation --algo mappo --seed 0 --policy p.pt --align mlp=a.pt --out rows.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import pandas as pd
+
+from . import config as cfgmod
+from .attacks import ATTACKS, DERIVED
+from .envs import make_env
+from .evaluate import evaluate
+from .fit import load_align_model
+from .io import write_csv
+from .utils import resolve_device, set_threads
+from .victims import load_victim
+
+#: ablation -> what its grid sets (the config key of the grid)
+ABLATIONS = {"samples": "n_samples", "pgd_steps": "pgd_steps", "n_attacked": None}
+
+
+def sample_key(arch: str, n: int) -> str:
+    """Name of the f_theta of ``arch`` fitted on ``n`` samples (also its file name stem)."""
+    return f"{arch}_n{n}"
+
+
+def with_bases(attacks: list[str]) -> list[str]:
+    """The attacks plus the ones derived attacks (max-noise) are computed from."""
+    out = list(attacks)
+    for name in attacks:
+        out += [b for b in DERIVED.get(name, ()) if b not in out]
+    return out
+
+
+def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, block: dict,
+                      attack_params: dict, base_seed: int, device, progress: bool = True) -> pd.DataFrame:
+    """Rows of every configuration of one ablation for one victim (see the module docstring).
+
+    ``align_models``: arch -> model, or for ``samples`` ``sample_key(arch, n)`` -> model.
+    """
+    if ablation not in ABLATIONS:
+        raise KeyError(f"unknown ablation '{ablation}'; known: {list(ABLATIONS)}")
+    attacks = with_bases(block["attacks"])
+    base = {"episodes": block["episodes"], "eps": block["eps"], "max_batch": block["max_batch"],
+            "n_attacked": ["all"]}
+    frames = []
+
+    def run(value, attack_list, models, params, n_attacked=("all",)):
+        cfg = dict(base, attacks=attack_list, n_attacked=list(n_attacked))
+        rows, _ = evaluate(env, policy, models, cfg, params, base_seed, device, progress)
+        rows["value"] = value
+        frames.append(rows)
+        return rows
+
+    run(float("nan"), ["benign"], {}, attack_params)
+    if ablation == "samples":
+        for n in block["n_samples"]:
+            models = {arch: align_models[sample_key(arch, n)]
+                      for arch in {ATTACKS[a].align_arch for a in attacks if a in ATTACKS} if arch}
+            rows = run(n, attacks, models, attack_params)
+            mse = {arch: float(m.val_mse.mean()) for arch, m in models.items()}
+            rows["val_mse"] = [mse.get(ATTACKS[a].align_arch) if a in ATTACKS else None for a in rows.attack]
+    elif ablation == "pgd_steps":
+        for k in block["pgd_steps"]:
+            params = copy.deepcopy(attack_params)
+            for name in block["attacks"]:
+                params[name] = {**params.get(name, {}), "pgd_steps": int(k)}
+            run(k, attacks, align_models, params)
+    elif ablation == "n_attacked":
+        n_agents = make_env(env["name"], 1, device, max_steps=env["max_steps"], kwargs=env["kwargs"]).spec.n_agents
+        rows = run(float("nan"), attacks, align_models, attack_params, [*range(1, n_agents), "all"])
+        rows["value"] = rows.n_attacked
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(ablation: str, env: dict, victim: dict, policy_path: str, align_paths: dict, block: dict,
+        attack_params: dict, base_seed: int, device: str, out: str, threads: int | None = None,
+        progress: bool = True) -> None:
+    set_threads(threads)
+    dev = resolve_device(device)
+    policy, _ = load_victim(policy_path, dev)
+    models = {key: load_align_model(path, dev)[0] for key, path in align_paths.items()}
+    start = time.time()
+    frame = evaluate_ablation(ablation, env, policy, models, block, attack_params, base_seed, dev, progress)
+    for key in ("seed", "algo", "env"):
+        frame.insert(0, key, victim[key])
+    frame.insert(3, "ablation", ablation)
+    write_csv(out, frame)
+    print(f"ablation {ablation}: {len(frame)} episodes in {time.time() - start:.1f}s")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--ablation", required=True, choices=list(ABLATIONS))
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--policy", required=True)
+    p.add_argument("--align", action="append", default=[],
+                   help="KEY=PATH of a fitted f_theta: ARCH, or ARCH_nN for the samples ablation")
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args(argv)
+    config = cfgmod.load(a.config)
+    run(a.ablation, cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed},
+        a.policy, dict(x.split("=", 1) for x in a.align), cfgmod.ablation_params(config, a.ablation),
+        cfgmod.attack_params(config), config["seed"], config["device"], a.out, a.threads)
+
+
+if __name__ == "__main__":
+    main()

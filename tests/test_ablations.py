@@ -1,0 +1,82 @@
+"""The ablation evaluations, called the way the workflow calls them, on a tiny victim."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marl_attacks import ablations, collect, evaluate, fit, train
+from marl_attacks.victims import load_victim
+
+ENV = {"name": "vmas-balance", "max_steps": 10, "kwargs": {"n_agents": 3, "continuous_actions": False}}
+VICTIM = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+FIT = {"arch": "mlp", "hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2,
+       "val_frac": 0.2, "n_samples": 40}
+BLOCK = {"envs": [ENV["name"]], "eps": [0.3], "episodes": 3, "max_batch": 8}
+
+
+@pytest.fixture(scope="module")
+def victim(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ablations")
+    p = {k: str(d / k) for k in ["policy.pt", "curve.csv", "samples.pt", "mlp.pt", "mlp_n20.pt"]}
+    train.run(ENV, "mappo", {"total_steps": 480, "num_envs": 8, "rollout_len": 6, "epochs": 1, "minibatches": 2,
+                             "hidden": 16}, 0, 0, "cpu", p["policy.pt"], p["curve.csv"], progress=False)
+    collect.run(ENV, VICTIM, p["policy.pt"], 40, 4, 0, "cpu", p["samples.pt"], progress=False)
+    fit.run(p["samples.pt"], VICTIM, FIT, 0, "cpu", p["mlp.pt"], progress=False)
+    fit.run(p["samples.pt"], VICTIM, dict(FIT, n_samples=20), 0, "cpu", p["mlp_n20.pt"], progress=False)
+    return p
+
+
+def run(victim, ablation, block, align, tmp_path):
+    out = str(tmp_path / f"{ablation}.csv")
+    ablations.run(ablation, ENV, VICTIM, victim["policy.pt"], align, block, {}, 0, "cpu", out, progress=False)
+    return pd.read_csv(out)
+
+
+def main_rows(victim, attacks, eps, attack_params=None):
+    """The main evaluation of the same victim on the ablation's episodes."""
+    policy, _ = load_victim(victim["policy.pt"])
+    model, _ = fit.load_align_model(victim["mlp.pt"])
+    cfg = dict(BLOCK, attacks=attacks, n_attacked=["all"], eps=eps)
+    rows, _ = evaluate.evaluate(ENV, policy, {"mlp": model}, cfg, attack_params or {}, 0, "cpu", progress=False)
+    return rows
+
+
+def test_samples_ablation_refits_per_n(victim, tmp_path):
+    block = dict(BLOCK, attacks=["align-mlp"], n_samples=[20, 40])
+    rows = run(victim, "samples", block, {"mlp_n20": victim["mlp_n20.pt"], "mlp_n40": victim["mlp.pt"]}, tmp_path)
+    assert set(rows.ablation) == {"samples"} and set(rows.env) == {ENV["name"]}
+    benign = rows[rows.attack == "benign"]
+    assert len(benign) == 3 and benign.value.isna().all()  # run once, not per n
+    attacked = rows[rows.attack == "align-mlp"]
+    assert sorted(attacked.value.unique()) == [20, 40] and (attacked.n_attacked == 3).all()
+    mse = attacked.groupby("value").val_mse.first()
+    assert mse[20] != mse[40]
+    # with the main f_theta (n = fit.mlp.n_samples) the rows are the main evaluation's
+    main = main_rows(victim, ["align-mlp"], [0.3])
+    np.testing.assert_allclose(attacked[attacked.value == 40]["return"], main["return"])
+
+
+def test_pgd_steps_ablation_sets_k(victim, tmp_path):
+    block = dict(BLOCK, attacks=["align-mlp"], pgd_steps=[1, 4])
+    rows = run(victim, "pgd_steps", block, {"mlp": victim["mlp.pt"]}, tmp_path)
+    attacked = rows[rows.attack == "align-mlp"]
+    assert sorted(attacked.value.unique()) == [1, 4]
+    assert (attacked.max_abs_delta <= 0.3 + 1e-6).all()
+    for k in (1, 4):
+        main = main_rows(victim, ["align-mlp"], [0.3], {"align-mlp": {"pgd_steps": k}})
+        np.testing.assert_allclose(attacked[attacked.value == k]["return"], main["return"])
+
+
+def test_n_attacked_ablation_covers_one_to_all(victim, tmp_path):
+    block = dict(BLOCK, attacks=["hadamard", "targeted-hadamard", "max-noise"])
+    rows = run(victim, "n_attacked", block, {"mlp": victim["mlp.pt"]}, tmp_path)
+    for attack in ["hadamard", "targeted-hadamard", "max-noise"]:
+        assert sorted(rows[rows.attack == attack].value.unique()) == [1, 2, 3]
+    attacked = rows[rows.attack != "benign"]
+    assert (attacked.value == attacked.n_attacked).all()
+    assert rows[rows.attack == "max-noise"].source.notna().all()
+
+
+def test_unknown_ablation_is_named(victim):
+    with pytest.raises(KeyError, match="unknown ablation 'colour'"):
+        ablations.evaluate_ablation("colour", ENV, None, {}, dict(BLOCK, attacks=[]), {}, 0, "cpu", False)

@@ -1,0 +1,68 @@
+"""Every figure draws from a summary, with one style per attack, and says so when it has no data."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marl_attacks import figures, report
+from marl_attacks.attacks import ALL_NAMES
+from test_report import make_rows
+
+
+@pytest.fixture(scope="module")
+def summary():
+    effect = {a: 10.0 + k for k, a in enumerate(["align-mlp", "align-rnn", "align-transformer", "robust-align",
+                                                  "hadamard", "targeted-align", "targeted-hadamard", "max-noise",
+                                                  "white-box-fgsm", "white-box-pgd"])}
+    return report.summarise(make_rows(effect=effect, episodes=8, eps=(0.05, 0.1, 0.5)), 100, 0.95, 0)
+
+
+def ablation_summary(ablation, values):
+    rng = np.random.default_rng(0)
+    rows = []
+    for value in [np.nan, *values]:
+        attack = "benign" if np.isnan(value) else "align-mlp"
+        ret = 20 - (0 if attack == "benign" else np.log(value)) + rng.normal(0, 1, 6)
+        for ep in range(6):
+            rows.append({"env": "vmas-navigation", "algo": "mappo", "seed": 0, "attack": attack,
+                         "eps": 0.0 if attack == "benign" else 0.2,
+                         "n_attacked": 0 if attack == "benign" else (value if ablation == "n_attacked" else 3),
+                         "episode": ep, "return": ret[ep], "length": 100, "max_abs_delta": 0.2, "value": value,
+                         "val_mse": 1 / value if ablation == "samples" and attack != "benign" else np.nan})
+    return report.summarise(pd.DataFrame(rows), 100, 0.95, 0, keys=["attack", "eps", "n_attacked", "value"])
+
+
+@pytest.mark.parametrize("kind", ["return_vs_eps", "episode_length", "ablation_architecture", "ablation_selection"])
+def test_main_figures_write_pdf_and_png(summary, kind, tmp_path):
+    getattr(figures, report.FIGURES[kind])(summary, str(tmp_path / kind))
+    assert (tmp_path / f"{kind}.png").stat().st_size > 5000 and (tmp_path / f"{kind}.pdf").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("ablation,values", [("samples", [10, 100, 1000]), ("pgd_steps", [1, 5, 20]),
+                                             ("n_attacked", [1, 2, 3])])
+def test_ablation_figures(ablation, values, tmp_path):
+    s = ablation_summary(ablation, values)
+    summary_path = tmp_path / "summary.csv"
+    s.to_csv(summary_path, index=False)
+    report.draw_figure(f"ablation_{ablation}", str(summary_path), str(tmp_path / "fig"))
+    assert (tmp_path / "fig.png").stat().st_size > 5000 and (tmp_path / "fig.pdf").exists()
+
+
+def test_selection_without_targeted_attacks_still_draws(summary, tmp_path):
+    figures.plot_selection(summary[~summary.attack.str.startswith("targeted")], str(tmp_path / "sel"))
+    assert (tmp_path / "sel.png").exists()
+
+
+def test_full_team_rows_are_those_with_every_agent_attacked(summary):
+    full = figures._full_team(summary)
+    assert set(full[full.attack != "benign"].n_attacked) == {3} and "benign" in set(full.attack)
+
+
+@pytest.mark.parametrize("attack", ALL_NAMES)
+def test_every_attack_has_a_style_and_a_label(attack):
+    assert attack in figures.STYLE and attack in report.ATTACK_LABELS
+
+
+def test_styles_of_the_main_figure_differ():
+    shown = [a for a in report.FIGURE_ATTACKS if a != "benign"]
+    assert len({figures.STYLE[a][:2] for a in shown}) == len(shown)

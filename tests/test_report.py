@@ -1,0 +1,211 @@
+"""Summary statistics, claims, the access table and the marl-eval export, on synthetic rows."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from marl_attacks import report
+
+#: attack -> return lost per unit of eps (all agents attacked)
+EFFECT = {"align-mlp": 30.0, "hadamard": 20.0, "max-noise": 10.0, "targeted-align": 20.0,
+          "targeted-hadamard": 2.0, "white-box-fgsm": 60.0}
+
+
+def make_rows(effect=EFFECT, envs=("vmas-balance", "mpe-simple_spread"), seeds=(0, 1), episodes=30,
+              eps=(0.1, 0.5), team=3, win=False, seed=0):
+    """Rows of the evaluation's data contract: every attack on the benign episodes' env seeds
+    (an episode effect shared by all attacks), m = team and m = 1 (targeted: only m = 1 counts)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for env in envs:
+        for s in seeds:
+            base = 20 + rng.normal(0, 4, episodes)  # the episode's own difficulty
+            configs = [("benign", 0.0, 0)] + [(a, e, m) for a in effect for e in eps for m in (team, 1)]
+            for attack, e, m in configs:
+                loss = 0 if attack == "benign" else effect[attack] * e * (1 if m == team or
+                                                                             attack.startswith("targeted") else 0.4)
+                ret = base - loss + rng.normal(0, 0.5, episodes)
+                for ep in range(episodes):
+                    row = {"env": env, "algo": "mappo", "seed": s, "attack": attack, "eps": e, "n_attacked": m,
+                           "episode": ep, "return": ret[ep], "length": 25 + int(loss > 5), "max_abs_delta": e}
+                    if win:
+                        row["win"] = bool(ret[ep] > 18)
+                    rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows()
+
+
+@pytest.fixture(scope="module")
+def summary(rows):
+    return report.summarise(rows, 1000, 0.95, 0)
+
+
+def test_summary_follows_the_data_contract(summary):
+    for col in ["env", "algo", "attack", "eps", "n_attacked", "iqm", "ci_low", "ci_high", "drop_pct",
+                "drop_ci_low", "drop_ci_high", "length_change_pct", "length_change_ci_low",
+                "length_change_ci_high", "episodes", "seeds"]:
+        assert col in summary
+    assert (summary.ci_low <= summary.iqm + 1e-9).all() and (summary.iqm <= summary.ci_high + 1e-9).all()
+    assert (summary.drop_ci_low <= summary.drop_pct + 1e-9).all()
+    assert (summary.drop_pct <= summary.drop_ci_high + 1e-9).all()
+    benign = summary[summary.attack == "benign"]
+    assert (benign.drop_pct == 0).all() and (benign.drop_ci_low == 0).all() and (benign.drop_ci_high == 0).all()
+    assert (summary.episodes == 60).all() and (summary.seeds == 2).all()
+    assert "win_rate" not in summary
+
+
+def test_drop_ci_is_paired_with_benign(rows, summary):
+    """The episode effect (sd 4) cancels: the drop CI is tighter than the attacked IQM's own CI
+    (relative to benign), though an unpaired drop would be wider still (both sides vary)."""
+    r = summary[(summary.attack == "hadamard") & (summary.eps == 0.5) & (summary.n_attacked == 3)].iloc[0]
+    own_width = 100 * (r.ci_high - r.ci_low) / abs(r.benign_iqm)
+    assert r.drop_ci_high - r.drop_ci_low < 0.7 * own_width
+    assert r.drop_ci_low < 100 * 10 / 20 < r.drop_ci_high  # true drop: 10 of ~20
+
+
+def test_length_change_and_win_rate():
+    rows = make_rows(win=True, envs=("vmas-balance",))
+    s = report.summarise(rows, 500, 0.95, 0)
+    wb = s[(s.attack == "white-box-fgsm") & (s.eps == 0.5) & (s.n_attacked == 3)].iloc[0]
+    assert wb.length_change_pct == pytest.approx(100 / 25)
+    assert {"win_rate", "win_ci_low", "win_ci_high"} <= set(s.columns)
+    benign = s[s.attack == "benign"].iloc[0]
+    assert wb.win_rate < benign.win_rate and wb.win_ci_low <= wb.win_rate <= wb.win_ci_high
+
+
+def test_groups_on_other_episodes_are_compared_unpaired(rows):
+    """An attack run on fewer episodes than benign still gets a drop and a CI."""
+    part = rows[~((rows.attack == "hadamard") & (rows.episode >= 10))]
+    s = report.summarise(part, 500, 0.95, 0)
+    r = s[(s.attack == "hadamard") & (s.eps == 0.5) & (s.n_attacked == 3)].iloc[0]
+    assert r.episodes == 20 and r.drop_ci_low < r.drop_pct < r.drop_ci_high
+
+
+def test_ablation_summary_has_a_row_per_value(rows):
+    ab = rows[rows.attack.isin(["benign", "align-mlp"]) & rows.n_attacked.isin([0, 3])].copy()
+    ab["value"] = np.where(ab.attack == "benign", np.nan, ab.eps * 10)  # stand-in for an ablated setting
+    s = report.summarise(ab, 200, 0.95, 0, keys=["attack", "eps", "n_attacked", "value"])
+    att = s[s.attack == "align-mlp"]
+    assert sorted(att.value) == [1.0, 1.0, 5.0, 5.0]  # per env
+    assert (s[s.attack == "benign"].value.isna()).all()
+
+
+def test_claims_verdicts_follow_the_data(rows):
+    c = report.claims(rows, 1000, 0.95, 0)
+    per_env = c[c.env != "overall"]
+    # align (30/eps) > max-noise (10/eps); hadamard (20) > max-noise; at m = 1: targeted align (20) >
+    # align (0.4 x 30 = 12); targeted hadamard (2) < hadamard (0.4 x 20 = 8)
+    expect = {("1", "align-mlp"): "holds", ("2", "hadamard"): "holds",
+              ("3", "targeted-align"): "holds", ("3", "targeted-hadamard"): "reversed"}
+    at = per_env[per_env.eps == 0.5]
+    for (claim, attack), verdict in expect.items():
+        assert set(at[(at.claim == claim) & (at.attack == attack)].verdict) == {verdict}, (claim, attack)
+    assert set(per_env[per_env.claim.isin(["1", "2"])].n_attacked) == {"all"}
+    assert set(per_env[per_env.claim == "3"].n_attacked) == {"1"}
+    for _, r in c.iterrows():
+        assert r.diff_pp == pytest.approx(r.attack_drop_pct - r.baseline_drop_pct)
+        assert r.diff_pp_ci_low <= r.diff_pp + 1e-9 <= r.diff_pp_ci_high + 2e-9
+
+
+def test_claim_without_a_difference_is_inconclusive(rows):
+    same = rows[(rows.attack == "align-mlp") & (rows.n_attacked == 1)].assign(attack="targeted-align")
+    c = report.claims(pd.concat([rows[rows.attack != "targeted-align"], same]), 300, 0.95, 0)
+    c = c[c.attack == "targeted-align"]
+    assert len(c) and (c.diff_pp == 0).all() and set(c.verdict) == {"inconclusive"}
+
+
+def test_claims_overall_is_the_mean_over_envs(rows):
+    c = report.claims(rows, 500, 0.95, 0)
+    key = (c.claim == "1") & (c.eps == 0.1)
+    overall = c[key & (c.env == "overall")].iloc[0]
+    envs = c[key & (c.env != "overall")]
+    assert overall.n_envs == 2
+    assert overall.diff_pp == pytest.approx(envs.diff_pp.mean())
+    assert overall.diff_pp_ci_high - overall.diff_pp_ci_low < (envs.diff_pp_ci_high - envs.diff_pp_ci_low).max()
+
+
+def test_claims_use_the_summarys_resamples(rows, summary):
+    """The drop CI of an attack in the claims table is the summary's (same paired resamples)."""
+    c = report.claims(rows, 1000, 0.95, 0)
+    r = c[(c.claim == "2") & (c.env == "vmas-balance") & (c.eps == 0.5)].iloc[0]
+    s = summary[(summary.env == "vmas-balance") & (summary.attack == "hadamard") & (summary.eps == 0.5) &
+                (summary.n_attacked == 3)].iloc[0]
+    assert (r.attack_drop_pct_ci_low, r.attack_drop_pct_ci_high) == pytest.approx((s.drop_ci_low, s.drop_ci_high))
+
+
+def test_table_claims_writes_three_formats(rows, tmp_path):
+    table = report.table_claims(rows, 0.5, 300, 0.95, 0, str(tmp_path / "claims"), str(tmp_path / "by_eps.csv"))
+    assert set(table.eps) == {0.5}
+    assert set(pd.read_csv(tmp_path / "by_eps.csv").eps) == {0.1, 0.5}
+    md = (tmp_path / "claims.md").read_text()
+    assert "lies above 0" in md and "all envs (mean)" in md and "holds 2/2" in md
+    assert (tmp_path / "claims.tex").read_text().startswith("\\begin{table}")
+    csv = pd.read_csv(tmp_path / "claims.csv")
+    assert {"diff_pp", "diff_pp_ci_low", "verdict", "over_eps_grid"} <= set(csv.columns)
+
+
+def test_claims_without_their_attacks_say_so(tmp_path):
+    rows = make_rows(effect={"white-box-fgsm": 60.0}, envs=("vmas-balance",), seeds=(0,), episodes=5)
+    table = report.table_claims(rows, 0.1, 50, 0.95, 0, str(tmp_path / "claims"))
+    assert table.empty and "No claim" in (tmp_path / "claims.md").read_text()
+
+
+def test_access_table_lists_this_papers_and_prior_attacks(tmp_path):
+    table = report.table_access_assumptions(str(tmp_path / "access"))
+    refs = " ".join(table.reference)
+    for prior in ["Lin et al. 2020", "Li et al. 2023", "Pham et al. 2022", "Huang et al. 2017", "Zhang et al. 2020"]:
+        assert prior in refs
+    assert {"Align", "Hadamard"} <= set(table.attack)
+    hadamard = table.set_index("attack").loc["Hadamard"]
+    assert (hadamard[["actions", "rewards", "victim model", "queries"]] == "no").all()
+    assert (table != "").all().all()
+    for ext in ("csv", "md", "tex"):
+        assert (tmp_path / f"access.{ext}").stat().st_size > 0
+
+
+def test_marl_eval_layout(rows, tmp_path):
+    data = report.export_marl_eval_rows(rows, str(tmp_path / "marl_eval.json"))
+    loaded = json.loads((tmp_path / "marl_eval.json").read_text())
+    assert loaded == data
+    assert set(data) == {"vmas", "mpe"} and set(data["vmas"]) == {"balance"}
+    algos = data["vmas"]["balance"]
+    assert set(algos) == set(data["mpe"]["simple_spread"])  # the same algorithms on every task
+    assert "mappo" in algos and "mappo/align-mlp/eps=0.1/m=all" in algos and "mappo/hadamard/eps=0.5/m=1" in algos
+    run = algos["mappo/align-mlp/eps=0.1/m=all"]["seed_1"]
+    assert list(run) == ["step_0", "absolute_metrics"]
+    assert run["step_0"]["step_count"] == 0 and len(run["step_0"]["return"]) == 30
+    assert run["absolute_metrics"]["episode_length"] == run["step_0"]["episode_length"]
+    first = rows[(rows.env == "vmas-balance") & (rows.attack == "align-mlp") & (rows.eps == 0.1) &
+                 (rows.n_attacked == 3) & (rows.seed == 1)].sort_values("episode")
+    assert run["step_0"]["return"] == pytest.approx(first["return"].tolist())
+    for runs in algos.values():
+        assert set(runs) == {"seed_0", "seed_1"}
+
+
+def test_marl_eval_win_rate_is_one_value(tmp_path):
+    data = report.to_marl_eval(make_rows(win=True, envs=("vmas-balance",), seeds=(0,), episodes=4))
+    metrics = data["vmas"]["balance"]["mappo"]["seed_0"]["step_0"]
+    assert len(metrics["win_rate"]) == 1 and 0 <= metrics["win_rate"][0] <= 1
+
+
+def test_write_table_display_replaces_md_and_tex(tmp_path):
+    frame = pd.DataFrame({"x": [1.23456]})
+    report.write_table(frame, str(tmp_path / "t"), "cap", display=pd.DataFrame({"x": ["1.2 [1, 2]"]}))
+    assert pd.read_csv(tmp_path / "t.csv").x.iloc[0] == pytest.approx(1.23456)
+    assert "1.2 [1, 2]" in (tmp_path / "t.md").read_text() and "1.2 [1, 2]" in (tmp_path / "t.tex").read_text()
+
+
+def test_claims_overall_skips_envs_whose_benign_return_is_zero(rows):
+    """A % drop needs a non-zero benign IQM: such an env gets n/a and stays out of the mean."""
+    zero = rows.copy()
+    zero.loc[(zero.env == "mpe-simple_spread") & (zero.attack == "benign"), "return"] = 0.0
+    c = report.claims(zero, 200, 0.95, 0)
+    assert set(c[c.env == "mpe-simple_spread"].verdict) == {"n/a"}
+    overall = c[c.env == "overall"]
+    assert (overall.n_envs == 1).all() and set(overall.verdict) != {"n/a"}

@@ -1,0 +1,80 @@
+# Extra evaluations behind the ablation figures (config block ablations:); the architecture and
+# agent-selection ablations reuse the main evaluation (report.smk).
+
+
+rule fit_align_n:
+    message:
+        "Fitting f_theta ({wildcards.arch}) on {wildcards.nsamples} samples of {wildcards.algo} on {wildcards.env}"
+    input:
+        samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
+    output:
+        model=f"results/{RUN}/align/{VICTIM}/{{arch}}_n{{nsamples}}.pt",
+    params:
+        victim=victim_id,
+        fit=lambda w: mac.ablation_fit_params(config, w.arch, w.nsamples),
+        base_seed=config["seed"],
+        device=config["device"],
+    log:
+        f"logs/{RUN}/fit_align_n/{VICTIM}_{{arch}}_n{{nsamples}}.log",
+    benchmark:
+        f"benchmarks/{RUN}/fit_align_n/{VICTIM}_{{arch}}_n{{nsamples}}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/fit_align_n.py"
+
+
+rule evaluate_ablation:
+    message:
+        "Ablation {wildcards.ablation}: {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
+    input:
+        unpack(lambda w: {"policy": policy_input(w), **ablation_align_inputs(w)}),
+    output:
+        rows=f"results/{RUN}/ablations/{{ablation}}/{VICTIM}.csv",
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        victim=victim_id,
+        block=lambda w: mac.ablation_params(config, w.ablation),
+        attacks=mac.attack_params(config),
+        base_seed=config["seed"],
+        device=config["device"],
+    log:
+        f"logs/{RUN}/evaluate_ablation/{{ablation}}/{VICTIM}.log",
+    benchmark:
+        f"benchmarks/{RUN}/evaluate_ablation/{{ablation}}/{VICTIM}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/evaluate_ablation.py"
+
+
+rule summarise_ablation:
+    message:
+        "IQM and bootstrap CIs of ablation {wildcards.ablation}"
+    input:
+        rows=ablation_rows,
+    output:
+        summary=f"results/{RUN}/ablations/{{ablation}}/summary.csv",
+    params:
+        report=config["report"],
+        base_seed=config["seed"],
+    log:
+        f"logs/{RUN}/report/summarise_ablation_{{ablation}}.log",
+    benchmark:
+        f"benchmarks/{RUN}/report/summarise_ablation_{{ablation}}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/summarise_ablation.py"

@@ -1,0 +1,6 @@
+# Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
+from marl_attacks import report
+from marl_attacks.logging_utils import logged
+
+with logged(snakemake.log[0]):
+    report.draw_figure("episode_length", snakemake.input.summary, snakemake.output.png[: -len(".png")])
