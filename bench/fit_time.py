@@ -21,6 +21,7 @@ before a change), ``--config config/config.yaml`` the quick config's smaller siz
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import _common as C
 
@@ -91,17 +92,17 @@ def main() -> None:
         print(f"  {arch} {n}: {stats['fit_seconds']:.1f}s for {epochs} epoch(s)", flush=True)
     print(C.table(rows, ("f_theta", "samples", "epochs run", "s run", "s/epoch", "s for 100 epochs")))
     headline = results["mlp_1k"]
-    print(f"fit_mlp_1k_s = {headline['seconds_100_epochs']:.1f}"
+    # sizes of another config than the paper's: their own keys and details
+    tag = "" if Path(a.config).name == "paper.yaml" else f"_{Path(a.config).stem}_sizes"
+    print(f"fit_mlp_1k{tag}_s = {headline['seconds_100_epochs']:.1f}"
           f"{' (extrapolated from ' + str(headline['epochs_run']) + ' epochs)' if headline['extrapolated'] else ''}"
           " (target <= 20 s CPU)")
-    figures = {"fit_mlp_1k_s": round(headline["seconds_100_epochs"], 1)}
-    figures.update({f"fit_{k}_s": round(v["seconds_100_epochs"], 1) for k, v in results.items()
-                    if k != "mlp_1k"})
+    figures = {f"fit_{k}{tag}_s": round(v["seconds_100_epochs"], 1) for k, v in results.items()}
     details = {"sizes_from": a.config, "fit_sizes": {arch: cfgmod.fit_params(config, arch)
                                                      for arch in ("mlp", "rnn", "transformer", "mlp-robust")},
                "env": a.env, "threads": a.threads, "package": marl_attacks.__file__, "results": results,
                "note": "extrapolated = seconds per epoch (incl. the fit's fixed costs) x 100"}
-    C.save("fit_time", figures, details, a.quick, a.no_save)
+    C.save("fit_time" + tag, figures, details, a.quick, a.no_save)
 
 
 if __name__ == "__main__":
