@@ -104,6 +104,7 @@ def save(name: str, figures: dict, details: dict, quick: bool, no_save: bool = F
     with os.fdopen(fd, "w") as fh:
         json.dump(data, fh, indent=2, sort_keys=True, default=str)
         fh.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private
     os.replace(tmp, RESULTS)
     print(f"merged {sorted(figures)} into {RESULTS.relative_to(ROOT)}")
 

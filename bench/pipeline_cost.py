@@ -271,7 +271,7 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         "wall_2_cores_s": wall(2, total, longest), "wall_2_cores_shipped_s": wall(2, shipped, longest_shipped),
         "wall_16_cores_s": wall(16, total, longest), "wall_16_cores_shipped_s": wall(16, shipped, longest_shipped),
         "wall_1_gpu_s": gpu_total, "wall_1_gpu_shipped_s": gpu_shipped, "gpu_assumption": GPU_ASSUMPTION,
-        "eval_env_s": eval_env_total, "eval_attack_s": eval_attack_total, "victims": victims,
+        "eval_env_s": eval_env_total, "eval_attack_s": eval_attack_total,
         "per_family": {fam: {k: sum(v[k] for v in victims if family(v["env"]) == fam)
                              for k in ("train_s", "fit_s", "eval_env_s", "eval_attack_s")} for fam in FAMILIES},
         "assumptions": [
