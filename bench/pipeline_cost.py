@@ -30,13 +30,19 @@ The projection of the full grid (every env x algorithm pair of ``config/paper.ya
 3 seeds, 15 eps, 14 attacks, 2 team sizes, 50 episodes) is given for 2 cores, 16 cores
 and one GPU; the assumptions are printed and saved with the figures.
 
-    python bench/pipeline_cost.py [--quick] [--run-dir /path/to/a/finished/checkout]
+    python bench/pipeline_cost.py [--quick] [--run-dir /path/to/a/finished/checkout] [--paper-only]
+
+With ``config/paper-full.yaml`` beside ``config/paper.yaml`` (the full protocol, when the
+paper config is the 2-core subset with shipped victims), both are projected:
+``paper_pipeline_s`` for ``paper.yaml`` as it runs (shipped victims when it names a
+``zoo``), ``paper_full_pipeline_s`` for the full protocol.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -117,40 +123,61 @@ def fresh_clone_run(timeout: int) -> dict:
 
 # ---- calibration of per-unit costs ---------------------------------------------------------
 
-def calibrate(paper: dict, quick: bool) -> dict:
-    """Seconds per training step (per family and learner) and per batched eval step / reset."""
+def representatives(paper: dict) -> dict:
+    """One env per family present in the config: the preferred one, else its first env."""
+    names = list(paper["envs"])
+    out = {}
+    for fam, preferred in FAMILIES.items():
+        members = [e for e in names if family(e) == fam]
+        if members:
+            out[fam] = preferred if preferred in members else members[0]
+    return out
+
+
+def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
+    """Seconds per training step (per family and learner) and per batched eval step / reset.
+
+    ``cache`` keeps measurements by (env, learner, settings) across configs.
+    """
     import torch
 
     import marl_attacks.config as cfgmod
     from marl_attacks.algos import ALGOS, build_config
     from marl_attacks.envs import make_env
 
-    out = {"train_s_per_step": {}, "eval": {}}
+    out = {"train_s_per_step": {}, "eval": {}, "representatives": representatives(paper)}
+    learners = sorted({LEARNER[a] for _, a in cfgmod.victim_pairs(paper)[0]})
     gen = torch.Generator().manual_seed(0)
-    for fam, env in FAMILIES.items():
+    for fam, env in out["representatives"].items():
         ep = cfgmod.env_params(paper, env)
-        for algo in ("mappo", "qmix"):
+        for algo in learners:
             hp = cfgmod.algo_params(paper, env, algo)
             per_update = hp["num_envs"] * hp["rollout_len"]
             steps = per_update * (1 if quick else 3) if algo == "mappo" else (1000 if quick else 4000)
-            cfg = build_config(algo, {**hp, "total_steps": steps})
-            e = make_env(env, cfg.num_envs, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
-            with C.Timer() as t:
-                _, curve = ALGOS[algo].train(e, cfg, 0, progress=False)
-            out["train_s_per_step"][f"{fam}/{algo}"] = t.seconds / curve[-1]["env_steps"]
+            key = json.dumps(["train", env, algo, ep, {**hp, "total_steps": steps}], sort_keys=True, default=str)
+            if key not in cache:
+                cfg = build_config(algo, {**hp, "total_steps": steps})
+                e = make_env(env, cfg.num_envs, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
+                with C.Timer() as t:
+                    _, curve = ALGOS[algo].train(e, cfg, 0, progress=False)
+                cache[key] = t.seconds / curve[-1]["env_steps"]
+            out["train_s_per_step"][f"{fam}/{algo}"] = cache[key]
         B = min(len(paper["evaluate"]["eps"]) * paper["evaluate"]["episodes"], paper["evaluate"]["max_batch"])
         n_steps = 3 if quick else 10
-        e = make_env(env, B, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
-        with C.Timer() as tr:
-            e.reset(list(range(B)))
-        with C.Timer() as ts, torch.no_grad():
-            for _ in range(n_steps):
-                e.step(e.random_actions(gen))
-        out["eval"][fam] = {"batch": B, "reset_s": tr.seconds, "step_s": ts.seconds / n_steps,
-                            "n_agents": e.spec.n_agents, "obs_dim": e.spec.obs_dim}
-        print(f"  calibrated {fam} ({env}): train {1e3 * out['train_s_per_step'][fam + '/mappo']:.2f} ms/step "
-              f"(MAPPO), {1e3 * out['train_s_per_step'][fam + '/qmix']:.2f} ms/step (QMIX); eval batch of "
-              f"{B}: reset {tr.seconds:.2f}s, {ts.seconds / n_steps:.3f}s per batched step", flush=True)
+        key = json.dumps(["eval", env, ep, B], sort_keys=True, default=str)
+        if key not in cache:
+            e = make_env(env, B, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
+            with C.Timer() as tr:
+                e.reset(list(range(B)))
+            with C.Timer() as ts, torch.no_grad():
+                for _ in range(n_steps):
+                    e.step(e.random_actions(gen))
+            cache[key] = {"batch": B, "reset_s": tr.seconds, "step_s": ts.seconds / n_steps,
+                          "n_agents": e.spec.n_agents, "obs_dim": e.spec.obs_dim}
+        out["eval"][fam] = cache[key]
+        train = ", ".join(f"{1e3 * out['train_s_per_step'][f'{fam}/{a}']:.2f} ms/step ({a})" for a in learners)
+        print(f"  calibrated {fam} ({env}): train {train}; eval batch of {B}: reset "
+              f"{out['eval'][fam]['reset_s']:.2f}s, {out['eval'][fam]['step_s']:.3f}s per batched step", flush=True)
     return out
 
 
@@ -220,14 +247,16 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         hp = cfgmod.algo_params(paper, env, algo)
         T = ep["max_steps"]
         e = cal["eval"][fam]
-        step_s = e["step_s"] * B / e["batch"]  # env steps of the paper's batch
-        per_attack_batches = len(ev["n_attacked"]) * -(-len(ev["eps"]) * ev["episodes"] // B)
-        benign_s = ev["episodes"] / B * (e["reset_s"] + T * step_s)  # one smaller batch
-        eval_env = benign_s + len(attacks) * per_attack_batches * (e["reset_s"] + T * step_s)
-        eval_attack = sum(per_attack_batches * T * att_cost[a] for a in attacks)
+        # the env's own evaluation grid where the config overrides it (e.g. fewer RWARE episodes)
+        eve = cfgmod.eval_params(paper, env) if hasattr(cfgmod, "eval_params") else ev
+        per_ep = e["reset_s"] / e["batch"] + T * e["step_s"] / e["batch"]  # cost linear in the batch
+        attacked_eps = len(eve["n_attacked"]) * len(eve["eps"]) * eve["episodes"]  # per attack
+        eval_env = (eve["episodes"] + len(attacks) * attacked_eps) * per_ep
+        eval_attack = sum(attacked_eps * T * att_cost[a] / B for a in attacks)
         train_s = hp["total_steps"] * cal["train_s_per_step"][f"{fam}/{LEARNER[algo]}"]
-        collect_s = (paper["collect"]["n_samples"] / B) * step_s + e["reset_s"] * 64 / B
-        score_s = 2 * benign_s  # greedy and uniform-random episodes
+        collect_s = paper["collect"]["n_samples"] * e["step_s"] / e["batch"] + 64 * e["reset_s"] / e["batch"]
+        score_s = 2 * eve["episodes"] * per_ep  # greedy and uniform-random episodes
+        per_attack_batches = len(eve["n_attacked"]) * -(-len(eve["eps"]) * eve["episodes"] // eve["max_batch"])
         fit_total = sum(fit_s.values())
         for seed in paper["seeds"]:
             eval_s = eval_env + eval_attack
@@ -273,13 +302,16 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         "wall_1_gpu_s": gpu_total, "wall_1_gpu_shipped_s": gpu_shipped, "gpu_assumption": GPU_ASSUMPTION,
         "eval_env_s": eval_env_total, "eval_attack_s": eval_attack_total,
         "per_family": {fam: {k: sum(v[k] for v in victims if family(v["env"]) == fam)
-                             for k in ("train_s", "fit_s", "eval_env_s", "eval_attack_s")} for fam in FAMILIES},
+                             for k in ("train_s", "fit_s", "eval_env_s", "eval_attack_s")}
+                       for fam in cal["eval"]},
         "assumptions": [
             "one thread per job, as the workflow's rules; job times on 16 cores equal those on 2",
             "wall = max(job seconds / cores, longest train->collect->fit->evaluate chain): perfect packing",
             "ippo costs what mappo costs and vdn what qmix costs per env step (same loops)",
             "one calibrated env per family stands for the family (LBF/RWARE sizes differ)",
             "every evaluation episode lasts its time limit (upper bound)",
+            "env stepping and resets cost in proportion to the batch (calibrated at the paper's batch; "
+            "an upper bound for smaller batches of VMAS, which is vectorized)",
             "attack cost per batched step measured on vmas-balance (3 agents) and scaled linearly with the "
             "batch; K = 10 attacks cost the measured align-mlp K10/K1 ratio times their K = 1 cost",
             "mlp-robust fit = 3 x mlp fit when not measured (clean pass, FGSM gradient, adversarial pass)",
@@ -318,6 +350,15 @@ def quick_units_from_run(run_dir: Path) -> dict:
     return units
 
 
+def paper_configs(first: str) -> list[tuple[str, str]]:
+    """(key, path): the paper config, and the full protocol's config when the checkout has one."""
+    out = [("paper", first)]
+    full = Path(first).with_name("paper-full.yaml")
+    if full.exists():
+        out.append(("paper_full", str(full)))
+    return out
+
+
 def fmt_h(s: float) -> str:
     return f"{s / 3600:,.1f} h" if s >= 3600 else f"{s / 60:.1f} min"
 
@@ -327,6 +368,8 @@ def main() -> None:
     p.add_argument("--run-dir", default=str(C.ROOT), help="checkout with a finished quick run (--quick)")
     p.add_argument("--paper-config", default=str(C.ROOT / "config" / "paper.yaml"))
     p.add_argument("--timeout", type=int, default=3600, help="limit of the fresh-clone run (s)")
+    p.add_argument("--paper-only", action="store_true",
+                   help="only the paper projection; the quick figures of the last run stay")
     a = p.parse_args()
     C.set_threads(a.threads)
     C.warm_up_torch()
@@ -335,51 +378,63 @@ def main() -> None:
     m = C.machine()
     print(C.machine_line(m))
     figures, details = {}, {}
-    if a.quick:
-        run_dir = Path(a.run_dir)
-        jobs = read_benchmarks(run_dir / "benchmarks" / "quick")
-        if not jobs:
-            raise SystemExit(f"no benchmark files under {run_dir}/benchmarks/quick: pass --run-dir of a "
-                             "checkout where `snakemake --cores 2` finished")
-        job_s = sum(j["s"] for j in jobs)
-        figures["quick_pipeline_s"] = round(job_s / 2, 1)
-        details["quick"] = {"source": f"benchmark files of {run_dir}", "jobs": jobs, "per_rule": per_rule(jobs),
-                            "job_seconds": job_s, "estimate": "job seconds / 2 concurrent jobs; install "
-                            "and Snakemake's own start-up not included"}
-        print(f"quick config, {len(jobs)} jobs in {run_dir}/benchmarks/quick: {job_s:.0f} job-seconds -> "
-              f"~{fmt_h(job_s / 2)} on 2 cores (estimate: no install, perfect packing)")
-        unit_dir = run_dir
+    if a.paper_only:  # keep the quick figures of an earlier run
+        prev = json.loads(C.RESULTS.read_text()).get("details", {}).get("pipeline_cost", {}) if C.RESULTS.exists() else {}
+        details.update({k: prev[k] for k in ("quick", "quick_units") if k in prev})
+        quick_units = details.get("quick_units")
     else:
-        run = fresh_clone_run(a.timeout)
-        figures["quick_pipeline_s"] = round(run["seconds"], 1)
-        details["quick"] = {"source": "fresh clone, README's first command, timed", **run,
-                            "job_seconds": sum(j["s"] for j in run["jobs"])}
-        print(f"quick config from a fresh clone: {fmt_h(run['seconds'])} ({run['seconds']:.0f} s, install "
-              f"included; exit {run['returncode']}); {details['quick']['job_seconds']:.0f} job-seconds")
-        unit_dir = Path(run["clone"])
-    rows = [(rule, d["jobs"], f"{d['s']:.0f}", f"{d['max_s']:.0f}")
-            for rule, d in sorted(details["quick"]["per_rule"].items())]
-    print(C.table(rows, ("rule", "jobs", "job s (sum)", "longest job s")))
-    print("quick_pipeline_s target: <= 600 s (fresh clone, 2 cores)")
-    quick_units = quick_units_from_run(unit_dir)
-    details["quick_units"] = quick_units
+        if a.quick:
+            run_dir = Path(a.run_dir)
+            jobs = read_benchmarks(run_dir / "benchmarks" / "quick")
+            if not jobs:
+                raise SystemExit(f"no benchmark files under {run_dir}/benchmarks/quick: pass --run-dir of a "
+                                 "checkout where `snakemake --cores 2` finished")
+            job_s = sum(j["s"] for j in jobs)
+            figures["quick_pipeline_s"] = round(job_s / 2, 1)
+            details["quick"] = {"source": f"benchmark files of {run_dir}", "jobs": jobs, "per_rule": per_rule(jobs),
+                                "job_seconds": job_s, "estimate": "job seconds / 2 concurrent jobs; install "
+                                "and Snakemake's own start-up not included"}
+            print(f"quick config, {len(jobs)} jobs in {run_dir}/benchmarks/quick: {job_s:.0f} job-seconds -> "
+                  f"~{fmt_h(job_s / 2)} on 2 cores (estimate: no install, perfect packing)")
+            unit_dir = run_dir
+        else:
+            run = fresh_clone_run(a.timeout)
+            figures["quick_pipeline_s"] = round(run["seconds"], 1)
+            details["quick"] = {"source": "fresh clone, README's first command, timed", **run,
+                                "job_seconds": sum(j["s"] for j in run["jobs"])}
+            print(f"quick config from a fresh clone: {fmt_h(run['seconds'])} ({run['seconds']:.0f} s, install "
+                  f"included; exit {run['returncode']}); {details['quick']['job_seconds']:.0f} job-seconds")
+            unit_dir = Path(run["clone"])
+        rows = [(rule, d["jobs"], f"{d['s']:.0f}", f"{d['max_s']:.0f}")
+                for rule, d in sorted(details["quick"]["per_rule"].items())]
+        print(C.table(rows, ("rule", "jobs", "job s (sum)", "longest job s")))
+        print("quick_pipeline_s target: <= 600 s (fresh clone, 2 cores)")
+        quick_units = quick_units_from_run(unit_dir)
+        details["quick_units"] = quick_units
 
-    paper = cfgmod.load(a.paper_config)
-    paper_bench = Path(a.run_dir) / "benchmarks" / paper["run"]
     results = json.loads(C.RESULTS.read_text()) if C.RESULTS.exists() else {}
-    if paper_bench.exists() and read_benchmarks(paper_bench):
-        jobs = read_benchmarks(paper_bench)
-        details["paper"] = {"source": f"benchmark files of {paper_bench}", "per_rule": per_rule(jobs)}
-        figures["paper_pipeline_s"] = round(sum(j["s"] for j in jobs) / 2, 1)
-    else:
-        print("no paper run's benchmark files: projecting the paper grid from calibrated per-unit costs")
-        cal = calibrate(paper, a.quick)
+    cache = {}
+    for key, path in paper_configs(a.paper_config):
+        paper = cfgmod.load(path)
+        paper_bench = Path(a.run_dir) / "benchmarks" / paper["run"]
+        shipped = bool(paper.get("zoo"))
+        label = f"{Path(path).name} (run '{paper['run']}', victims {'shipped' if shipped else 'trained'})"
+        if paper_bench.exists() and read_benchmarks(paper_bench):
+            jobs = read_benchmarks(paper_bench)
+            details[key] = {"config": path, "source": f"benchmark files of {paper_bench}",
+                            "per_rule": per_rule(jobs)}
+            figures[f"{key}_pipeline_s"] = round(sum(j["s"] for j in jobs) / 2, 1)
+            print(f"{label}: {fmt_h(figures[f'{key}_pipeline_s'])} on 2 cores from its benchmark files")
+            continue
+        print(f"{label}: no benchmark files of a run; projecting from calibrated per-unit costs")
+        cal = calibrate(paper, a.quick, cache)
         proj = project(paper, cal, results, quick_units)
-        details["paper"] = {"source": "projection", "calibration": cal, **proj}
-        figures["paper_pipeline_s"] = round(proj["wall_2_cores_shipped_s"], 1)
-        figures["paper_pipeline_with_training_s"] = round(proj["wall_2_cores_s"], 1)
+        details[key] = {"config": os.path.relpath(path, C.ROOT), "source": "projection", "victims_shipped": shipped,
+                        "calibration": cal, **proj}
+        figures[f"{key}_pipeline_s"] = round(proj["wall_2_cores_shipped_s" if shipped else "wall_2_cores_s"], 1)
+        figures[f"{key}_pipeline_with_training_s"] = round(proj["wall_2_cores_s"], 1)
         st = proj["stages_job_s"]
-        print(f"paper grid: {proj['n_victims']} victims (env x algo x seed); job-seconds per stage:")
+        print(f"  {proj['n_victims']} victims (env x algo x seed); job-seconds per stage:")
         print(C.table([(k, f"{v:,.0f}", fmt_h(v)) for k, v in st.items()], ("stage", "job s", "")))
         print(C.table([
             ("2 cores", fmt_h(proj["wall_2_cores_shipped_s"]), fmt_h(proj["wall_2_cores_s"])),
@@ -388,7 +443,9 @@ def main() -> None:
         ], ("machine", "shipped victims", "with training")))
         for line in proj["assumptions"]:
             print(f"  assumption: {line}")
-        print("paper_pipeline_s (shipped victims, 2 cores) target: <= 7200 s")
+        print(f"{key}_pipeline_s = {fmt_h(figures[f'{key}_pipeline_s'])} on 2 cores "
+              f"({'shipped victims' if shipped else 'training included'}); target for config/paper.yaml "
+              "with shipped victims: <= 2 h")
     C.save("pipeline_cost", figures, details, a.quick, a.no_save)
 
 
