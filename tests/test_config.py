@@ -1,6 +1,10 @@
 """Bad configs are rejected before any job runs, with the key and the allowed values named."""
 
 import copy
+import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -27,15 +31,50 @@ def _set(config, dotted, value):
     node[last] = value
 
 
-@pytest.mark.parametrize("key,value,expect", [
-    ("unknown_top", 1, "unknown_top"),                      # unknown key
-    ("evaluate.episodes", "fifty", "evaluate.episodes"),      # wrong type
-    ("evaluate.eps", [0.1, -0.2], "evaluate.eps"),          # eps < 0
-    ("evaluate.eps", [], "evaluate.eps"),                    # empty grid
-    ("evaluate.attacks", ["benign", "align-cnn"], "align-cnn"),  # unknown attack
-    ("seeds", [], "seeds"),                                  # empty seeds
-    ("report.drop_eps", 0.3, "report.drop_eps"),             # not in the grid
-    ("evaluate.n_attacked", [0], "evaluate.n_attacked"),     # nobody attacked
+# one case per class of mistake: (key, bad value, what the message must name: the key, the bad
+# value and what is allowed)
+BAD = [
+    # unknown keys, at the top and nested
+    ("unknown_top", 1, ["'unknown_top'", "unknown key", "allowed: ['ablations', 'algos'"]),
+    ("evaluate.extra", 1, ["'evaluate.extra'", "unknown key", "'n_attacked'"]),
+    ("algos.mappo.learning_rate", 1.0, ["algos.mappo", "'learning_rate'", "allowed: ["]),
+    ("attacks.align-mlp.steps", 3, ["attacks.align-mlp", "'steps'", "'pgd_steps'"]),
+    # wrong types: schema-typed keys and algorithm/attack hyperparameters (dataclass fields)
+    ("evaluate.episodes", "fifty", ["'evaluate.episodes'", "'fifty'", "type 'integer'"]),
+    ("algos.mappo.lr", "1e-3", ["'algos.mappo.lr'", "'1e-3'", "type 'float'"]),  # YAML: 1e-3 is a string
+    ("algos.mappo.total_steps", 2.5, ["'algos.mappo.total_steps'", "2.5", "type 'int'"]),
+    ("attacks.align-mlp.pgd_steps", "3", ["'attacks.align-mlp.pgd_steps'", "'3'", "type 'int'"]),
+    # unknown env, algorithm, attack, f_theta names
+    ("envs.vmas-flying", {"max_steps": 10}, ["'envs'", "'vmas-flying'", "allowed: ["]),
+    ("algos.maddpg", {}, ["'algos'", "'maddpg'", "allowed: ["]),
+    ("evaluate.attacks", ["benign", "align-cnn"], ["'evaluate.attacks'", "'align-cnn'", "allowed: ['benign'"]),
+    ("attacks.align-cnn", {}, ["'attacks.align-cnn'", "unknown attack", "allowed: ['benign'"]),
+    ("fit.cnn", {"hidden": 8}, ["'fit.cnn'", "unknown f_theta", "allowed: ["]),
+    # values out of range
+    ("evaluate.eps", [0.1, -0.2], ["'evaluate.eps.1'", "-0.2", "minimum of 0"]),
+    ("evaluate.n_attacked", [0], ["'evaluate.n_attacked.0'", "0 is not allowed", '"const": "all"']),
+    ("report.drop_eps", 0.3, ["'report.drop_eps'", "0.3", "[0.1, 0.5]"]),
+    # empty grids
+    ("evaluate.eps", [], ["'evaluate.eps'", "[]", "non-empty"]),
+    ("evaluate.attacks", [], ["'evaluate.attacks'", "[]", "non-empty"]),
+    ("evaluate.n_attacked", [], ["'evaluate.n_attacked'", "[]", "non-empty"]),
+    ("seeds", [], ["'seeds'", "[]", "non-empty"]),
+    ("envs", {}, ["'envs'", "{}", "non-empty"]),
+]
+
+
+@pytest.mark.parametrize("key,value,names", BAD, ids=[f"{k}={v!r}" for k, v, _ in BAD])
+def test_bad_values_are_rejected(good, key, value, names):
+    bad = copy.deepcopy(good)
+    _set(bad, key, value)
+    with pytest.raises(cfgmod.ConfigError) as info:
+        cfgmod.check(bad)
+    for part in names:
+        assert part in str(info.value), (part, str(info.value))
+
+
+
+ABLATION_BAD = [
     ("ablations.samples.n_samples", [20, 5000], "ablations.samples.n_samples"),  # more than the pool
     ("ablations.samples.attacks", ["hadamard"], "ablations.samples.attacks"),    # uses no f_theta
     ("ablations.pgd_steps.attacks", ["white-box-fgsm"], "ablations.pgd_steps.attacks"),  # K fixed at 1
@@ -43,12 +82,21 @@ def _set(config, dotted, value):
     ("ablations.n_attacked.envs", ["lbf-8x8-2p-2f-coop"], "ablations.n_attacked.envs"),  # not trained
     ("ablations.n_attacked.attacks", ["benign"], "ablations.n_attacked.attacks"),
     ("ablations.n_attacked.episodes", 0, "ablations.n_attacked.episodes"),
-])
-def test_bad_values_are_rejected(good, key, value, expect):
+]
+
+
+@pytest.mark.parametrize("key,value,expect", ABLATION_BAD)
+def test_bad_ablation_values_are_rejected(good, key, value, expect):
     bad = copy.deepcopy(good)
     _set(bad, key, value)
     with pytest.raises(cfgmod.ConfigError, match=expect.replace(".", r"\.")):
         cfgmod.check(bad)
+
+
+def test_per_env_overrides_are_checked_too(good):
+    good["envs"]["vmas-balance"]["train"] = {"mappo": {"hidden": "big"}}
+    with pytest.raises(cfgmod.ConfigError, match=r"'envs\.vmas-balance\.train\.mappo\.hidden': 'big'"):
+        cfgmod.check(good)
 
 
 def test_unknown_env_and_algo_and_hyperparameter(good):
@@ -178,6 +226,37 @@ def test_thresholds_and_zoo_paths(good):
     cfg["envs"][env]["threshold"] = "high"
     with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold"):
         cfgmod.check(cfg)
+
+
+def test_workflow_stops_on_a_bad_config_before_any_job(good, tmp_path):
+    """The Snakefile runs the same checks: an unknown env stops even a dry run, naming the key."""
+    for item in ["Snakefile", "workflow", "environment.yml"]:
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    good["envs"]["vmas-flying"] = {"max_steps": 10}
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(good))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "bad.yaml"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "invalid config: config key 'envs': unknown env 'vmas-flying'; allowed: [" in out, out[-2000:]
+    assert not (tmp_path / "results").exists()
+
+
+def test_profiles_rerun_incomplete_jobs_and_name_real_rules():
+    """Both profiles rerun jobs a crash left incomplete; the SLURM profile submits to SLURM, and
+    every rule it sizes exists (Snakemake silently ignores resources of unknown rules)."""
+    rules = set(re.findall(r"^rule (\w+):", "".join(p.read_text() for p in
+                                                  [ROOT / "Snakefile", *(ROOT / "workflow/rules").glob("*.smk")]),
+                           re.M))
+    assert {"train_victim", "evaluate_attacks"} <= rules
+    for name in ["local", "slurm"]:
+        profile = yaml.safe_load((ROOT / "profiles" / name / "config.yaml").read_text())
+        assert profile.get("rerun-incomplete") is True, name
+    slurm = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    assert slurm["executor"] == "slurm"
+    for key in ["set-threads", "set-resources"]:
+        assert set(slurm[key]) <= rules, (key, set(slurm[key]) - rules)
 
 
 def test_ablation_parameter_blocks(good):

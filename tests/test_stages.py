@@ -185,3 +185,29 @@ def test_targeted_evaluation_attacks_lowest_mse_agent(pipeline, monkeypatch):
     assert (targeted == torch.tensor([False, False, True])).all()
     assert (random_.sum(-1) == 1).all() and not (random_ == targeted).all()
     assert (frame.n_attacked == 1).all()
+
+
+def test_export_zoo_copies_finished_victims_only(pipeline, tmp_path):
+    """The model-zoo export keeps policy, provenance and curve, and refuses a corrupted policy."""
+    from pathlib import Path
+
+    from marl_attacks.victims import ZOO_FILES, export_zoo
+
+    src = tmp_path / "victims"
+    victim = src / "vmas-balance" / "mappo" / "seed0"
+    victim.mkdir(parents=True)
+    policy = Path(pipeline["policy"])
+    for name in ZOO_FILES:
+        f = policy.parent / name
+        if f.exists():
+            (victim / name).write_bytes(f.read_bytes())
+    (victim / "policy.pt.ckpt").write_bytes(b"resume point")
+    (victim / "score.json").write_text("{}")
+    copied = export_zoo(str(src), str(tmp_path / "zoo"))
+    assert copied == [tmp_path / "zoo" / "vmas-balance" / "mappo" / "seed0" / "policy.pt"]
+    shipped = sorted(p.name for p in copied[0].parent.iterdir())
+    assert "policy.pt.ckpt" not in shipped and "score.json" not in shipped
+    assert "policy.pt" in shipped and "policy.pt.meta.json" in shipped
+    (victim / "policy.pt").write_bytes((victim / "policy.pt").read_bytes()[:100])
+    with pytest.raises(ArtifactError, match="policy.pt"):
+        export_zoo(str(src), str(tmp_path / "zoo2"))

@@ -157,6 +157,26 @@ def test_zoo_switch_uses_shipped_victims_instead_of_training(workdir):
     assert res.returncode != 0 and "config key 'zoo'" in out and "no/such/zoo/" in out
 
 
+def test_stale_input_is_refused_by_the_job_that_reads_it(workdir, tmp_path):
+    """Rules pass each job what its inputs must have been made from. Here a config change that
+    the run does not act on (--rerun-triggers mtime ignores params) leaves f_theta made by the
+    old config: the evaluation that reads it stops and names the file and the differing key."""
+    d = tmp_path / "wf"
+    shutil.copytree(workdir, d, symlinks=True)
+    cfg = d / "config/tiny.yaml"
+    old = "mlp: {hidden: 16, layers: 2, lr: 1.0e-3, batch_size: 16, epochs: 3,"
+    assert old in cfg.read_text()
+    cfg.write_text(cfg.read_text().replace(old, old.replace("epochs: 3", "epochs: 4")))
+    victim = "vmas-balance/mappo/seed0"
+    res = snakemake(d, f"results/tiny/eval/{victim}.csv", "--rerun-triggers", "mtime",
+                    "--forcerun", "evaluate_attacks")
+    assert res.returncode != 0
+    log = (d / f"logs/tiny/evaluate_attacks/{victim}.log").read_text()
+    assert f"results/tiny/align/{victim}/mlp.pt: made by a different config" in log, log[-3000:]
+    assert "fit.epochs = 3 in the file, 4 expected" in log and "delete it and rerun snakemake" in log
+    assert not (d / f"results/tiny/eval/{victim}.csv").exists()
+
+
 def test_lint_is_clean():
     res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True,
                          text=True, timeout=300)

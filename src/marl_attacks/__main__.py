@@ -18,6 +18,7 @@ COMMANDS = {
     "ablations": ("ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
     "report": ("report", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
     "attack": ("wrappers", "attack your own team on a PettingZoo or VMAS env"),
+    "victims": ("victims", "export trained victims to a model zoo"),
 }
 
 

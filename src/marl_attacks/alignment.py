@@ -416,6 +416,14 @@ def _fit_sequences(model: AlignmentRNN, train: list[torch.Tensor], cfg: FitConfi
         bar.set_postfix(loss=f"{loss.item():.4f}")
 
 
+def _adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with PyTorch's fused kernel where the device has one (CPU, CUDA): the same update
+    in one pass over the weights; on the paper's 5 x 1024 MLP its step is ~6x faster on a CPU
+    than the default multi-tensor one, which made it half of the fit's time."""
+    params = list(model.parameters())
+    return torch.optim.Adam(params, lr=lr, fused=params[0].device.type in ("cpu", "cuda"))
+
+
 def fit(obs: torch.Tensor, cfg: FitConfig, seed: int, device: torch.device | str = "cpu",
         progress: bool = True, episode: torch.Tensor | None = None) -> tuple[AlignmentModel, dict]:
     """Fit f_theta on joint observations ``[N, n, d]``; returns the model and fit stats.
@@ -437,7 +445,7 @@ def fit(obs: torch.Tensor, cfg: FitConfig, seed: int, device: torch.device | str
     if model.recurrent:
         train, val = _split_episodes(obs.to(device), episode, cfg, gen)
         model.set_stats(torch.cat(train))
-        optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optim = _adam(model, cfg.lr)
         _fit_sequences(model, train, cfg, optim, gen, bar)
         model.eval()
         val_mse, train_mse = _sequence_mse(model, val).cpu(), _sequence_mse(model, train).cpu()
@@ -449,7 +457,7 @@ def fit(obs: torch.Tensor, cfg: FitConfig, seed: int, device: torch.device | str
         val, train = data[:n_val].to(device), data[n_val:].to(device)
         n_train = len(train)
         model.set_stats(train)
-        optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        optim = _adam(model, cfg.lr)
         for _ in bar:
             model.train()
             perm = torch.randperm(len(train), generator=gen).to(device)

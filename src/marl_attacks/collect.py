@@ -16,7 +16,7 @@ import argparse
 import torch
 from tqdm import tqdm
 
-from . import config as cfgmod
+from . import config as cfgmod, lineage
 from .envs import make_env
 from .io import save_artifact
 from .rollout import run_episodes
@@ -50,17 +50,21 @@ def collect(env, policy, n_samples: int, seed: int, progress: bool = True) -> di
 
 
 def run(env: dict, victim: dict, policy_path: str, n_samples: int, num_envs: int, base_seed: int,
-        device: str, out: str, threads: int | None = None, progress: bool = True) -> None:
-    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths."""
+        device: str, out: str, threads: int | None = None, progress: bool = True,
+        expect_policy: dict | None = None) -> None:
+    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
+
+    ``expect_policy`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`):
+    refuse a policy made by another config or for another victim.
+    """
     set_threads(threads)
     dev = resolve_device(device)
-    policy, meta = load_victim(policy_path, dev)
-    seed = derive_seed(base_seed, "collect", victim["env"], victim["algo"], victim["seed"])
+    policy, meta = load_victim(policy_path, dev, expect=expect_policy)
+    seed = lineage.samples_seed(base_seed, victim["env"], victim["algo"], victim["seed"])
     seed_everything(seed)
     e = make_env(env["name"], num_envs, dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
     samples = collect(e, policy, n_samples, seed, progress)
-    block = {"env": env, "n_samples": n_samples, "num_envs": num_envs,
-             "victim_config_hash": meta["meta"]["config_hash"]}
+    block = lineage.samples_block(env, n_samples, num_envs, meta["meta"]["config_hash"])
     save_artifact(out, samples, block, seed)
     print(f"collected {len(samples['obs'])} samples from {int(samples['episode'].unique().numel())} episodes")
 
@@ -76,8 +80,9 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy, config["collect"]["n_samples"],
-        config["collect"]["num_envs"], config["seed"], config["device"], a.out, a.threads)
+    run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
+        config["collect"]["n_samples"], config["collect"]["num_envs"], config["seed"], config["device"],
+        a.out, a.threads, expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"])
 
 
 if __name__ == "__main__":

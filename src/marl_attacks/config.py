@@ -8,6 +8,9 @@ Snakemake reruns a job exactly when one of them changes).
 from __future__ import annotations
 
 import copy
+import json
+import types
+import typing
 from pathlib import Path
 
 import yaml
@@ -32,11 +35,46 @@ def check_schema(config: dict, schema_path: str | Path = SCHEMA) -> None:
     with open(schema_path) as fh:
         schema = yaml.safe_load(fh)
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         err = errors[0]
-        key = ".".join(map(str, err.absolute_path)) or "(top level)"
+        path = list(map(str, err.absolute_path))
+        key = ".".join(path) or "(top level)"
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            allowed = sorted(err.schema.get("properties", {}))
+            unknown = sorted(set(err.instance) - set(allowed))
+            raise ConfigError(f"config key '{'.'.join([*path, unknown[0]])}': unknown key; "
+                              f"allowed: {allowed}")
+        if err.validator in ("oneOf", "anyOf"):
+            options = " or ".join(json.dumps(s) for s in err.validator_value)
+            raise ConfigError(f"config key '{key}': {err.instance!r} is not allowed; allowed: {options}")
         raise ConfigError(f"config key '{key}': {err.message}")
+
+
+def _type_ok(value, hint) -> bool:
+    """Whether ``value`` fits a dataclass field's type (int, float, bool, str, unions of them)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_type_ok(value, h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is str:
+        return isinstance(value, str)
+    return True  # other field types are not checked here
+
+
+def check_types(key: str, cls: type, values: dict) -> None:
+    """Values of a hyperparameter block against the types of ``cls``'s fields (a dataclass)."""
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        if name in hints and not _type_ok(value, hints[name]):
+            want = getattr(hints[name], "__name__", str(hints[name]))
+            raise ConfigError(f"config key '{key}.{name}': {value!r} is not of type '{want}'")
 
 
 def check(config: dict) -> None:
@@ -58,6 +96,9 @@ def check(config: dict) -> None:
                 build_config(algo, algo_params(config, env, algo))
             except (KeyError, TypeError) as exc:
                 raise ConfigError(f"config key 'algos.{algo}' (env {env}): {exc}") from exc
+            check_types(f"envs.{env}.train.{algo}", ALGOS[algo].config,
+                        config["envs"][env].get("train", {}).get(algo, {}))
+        check_types(f"algos.{algo}", ALGOS[algo].config, config["algos"][algo])
         if not any(fits(config, env, algo) for env in config["envs"]):
             kinds = sorted({env_action_type(config, env) for env in config["envs"]})
             raise ConfigError(f"config key 'algos.{algo}': {algo} supports "
@@ -77,6 +118,8 @@ def check(config: dict) -> None:
             attack_kwargs(name, params)
         except KeyError as exc:
             raise ConfigError(f"config key 'attacks.{name}': {exc}") from exc
+        if ATTACKS[name].config:
+            check_types(f"attacks.{name}", ATTACKS[name].config, params or {})
     for arch, params in config["fit"].items():
         if arch not in ALIGN_MODELS:
             raise ConfigError(f"config key 'fit.{arch}': unknown f_theta architecture; "

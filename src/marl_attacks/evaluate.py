@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import config as cfgmod
+from . import config as cfgmod, lineage
 from .attacks import ATTACKS, DERIVED, AttackContext, make_attack
 from .envs import make_env
 from .fit import load_align_model
@@ -154,13 +154,16 @@ def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> di
 
 def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: dict,
         attack_params: dict, base_seed: int, device: str, out: str, cost_out: str,
-        threads: int | None = None, progress: bool = True) -> None:
+        threads: int | None = None, progress: bool = True, expect_policy: dict | None = None,
+        expect_align: dict | None = None) -> None:
+    """``expect_policy`` and ``expect_align`` (``{arch: ...}``), from
+    :func:`marl_attacks.lineage.expected`: refuse inputs made by another config."""
     set_threads(threads)
     dev = resolve_device(device)
-    policy, _ = load_victim(policy_path, dev)
+    policy, _ = load_victim(policy_path, dev, expect=expect_policy)
     align_models, fit_stats = {}, {}
     for arch, path in align_paths.items():
-        model, payload = load_align_model(path, dev)
+        model, payload = load_align_model(path, dev, expect=(expect_align or {}).get(arch))
         align_models[arch], fit_stats[arch] = model, payload["stats"]
     start = time.time()
     frame, costs = evaluate(env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress)
@@ -180,10 +183,10 @@ def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: 
 
 
 def run_score(env: dict, victim: dict, policy_path: str, episodes: int, base_seed: int, device: str,
-              out: str, threads: int | None = None) -> None:
+              out: str, threads: int | None = None, expect_policy: dict | None = None) -> None:
     set_threads(threads)
     dev = resolve_device(device)
-    policy, payload = load_victim(policy_path, dev)
+    policy, payload = load_victim(policy_path, dev, expect=expect_policy)
     score = score_victim(env, policy, episodes, base_seed, dev)
     write_json(out, {**victim, "train_steps": payload["train_steps"],
                      "train_seconds": payload["wall_seconds"], **score})
@@ -203,9 +206,12 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
+    expect = lineage.expected(config, a.env, a.algo, a.seed)
     run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
-        dict(x.split("=", 1) for x in a.align), cfgmod.eval_params(config, a.env), cfgmod.attack_params(config),
-        config["seed"], config["device"], a.out, a.cost, a.threads)
+        dict(x.split("=", 1) for x in a.align), cfgmod.eval_params(config, a.env),
+        cfgmod.attack_params(config),
+        config["seed"], config["device"], a.out, a.cost, a.threads, expect_policy=expect["policy"],
+        expect_align=expect["align"])
 
 
 if __name__ == "__main__":

@@ -15,30 +15,37 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from . import config as cfgmod
+from . import config as cfgmod, lineage
 from .alignment import ALIGN_MODELS, AlignmentModel, FitConfig, fit, rebuild_model
 from .io import load_artifact, save_artifact
-from .utils import derive_seed, resolve_device, set_threads
+from .utils import resolve_device, set_threads
 
 
 def run(samples_path: str, victim: dict, fit_cfg: dict, base_seed: int, device: str, out: str,
-        threads: int | None = None, progress: bool = True) -> None:
-    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths."""
+        threads: int | None = None, progress: bool = True, expect_samples: dict | None = None) -> None:
+    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
+
+    ``expect_samples`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`):
+    refuse samples recorded by another config or from another victim.
+    """
     set_threads(threads)
     dev = resolve_device(device)
     cfg = FitConfig(**fit_cfg)
-    samples = load_artifact(samples_path, regenerate_hint="snakemake <that file> --forcerun collect_samples")
-    seed = derive_seed(base_seed, "fit", victim["env"], victim["algo"], victim["seed"], cfg.arch)
+    expect = expect_samples or {}
+    samples = load_artifact(samples_path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
+    seed = lineage.align_seed(base_seed, victim["env"], victim["algo"], victim["seed"], cfg.arch)
     model, stats = fit(samples["obs"], cfg, seed, dev, progress, episode=samples.get("episode"))
-    block = {"fit": asdict(cfg), "samples_config_hash": samples["meta"]["config_hash"]}
+    block = lineage.align_block(asdict(cfg), samples["meta"]["config_hash"])
     save_artifact(out, {"arch": cfg.arch, "init_kwargs": model.init_kwargs,
                         "state_dict": model.state_dict(), "stats": stats}, block, seed)
     mse = ", ".join(f"{v:.4g}" for v in stats["val_mse"])
     print(f"fitted f_theta ({cfg.arch}) in {stats['fit_seconds']:.1f}s; validation MSE per agent: {mse}")
 
 
-def load_align_model(path: str, device="cpu") -> tuple[AlignmentModel, dict]:
-    payload = load_artifact(path, regenerate_hint="snakemake <that file> --forcerun fit_align")
+def load_align_model(path: str, device="cpu", expect: dict | None = None) -> tuple[AlignmentModel, dict]:
+    """``expect`` (``{"config", "seed"}``): refuse an f_theta made by another config."""
+    expect = expect or {}
+    payload = load_artifact(path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
     model = rebuild_model(payload["arch"], payload["init_kwargs"], payload["state_dict"])
     return model.to(device), payload
 
@@ -56,7 +63,9 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(a.samples, {"env": a.env, "algo": a.algo, "seed": a.seed}, cfgmod.fit_params(config, a.arch), config["seed"], config["device"], a.out, a.threads)
+    run(a.samples, {"env": a.env, "algo": a.algo, "seed": a.seed}, cfgmod.fit_params(config, a.arch),
+        config["seed"], config["device"], a.out, a.threads,
+        expect_samples=lineage.expected(config, a.env, a.algo, a.seed)["samples"])
 
 
 if __name__ == "__main__":

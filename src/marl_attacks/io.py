@@ -105,17 +105,40 @@ def save_artifact(path: str | Path, payload: dict, config: Any, seed: int | None
     write_json(f"{path}.meta.json", meta)
 
 
-def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: Any = None) -> dict:
+def differences(stored: Any, expected: Any, prefix: str = "") -> list[str]:
+    """Where two config blocks differ, as ``key = stored in the file, expected`` lines."""
+    stored, expected = (json.loads(json.dumps(x, sort_keys=True, default=str)) for x in (stored, expected))
+    if isinstance(stored, dict) and isinstance(expected, dict):
+        out = []
+        for k in sorted(set(stored) | set(expected)):
+            key = f"{prefix}.{k}" if prefix else k
+            if k not in stored:
+                out.append(f"{key} missing in the file ({expected[k]!r} expected)")
+            elif k not in expected:
+                out.append(f"{key} = {stored[k]!r} in the file, absent from the config")
+            else:
+                out += differences(stored[k], expected[k], key)
+        return out
+    if stored == expected:
+        return []
+    return [f"{prefix or 'block'} = {stored!r} in the file, {expected!r} expected"]
+
+
+def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: Any = None,
+                  expect_seed: int | None = None) -> dict:
     """Load a torch artifact with ``weights_only=True`` and check where it came from.
 
-    Raises :class:`ArtifactError` naming the file when it is missing, unreadable
-    (truncated or corrupted) or was made from a different config block.
+    Raises :class:`ArtifactError` naming the file, and how to regenerate it, when
+    it is missing, unreadable (truncated or corrupted), or was made from another
+    config block (``expect_config``) or with another seed (``expect_seed``): see
+    :mod:`marl_attacks.lineage` for what each stage expects of its inputs.
     """
     import torch
 
     path = Path(path)
-    hint = f" Regenerate it with: {regenerate_hint}" if regenerate_hint else (
-        " Delete it and rerun the workflow to regenerate it.")
+    hint = (f" Regenerate it with: {regenerate_hint}" if regenerate_hint else
+            f" To regenerate it, delete it and rerun snakemake (or: snakemake --cores 2 --forcerun "
+            f"{path}, with the run's --configfile).")
     if not path.exists():
         raise ArtifactError(f"{path}: file not found.{hint}")
     try:
@@ -123,13 +146,21 @@ def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: An
     except Exception as exc:  # torch raises several types for truncated zips
         raise ArtifactError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); "
                             f"the file is truncated or corrupted.{hint}") from exc
-    if not isinstance(payload, dict) or "meta" not in payload:
+    if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
         raise ArtifactError(f"{path}: not an artifact of this package (no provenance).{hint}")
+    meta = payload["meta"]
     if expect_config is not None:
         want = config_hash(expect_config)
-        got = payload["meta"].get("config_hash")
-        if got != want:
+        got = meta.get("config_hash")
+        if got != want or config_hash(meta.get("config")) != got:
+            diff = differences(meta.get("config"), expect_config)
+            chained = any("config_hash" in d.split(" ")[0] for d in diff)
             raise ArtifactError(
-                f"{path}: made by a different config (stored hash {got}, expected {want})."
-                f"{hint}")
+                f"{path}: made by a different config (stored hash {got}, expected {want}): "
+                + "; ".join(diff[:6] or ["the stored block does not match its hash"])
+                + (" (the file was made from an input of another config)" if chained else "")
+                + f".{hint}")
+    if expect_seed is not None and meta.get("seed") != expect_seed:
+        raise ArtifactError(f"{path}: made with seed {meta.get('seed')}, expected {expect_seed} (made "
+                            f"for another victim or with another base seed).{hint}")
     return payload

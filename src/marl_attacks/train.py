@@ -22,14 +22,15 @@ from .algos import ALGOS, build_config
 from .algos.common import Checkpointer
 from .envs import make_env
 from .io import config_hash, save_artifact, write_csv
-from .utils import derive_seed, resolve_device, seed_everything, set_threads
+from .lineage import policy_block, policy_seed
+from .utils import resolve_device, seed_everything, set_threads
 
 
 def run(env: dict, algo: str, algo_cfg: dict, seed: int, base_seed: int, device: str,
         policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
     set_threads(threads)
     dev = resolve_device(device)
-    job_seed = derive_seed(base_seed, "train", env["name"], algo, seed)
+    job_seed = policy_seed(base_seed, env["name"], algo, seed)
     seed_everything(job_seed)
     hp = build_config(algo, algo_cfg)
     e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed,
@@ -37,7 +38,7 @@ def run(env: dict, algo: str, algo_cfg: dict, seed: int, base_seed: int, device:
     if e.spec.action_type not in ALGOS[algo].action_types:
         raise ValueError(f"{algo} supports {' and '.join(ALGOS[algo].action_types)} actions only; "
                          f"{env['name']} has {e.spec.action_type} actions")
-    block = {"env": env, "algo": algo, "algo_cfg": asdict(hp), "seed": seed}
+    block = policy_block(env, algo, asdict(hp), seed)
     ckpt = Checkpointer(f"{policy_out}.ckpt", config_hash({**block, "job_seed": job_seed}))
     policy, curve = ALGOS[algo].train(e, hp, job_seed, progress=progress, checkpoint=ckpt)
     wall = curve[-1]["wall_s"]  # training time, summed over resumed runs

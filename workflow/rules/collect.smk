@@ -8,6 +8,7 @@ rule collect_samples:
     params:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
+        expect_policy=expect("policy"),
         n_samples=config["collect"]["n_samples"],
         num_envs=config["collect"]["num_envs"],
         base_seed=config["seed"],

@@ -6,6 +6,7 @@ import os
 import sys
 
 import marl_attacks.config as mac
+import marl_attacks.lineage as lineage
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -57,6 +58,11 @@ def victim_id(wildcards):
 def policy_input(wildcards):
     """The victim's policy: trained by this run, or shipped in the zoo (config key zoo)."""
     return mac.policy_path(config, wildcards.env, wildcards.algo, wildcards.seed)
+
+
+def expect(what):
+    """Provenance a job's input must carry ("policy", "samples" or "align"); the job checks it."""
+    return lambda w: lineage.expected(config, w.env, w.algo, int(w.seed))[what]
 
 
 ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the ablations with own runs

@@ -10,6 +10,8 @@ rule evaluate_attacks:
     params:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
+        expect_policy=expect("policy"),
+        expect_align=expect("align"),
         evaluate=lambda w: mac.eval_params(config, w.env),
         attacks=mac.attack_params(config),
         base_seed=config["seed"],
@@ -38,6 +40,7 @@ rule score_victim:
     params:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
+        expect_policy=expect("policy"),
         episodes=lambda w: mac.eval_params(config, w.env)["episodes"],
         base_seed=config["seed"],
         device=config["device"],

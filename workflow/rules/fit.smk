@@ -7,6 +7,7 @@ rule fit_align:
         model=f"results/{RUN}/align/{VICTIM}/{{arch}}.pt",
     params:
         victim=victim_id,
+        expect_samples=expect("samples"),
         fit=lambda w: mac.fit_params(config, w.arch),
         base_seed=config["seed"],
         device=config["device"],

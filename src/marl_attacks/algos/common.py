@@ -179,6 +179,7 @@ class Checkpointer:
             warnings.warn(f"{path}: checkpoint of another config (key {got}, expected {self.key}); "
                           "starting fresh")
             return None
+        print(f"{path}: resuming from the checkpoint written after update {state.get('update')}")
         return state
 
     def save(self, state: dict) -> None:

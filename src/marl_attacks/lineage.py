@@ -1,0 +1,71 @@
+"""What each intermediate of one victim is made from, so that a stage can check its inputs.
+
+Each stage stores in its output's provenance (:func:`marl_attacks.io.save_artifact`)
+a config block and a seed. The block holds the config values the stage used
+plus the config hash of its own input, so a file's hash stands for the whole
+chain back to the training config. The functions here build those blocks and
+seeds: the stage that writes a file calls them, and :func:`expected` calls
+them with a config to tell a reading stage what its input must say. A policy,
+samples file or f_theta made by another config, for another victim or with
+another base seed is then refused by name (:func:`marl_attacks.io.load_artifact`)
+instead of being used silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from .io import config_hash
+from .utils import derive_seed
+
+
+def policy_block(env: dict, algo: str, algo_cfg: dict, seed: int) -> dict:
+    """Provenance block of ``policy.pt``: env, algorithm, every hyperparameter, victim seed."""
+    from .algos import build_config
+
+    return {"env": env, "algo": algo, "algo_cfg": asdict(build_config(algo, algo_cfg)), "seed": seed}
+
+
+def policy_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
+    return derive_seed(base_seed, "train", env, algo, seed)
+
+
+def samples_block(env: dict, n_samples: int, num_envs: int, policy_hash: str) -> dict:
+    """Provenance block of ``samples.pt``: collection settings and the policy's config hash."""
+    return {"env": env, "n_samples": n_samples, "num_envs": num_envs, "victim_config_hash": policy_hash}
+
+
+def samples_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
+    return derive_seed(base_seed, "collect", env, algo, seed)
+
+
+def align_block(fit_cfg: dict, samples_hash: str) -> dict:
+    """Provenance block of ``<arch>.pt``: every f_theta setting and the samples' config hash."""
+    from .alignment import FitConfig
+
+    return {"fit": asdict(FitConfig(**fit_cfg)), "samples_config_hash": samples_hash}
+
+
+def align_seed(base_seed: int, env: str, algo: str, seed: int, arch: str) -> int:
+    return derive_seed(base_seed, "fit", env, algo, seed, arch)
+
+
+def expected(config: dict, env: str, algo: str, seed: int) -> dict:
+    """Block and seed each intermediate of victim ``(env, algo, seed)`` must carry under ``config``.
+
+    ``{"policy": {"config", "seed"}, "samples": {...}, "align": {arch: {...}}}``,
+    with an f_theta for each architecture the configured attacks need.
+    """
+    from . import config as cfgmod
+
+    base = config["seed"]
+    env_p = cfgmod.env_params(config, env)
+    policy = policy_block(env_p, algo, cfgmod.algo_params(config, env, algo), seed)
+    samples = samples_block(env_p, config["collect"]["n_samples"], config["collect"]["num_envs"],
+                            config_hash(policy))
+    align = {arch: {"config": align_block(cfgmod.fit_params(config, arch), config_hash(samples)),
+                    "seed": align_seed(base, env, algo, seed, arch)}
+             for arch in cfgmod.needed_archs(config)}
+    return {"policy": {"config": policy, "seed": policy_seed(base, env, algo, seed)},
+            "samples": {"config": samples, "seed": samples_seed(base, env, algo, seed)},
+            "align": align}
