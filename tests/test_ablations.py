@@ -3,32 +3,62 @@
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from marl_attacks import ablations, collect, evaluate, fit, train
+from conftest import ROOT
+from marl_attacks import ablations, collect, evaluate, fit, lineage, train
+from marl_attacks import config as cfgmod
+from marl_attacks.io import ArtifactError
 from marl_attacks.victims import load_victim
 
 ENV = {"name": "vmas-balance", "max_steps": 10, "kwargs": {"n_agents": 3, "continuous_actions": False}}
 VICTIM = {"env": ENV["name"], "algo": "mappo", "seed": 0}
-FIT = {"arch": "mlp", "hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2,
-       "val_frac": 0.2, "n_samples": 40}
 BLOCK = {"envs": [ENV["name"]], "eps": [0.3], "episodes": 3, "max_batch": 8}
+
+
+def make_config() -> dict:
+    """config/tiny.yaml cut to this victim: the config its files are checked against."""
+    cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    cfg["envs"] = {ENV["name"]: {"max_steps": ENV["max_steps"], "kwargs": ENV["kwargs"]}}
+    cfg["algos"] = {"mappo": {"total_steps": 480, "num_envs": 8, "rollout_len": 6, "epochs": 1, "minibatches": 2,
+                              "hidden": 16}}
+    cfg["collect"] = {"n_samples": 40, "num_envs": 4}
+    cfg["fit"] = {"mlp": {"hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2, "val_frac": 0.2,
+                          "n_samples": 40}}
+    cfg["evaluate"]["attacks"] = ["benign", "align-mlp", "hadamard"]
+    cfg["ablations"] = {"samples": dict(BLOCK, attacks=["align-mlp"], n_samples=[20, 40]),
+                        "pgd_steps": dict(BLOCK, attacks=["align-mlp"], pgd_steps=[1, 4]),
+                        "n_attacked": dict(BLOCK, attacks=["hadamard", "targeted-hadamard", "max-noise"])}
+    for block in cfg["ablations"].values():
+        block.pop("max_batch")
+    cfgmod.check(cfg)
+    return cfg
 
 
 @pytest.fixture(scope="module")
 def victim(tmp_path_factory):
     d = tmp_path_factory.mktemp("ablations")
+    cfg = make_config()
     p = {k: str(d / k) for k in ["policy.pt", "curve.csv", "samples.pt", "mlp.pt", "mlp_n20.pt"]}
-    train.run(ENV, "mappo", {"total_steps": 480, "num_envs": 8, "rollout_len": 6, "epochs": 1, "minibatches": 2,
-                             "hidden": 16}, 0, 0, "cpu", p["policy.pt"], p["curve.csv"], progress=False)
-    collect.run(ENV, VICTIM, p["policy.pt"], 40, 4, 0, "cpu", p["samples.pt"], progress=False)
-    fit.run(p["samples.pt"], VICTIM, FIT, 0, "cpu", p["mlp.pt"], progress=False)
-    fit.run(p["samples.pt"], VICTIM, dict(FIT, n_samples=20), 0, "cpu", p["mlp_n20.pt"], progress=False)
+    expect = lineage.expected(cfg, ENV["name"], "mappo", 0)
+    train.run(ENV, "mappo", cfgmod.algo_params(cfg, ENV["name"], "mappo"), 0, 0, "cpu", p["policy.pt"],
+              p["curve.csv"], progress=False)
+    collect.run(ENV, VICTIM, p["policy.pt"], 40, 4, 0, "cpu", p["samples.pt"], progress=False,
+                expect_policy=expect["policy"])
+    fit.run(p["samples.pt"], VICTIM, cfgmod.fit_params(cfg, "mlp"), 0, "cpu", p["mlp.pt"], progress=False,
+            expect_samples=expect["samples"])
+    fit.run(p["samples.pt"], VICTIM, cfgmod.ablation_fit_params(cfg, "mlp", 20), 0, "cpu", p["mlp_n20.pt"],
+            progress=False, expect_samples=expect["samples"])
+    p["config"] = cfg
     return p
 
 
 def run(victim, ablation, block, align, tmp_path):
-    out = str(tmp_path / f"{ablation}.csv")
-    ablations.run(ablation, ENV, VICTIM, victim["policy.pt"], align, block, {}, 0, "cpu", out, progress=False)
+    """The ablation job, checking its inputs as the workflow does."""
+    cfg, out = victim["config"], str(tmp_path / f"{ablation}.csv")
+    ablations.run(ablation, ENV, VICTIM, victim["policy.pt"], align, dict(block, max_batch=8), {}, 0, "cpu", out,
+                  progress=False, expect_policy=lineage.expected(cfg, ENV["name"], "mappo", 0)["policy"],
+                  expect_align=lineage.expected_ablation(cfg, ablation, ENV["name"], "mappo", 0))
     return pd.read_csv(out)
 
 
@@ -42,7 +72,7 @@ def main_rows(victim, attacks, eps, attack_params=None):
 
 
 def test_samples_ablation_refits_per_n(victim, tmp_path):
-    block = dict(BLOCK, attacks=["align-mlp"], n_samples=[20, 40])
+    block = victim["config"]["ablations"]["samples"]
     rows = run(victim, "samples", block, {"mlp_n20": victim["mlp_n20.pt"], "mlp_n40": victim["mlp.pt"]}, tmp_path)
     assert set(rows.ablation) == {"samples"} and set(rows.env) == {ENV["name"]}
     benign = rows[rows.attack == "benign"]
@@ -57,7 +87,7 @@ def test_samples_ablation_refits_per_n(victim, tmp_path):
 
 
 def test_pgd_steps_ablation_sets_k(victim, tmp_path):
-    block = dict(BLOCK, attacks=["align-mlp"], pgd_steps=[1, 4])
+    block = victim["config"]["ablations"]["pgd_steps"]
     rows = run(victim, "pgd_steps", block, {"mlp": victim["mlp.pt"]}, tmp_path)
     attacked = rows[rows.attack == "align-mlp"]
     assert sorted(attacked.value.unique()) == [1, 4]
@@ -68,7 +98,7 @@ def test_pgd_steps_ablation_sets_k(victim, tmp_path):
 
 
 def test_n_attacked_ablation_covers_one_to_all(victim, tmp_path):
-    block = dict(BLOCK, attacks=["hadamard", "targeted-hadamard", "max-noise"])
+    block = victim["config"]["ablations"]["n_attacked"]
     rows = run(victim, "n_attacked", block, {"mlp": victim["mlp.pt"]}, tmp_path)
     for attack in ["hadamard", "targeted-hadamard", "max-noise"]:
         assert sorted(rows[rows.attack == attack].value.unique()) == [1, 2, 3]
@@ -80,3 +110,10 @@ def test_n_attacked_ablation_covers_one_to_all(victim, tmp_path):
 def test_unknown_ablation_is_named(victim):
     with pytest.raises(KeyError, match="unknown ablation 'colour'"):
         ablations.evaluate_ablation("colour", ENV, None, {}, dict(BLOCK, attacks=[]), {}, 0, "cpu", False)
+
+
+def test_ablation_inputs_are_checked(victim, tmp_path):
+    """An f_theta fitted on other samples than the ablation expects is refused by name."""
+    block = victim["config"]["ablations"]["samples"]
+    with pytest.raises(ArtifactError, match="mlp.pt.*n_samples"):
+        run(victim, "samples", block, {"mlp_n20": victim["mlp.pt"], "mlp_n40": victim["mlp.pt"]}, tmp_path)

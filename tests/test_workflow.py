@@ -57,17 +57,17 @@ def test_outputs_and_contract(workdir):
 
 
 def test_ablations_run_only_what_they_need(workdir):
-    """tiny.yaml: ablations on vmas-balance only; one extra f_theta (20 samples; 60 is the main fit)."""
+    """tiny.yaml: ablations on mpe-simple_spread only; one extra f_theta (20 samples; 60 is the main fit)."""
     for ablation, values in [("samples", {20, 60}), ("pgd_steps", {1, 3}), ("n_attacked", {1, 2, 3})]:
         files = list((workdir / "results/tiny/ablations" / ablation).rglob("seed*.csv"))
-        assert [f.relative_to(workdir / "results/tiny/ablations" / ablation).parts[0] for f in files] == ["vmas-balance"]
+        assert [f.relative_to(workdir / "results/tiny/ablations" / ablation).parts[0] for f in files] == ["mpe-simple_spread"]
         rows = pd.read_csv(files[0])
         assert set(rows[rows.attack != "benign"].value) == values, ablation
         summary = pd.read_csv(workdir / "results/tiny/ablations" / ablation / "summary.csv")
         assert {"drop_pct", "drop_ci_low", "drop_ci_high", "value"} <= set(summary.columns)
     align = workdir / "results/tiny/align"
     assert sorted(p.relative_to(align).as_posix() for p in align.rglob("mlp_n*.pt")) == [
-        "vmas-balance/mappo/seed0/mlp_n20.pt"]
+        "mpe-simple_spread/mappo/seed0/mlp_n20.pt"]
 
 
 def test_claims_and_marl_eval(workdir):

@@ -32,7 +32,7 @@ import time
 
 import pandas as pd
 
-from . import config as cfgmod
+from . import config as cfgmod, lineage
 from .attacks import ATTACKS, DERIVED
 from .envs import make_env
 from .evaluate import evaluate
@@ -101,11 +101,14 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
 
 def run(ablation: str, env: dict, victim: dict, policy_path: str, align_paths: dict, block: dict,
         attack_params: dict, base_seed: int, device: str, out: str, threads: int | None = None,
-        progress: bool = True) -> None:
+        progress: bool = True, expect_policy: dict | None = None, expect_align: dict | None = None) -> None:
+    """``expect_policy`` and ``expect_align`` (keyed as ``align_paths``; from
+    :func:`marl_attacks.lineage.expected_ablation`): refuse inputs made by another config."""
     set_threads(threads)
     dev = resolve_device(device)
-    policy, _ = load_victim(policy_path, dev)
-    models = {key: load_align_model(path, dev)[0] for key, path in align_paths.items()}
+    policy, _ = load_victim(policy_path, dev, expect=expect_policy)
+    models = {key: load_align_model(path, dev, expect=(expect_align or {}).get(key))[0]
+              for key, path in align_paths.items()}
     start = time.time()
     frame = evaluate_ablation(ablation, env, policy, models, block, attack_params, base_seed, dev, progress)
     for key in ("seed", "algo", "env"):
@@ -131,7 +134,9 @@ def main(argv=None) -> None:
     config = cfgmod.load(a.config)
     run(a.ablation, cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed},
         a.policy, dict(x.split("=", 1) for x in a.align), cfgmod.ablation_params(config, a.ablation),
-        cfgmod.attack_params(config), config["seed"], config["device"], a.out, a.threads)
+        cfgmod.attack_params(config), config["seed"], config["device"], a.out, a.threads,
+        expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
+        expect_align=lineage.expected_ablation(config, a.ablation, a.env, a.algo, a.seed))
 
 
 if __name__ == "__main__":

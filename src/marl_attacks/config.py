@@ -174,11 +174,13 @@ def check_ablations(config: dict) -> None:
                                         or "pgd_steps" not in entry.config.__dataclass_fields__):
                 raise ConfigError(f"config key 'ablations.pgd_steps.attacks': '{attack}' has no pgd_steps "
                                   "hyperparameter to vary")
+    # each n other than fit.<arch>.n_samples is an extra fit, which must find n samples in the pool
     pool = config["collect"]["n_samples"]
-    grid = config["ablations"]["samples"]["n_samples"]
-    if max(grid) > pool:
-        raise ConfigError(f"config key 'ablations.samples.n_samples': {max(grid)} is more than the pool "
-                          f"of collect.n_samples = {pool}; raise collect.n_samples")
+    for arch in ablation_archs(config):
+        for n in config["ablations"]["samples"]["n_samples"]:
+            if n > pool and n != config["fit"][arch]["n_samples"]:
+                raise ConfigError(f"config key 'ablations.samples.n_samples': {n} is more than the pool of "
+                                  f"collect.n_samples = {pool}; raise collect.n_samples")
 
 
 def env_action_type(config: dict, env: str) -> str:

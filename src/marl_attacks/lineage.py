@@ -69,3 +69,20 @@ def expected(config: dict, env: str, algo: str, seed: int) -> dict:
     return {"policy": {"config": policy, "seed": policy_seed(base, env, algo, seed)},
             "samples": {"config": samples, "seed": samples_seed(base, env, algo, seed)},
             "align": align}
+
+
+def expected_ablation(config: dict, ablation: str, env: str, algo: str, seed: int) -> dict:
+    """Block and seed of each f_theta one ablation job reads, keyed as its inputs: ``<arch>``, or
+    ``<arch>_n<n>`` for the samples ablation (f_theta on ``n`` samples of the same pool)."""
+    from . import config as cfgmod
+
+    base = config["seed"]
+    samples_hash = config_hash(expected(config, env, algo, seed)["samples"]["config"])
+    if ablation == "samples":
+        fits = {f"{arch}_n{n}": (arch, cfgmod.ablation_fit_params(config, arch, n))
+                for arch in cfgmod.ablation_archs(config) for n in config["ablations"]["samples"]["n_samples"]}
+    else:
+        archs = {cfgmod.attack_arch(a) for a in config["ablations"][ablation]["attacks"]} - {None}
+        fits = {arch: (arch, cfgmod.fit_params(config, arch)) for arch in archs}
+    return {key: {"config": align_block(fit, samples_hash), "seed": align_seed(base, env, algo, seed, arch)}
+            for key, (arch, fit) in fits.items()}

@@ -26,11 +26,18 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from scipy.stats import trim_mean
+
+
+def _iqm(x, axis=None):
+    # scipy.stats is imported here, not at the top: the figure and table jobs never need it
+    from scipy.stats import trim_mean
+
+    return trim_mean(x, 0.25, axis=axis)
+
 
 #: statistics a bootstrap can aggregate with, by name
 STATISTICS: dict[str, Callable] = {
-    "iqm": lambda x, axis=None: trim_mean(x, 0.25, axis=axis),
+    "iqm": _iqm,
     "mean": lambda x, axis=None: np.mean(x, axis=axis),
 }
 
@@ -38,7 +45,7 @@ STATISTICS: dict[str, Callable] = {
 def iqm(x) -> float:
     """Interquartile mean of all scores (flattened), NaN when there are none."""
     x = np.asarray(x, dtype=float).ravel()
-    return float(trim_mean(x, 0.25)) if x.size else float("nan")
+    return float(_iqm(x)) if x.size else float("nan")
 
 
 def percentile_ci(replicates: np.ndarray, ci: float = 0.95) -> tuple[float, float]:

@@ -11,6 +11,7 @@ rule fit_align_n:
         model=f"results/{RUN}/align/{VICTIM}/{{arch}}_n{{nsamples}}.pt",
     params:
         victim=victim_id,
+        expect_samples=expect("samples"),
         fit=lambda w: mac.ablation_fit_params(config, w.arch, w.nsamples),
         base_seed=config["seed"],
         device=config["device"],
@@ -38,6 +39,8 @@ rule evaluate_ablation:
     params:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
+        expect_policy=expect("policy"),
+        expect_align=lambda w: lineage.expected_ablation(config, w.ablation, w.env, w.algo, int(w.seed)),
         block=lambda w: mac.ablation_params(config, w.ablation),
         attacks=mac.attack_params(config),
         base_seed=config["seed"],
