@@ -173,6 +173,9 @@ def test_marl_eval_layout(rows, tmp_path):
     data = report.export_marl_eval_rows(rows, str(tmp_path / "marl_eval.json"))
     loaded = json.loads((tmp_path / "marl_eval.json").read_text())
     assert loaded == data
+    # marl-eval takes a run's last key as its absolute metrics
+    assert all(list(run)[-1] == "absolute_metrics" for task in loaded.values() for algos in task.values()
+               for runs in algos.values() for run in runs.values())
     assert set(data) == {"vmas", "mpe"} and set(data["vmas"]) == {"balance"}
     algos = data["vmas"]["balance"]
     assert set(algos) == set(data["mpe"]["simple_spread"])  # the same algorithms on every task

@@ -119,12 +119,24 @@ def _panels(summary: pd.DataFrame) -> list[tuple[str, str]]:
     return [(e, a) for a, e in pairs.itertuples(index=False)]
 
 
+def _eps_span(eps: list[float]) -> list[float]:
+    """x extent of a benign line: the eps grid, or around its one value."""
+    return [min(eps), max(eps)] if len(eps) > 1 else [eps[0] / 1.5, eps[0] * 1.5]
+
+
 def _eps_axis(ax, eps: list[float]) -> None:
-    """Log x axis when the grid spans a decade or more (the paper's grid 0.02 .. 1), ticks at the grid."""
+    """Log x axis when the grid spans a decade or more (the paper's grid 0.02 .. 1), ticks at the grid;
+    one eps (an env evaluated at a single budget) sits in the middle of its panel."""
     eps = sorted(e for e in eps if e > 0)
     if not eps:
         return
-    if eps[-1] / eps[0] >= 8:
+    if len(eps) == 1:
+        ax.set_xscale("log")
+        ax.set_xlim(eps[0] / 1.5, eps[0] * 1.5)
+        ax.set_xticks(eps)
+        ax.set_xticklabels([f"{eps[0]:g}"])
+        ax.minorticks_off()
+    elif eps[-1] / eps[0] >= 8:
         ax.set_xscale("log")
         ax.set_xticks(eps)
         ax.set_xticklabels([f"{e:g}" for e in eps], rotation=45 if len(eps) > 6 else 0)
@@ -157,11 +169,14 @@ def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "") -> N
             if d.empty or not eps_all:
                 continue
             if attack == "benign":
-                x = [min(eps_all), max(eps_all)]
+                x = _eps_span(eps_all)
                 ax.plot(x, [d.iqm.iloc[0]] * 2, color=color(attack), ls="--", lw=1.6, label=label(attack))
                 ax.fill_between(x, d.ci_low.iloc[0], d.ci_high.iloc[0], color=color(attack), alpha=0.1, lw=0)
                 continue
             _line(ax, d, "eps", "iqm", "ci_low", "ci_high", attack)
+        if len(here) and np.allclose(here[["iqm", "ci_low", "ci_high"]].fillna(0), 0):
+            ax.text(0.5, 0.75, "every episode returns 0", ha="center", transform=ax.transAxes,
+                    fontsize=9, color="0.3")
         ax.set_title(env_title(env, algo))
         _eps_axis(ax, eps_all)
         if k % cols == 0:
@@ -201,9 +216,17 @@ def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "") -> 
     _finish(fig, axes, stem, caption)
 
 
+def _no_drop_note(ax, d: pd.DataFrame) -> None:
+    """Say so in a panel where no % drop exists (the benign IQM return is 0, e.g. a failing victim)."""
+    if len(d) and d.drop_pct.isna().all():
+        ax.text(0.5, 0.75, "no % drop: the benign\nIQM return is 0", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9, color="0.3")
+
+
 def _bars(ax, d: pd.DataFrame, x_values: list, attacks: list[str], x: str, hatch_of=None,
           labels=None) -> None:
     """Grouped bars of drop_pct with CI error bars: groups = x values, one bar per attack."""
+    _no_drop_note(ax, d)
     width = 0.8 / max(1, len(attacks))
     for j, attack in enumerate(attacks):
         a = d[d.attack == attack].set_index(x).reindex(x_values)
@@ -299,6 +322,7 @@ def plot_ablation(summary: pd.DataFrame, ablation: str, stem: str, caption: str 
             if not d.empty:
                 _line(ax, d, x, "drop_pct", "drop_ci_low", "drop_ci_high", attack)
         ax.axhline(0, color="black", lw=0.8)
+        _no_drop_note(ax, here)
         ax.set_title(f"{env_title(env, algo)}, $\\epsilon$ = {eps:g}")
         for a in [ax] + ([axes[k + len(panels)]] if with_mse else []):
             if log:

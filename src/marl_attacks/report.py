@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import write_csv, write_json, write_text
+from .io import write_csv, write_text
 from .stats import (PairedBootstrap, iqm, percent_change, percent_drop, percentile_ci,
                     stratified_bootstrap_ci)
 
@@ -513,7 +513,8 @@ def to_marl_eval(rows: pd.DataFrame) -> dict:
 
 def export_marl_eval_rows(rows: pd.DataFrame, out: str) -> dict:
     data = to_marl_eval(rows)
-    write_json(out, data)
+    # key order kept: marl-eval reads a run's last key as its absolute metrics
+    write_text(out, json.dumps(data, indent=1) + "\n")
     return data
 
 
