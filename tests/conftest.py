@@ -63,3 +63,21 @@ def one_thread():
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+class Crash(RuntimeError):
+    """Raised by :func:`crash_after`: a job killed mid-training."""
+
+
+def crash_after(env, n_steps):
+    """Make ``env.step`` fail on call ``n_steps + 1``, like a killed job."""
+    real, calls = env.step, [0]
+
+    def step(actions):
+        calls[0] += 1
+        if calls[0] > n_steps:
+            raise Crash
+        return real(actions)
+
+    env.step = step
+    return env

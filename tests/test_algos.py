@@ -5,7 +5,7 @@ and a short QMIX-family learning check."""
 import pytest
 import torch
 
-from conftest import random_obs, random_spec
+from conftest import Crash, crash_after, random_obs, random_spec
 from marl_attacks.algos import ALGOS, build_config, rebuild_policy
 from marl_attacks.algos.common import Checkpointer
 from marl_attacks.algos.ippo import IndependentCritic
@@ -83,24 +83,6 @@ def test_same_seed_same_policy(algo):
     assert not _same_weights(a, c)
 
 
-class Crash(RuntimeError):
-    pass
-
-
-def _crash_after(env, n_steps):
-    """Make ``env.step`` fail on call ``n_steps + 1``, like a killed job."""
-    real, calls = env.step, [0]
-
-    def step(actions):
-        calls[0] += 1
-        if calls[0] > n_steps:
-            raise Crash
-        return real(actions)
-
-    env.step = step
-    return env
-
-
 @pytest.mark.parametrize("algo,env_name", [(a, "vmas-balance") for a in sorted(ALGOS)]
                          + [("vdn", "mpe-simple_spread")])
 def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
@@ -110,7 +92,7 @@ def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
     # crash in the middle of the third segment (after two resume points were written)
     crash_at = int(cfg["rollout_len"] * cfg["checkpoint_every"] * 2.5)
     with pytest.raises(Crash):
-        _train(algo, env=_crash_after(_env(env_name, cfg["num_envs"], max_steps=5), crash_at),
+        _train(algo, env=crash_after(_env(env_name, cfg["num_envs"], max_steps=5), crash_at),
                checkpoint=ckpt)
     assert ckpt.load()["update"] == 2 * cfg["checkpoint_every"]
     # a new process: fresh env; train.py would reseed the global RNGs as at the start
@@ -123,7 +105,7 @@ def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
 def test_checkpoint_of_another_config_is_ignored(tmp_path):
     path = tmp_path / "policy.pt.ckpt"
     with pytest.raises(Crash):
-        _train("vdn", env=_crash_after(_env(), 40), checkpoint=Checkpointer(path, key="old-config"))
+        _train("vdn", env=crash_after(_env(), 40), checkpoint=Checkpointer(path, key="old-config"))
     assert path.exists()
     fresh, _ = _train("vdn")
     with pytest.warns(UserWarning, match="another config"):
@@ -276,7 +258,7 @@ def test_train_stage_resumes_from_its_checkpoint_and_deletes_it(tmp_path, monkey
 
     run(tmp_path / "straight")
     real_make_env = stage.make_env
-    monkeypatch.setattr(stage, "make_env", lambda *a, **k: _crash_after(real_make_env(*a, **k), 40))
+    monkeypatch.setattr(stage, "make_env", lambda *a, **k: crash_after(real_make_env(*a, **k), 40))
     with pytest.raises(Crash):
         run(tmp_path / "resumed")
     assert (tmp_path / "resumed" / "policy.pt.ckpt").exists()

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, Crash, crash_after
 from marl_attacks import collect, evaluate, fit, lineage, train
 from marl_attacks import config as cfgmod
 from marl_attacks.io import ArtifactError, atomic_write, config_hash, load_artifact, save_artifact
@@ -256,31 +256,13 @@ def test_input_with_a_tampered_block_is_refused(made, tmp_path):
              "algo_cfg.hidden = 99 in the file, 16 expected")
 
 
-class Crash(RuntimeError):
-    pass
-
-
-def _crashing(env, n_steps):
-    """``env.step`` fails on call ``n_steps + 1``, like a killed job (15: in the second update,
-    after the first resume point)."""
-    step, calls = env.step, [0]
-
-    def crash(actions):
-        calls[0] += 1
-        if calls[0] > n_steps:
-            raise Crash
-        return step(actions)
-
-    env.step = crash
-    return env
-
-
 def test_truncated_checkpoint_is_ignored_with_a_warning(made, tmp_path, monkeypatch, capsys):
     """A torn ``.ckpt`` (not a declared output) must not stop or steer training: the trainer warns
     and starts over, and ends with the policy of an uninterrupted run."""
     _train(made.cfg, tmp_path / "straight.pt", checkpoint_every=1)
     real_make_env = train.make_env
-    monkeypatch.setattr(train, "make_env", lambda *a, **k: _crashing(real_make_env(*a, **k), 15))
+    # dies in the second update, after the first resume point
+    monkeypatch.setattr(train, "make_env", lambda *a, **k: crash_after(real_make_env(*a, **k), 15))
     with pytest.raises(Crash):
         _train(made.cfg, tmp_path / "policy.pt", checkpoint_every=1)
     monkeypatch.setattr(train, "make_env", real_make_env)
@@ -297,7 +279,8 @@ def test_truncated_checkpoint_is_ignored_with_a_warning(made, tmp_path, monkeypa
 
 def test_intact_checkpoint_is_resumed_and_says_so(made, tmp_path, monkeypatch, capsys):
     real_make_env = train.make_env
-    monkeypatch.setattr(train, "make_env", lambda *a, **k: _crashing(real_make_env(*a, **k), 15))
+    # dies in the second update, after the first resume point
+    monkeypatch.setattr(train, "make_env", lambda *a, **k: crash_after(real_make_env(*a, **k), 15))
     with pytest.raises(Crash):
         _train(made.cfg, tmp_path / "policy.pt", checkpoint_every=1)
     monkeypatch.setattr(train, "make_env", real_make_env)
