@@ -47,16 +47,23 @@ def test_tiny_config_runs_through_slurm_profile(cluster, tmp_path):
         "timeout", "-s", "KILL", "1500", sys.executable, "-m", "snakemake",
         "--profile", "profiles/slurm", "--configfile", "config/tiny.yaml",
         "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-no-account", "--jobs", "4",
+        "--slurm-no-account", "--slurm-keep-successful-logs", "--jobs", "4",
         # this one-node test cluster has no GPUs and only this machine's cores: one core per
         # job lets two jobs run side by side on a 2-core machine
         "--set-resources", "fit_align:gpu=0", "evaluate_attacks:gpu=0",
         *[f"{r}:cpus_per_task=1" for r in rules],
         "--set-threads", *[f"{r}=1" for r in rules],
+        # one victim's chain (train, score, collect, the four f_theta fits, evaluate): every
+        # rule kind goes through sbatch; the whole tiny workflow (~45 jobs, one at a time through
+        # the scheduler) is tests/test_workflow.py's job and took ~12 min here
+        "--", "results/tiny/eval/vmas-balance/mappo/seed0.csv",
+        "results/tiny/victims/vmas-balance/mappo/seed0/score.json",
     ]
     res = subprocess.run(cmd, cwd=tmp_path, env=cluster, capture_output=True, text=True)
     assert res.returncode == 0, (res.stdout + res.stderr)[-5000:]
     assert "SLURM jobid" in res.stdout + res.stderr  # jobs really went through sbatch
     rows = pd.read_csv(tmp_path / "results/tiny/eval/vmas-balance/mappo/seed0.csv")
     assert (rows.max_abs_delta <= rows.eps + 1e-6).all()
-    assert (tmp_path / "figures/tiny/return_vs_eps.png").exists()
+    assert set(rows.attack) >= {"benign", "align-mlp", "align-rnn", "white-box-pgd"}
+    for rule in rules:  # each rule kind ran as a SLURM job (the plugin logs one line per job)
+        assert list((tmp_path / ".snakemake/slurm_logs").glob(f"rule_{rule}/**/*.log")), rule
