@@ -84,9 +84,10 @@ def test_html_report_gathers_every_figure_and_table(workdir):
     html = (workdir / "report.html").read_text(errors="replace")
     for name in FIGURES:
         assert f"{name}.png" in html, name
-    for name in ["main_drop", "attack_cost", "access_assumptions", "claims", "claims_by_eps"]:
+    for name in ["main_drop", "victims", "attack_cost", "access_assumptions", "claims", "claims_by_eps"]:
         assert f"{name}.csv" in html, name
     assert "paired stratified bootstrap" in html  # a caption, rendered
+    assert "competence threshold" in html  # the victims table's caption
 
 
 def test_rerun_does_nothing(workdir):

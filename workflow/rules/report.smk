@@ -75,7 +75,9 @@ rule table_victims:
     input:
         scores=victim_paths("results/{run}/victims/{env}/{algo}/seed{seed}/score.json"),
     output:
-        multiext(f"tables/{RUN}/victims", ".csv", ".md", ".tex"),
+        report(f"tables/{RUN}/victims.csv", caption="../report/victims.rst", category="Tables"),
+        f"tables/{RUN}/victims.md",
+        f"tables/{RUN}/victims.tex",
     params:
         thresholds=mac.thresholds(config),
     log:
