@@ -10,7 +10,8 @@ from marl_attacks.algos import ALGOS, build_config, rebuild_policy
 from marl_attacks.algos.common import Checkpointer
 from marl_attacks.algos.ippo import IndependentCritic
 from marl_attacks.algos.mappo import MappoPolicy
-from marl_attacks.algos.qmix import (QMixer, QPolicy, ReplayBuffer, VdnConfig, VdnMixer, td_target,
+from marl_attacks.algos.qmix import (QMixer, QPolicy, ReplayBuffer, RunningMeanStd, VdnConfig, VdnMixer,
+                                     td_target,
                                      train as train_value)
 from marl_attacks.attacks import AttackContext, make_attack
 from marl_attacks.envs import Step, make_env
@@ -24,10 +25,12 @@ TINY = {
                   checkpoint_every=2),
     "qmix": dict(total_steps=4 * 4 * 12, num_envs=4, rollout_len=4, train_steps=2, batch_size=16,
                  buffer_size=100, learning_starts=16, target_update=3, hidden=16, mixer_embed=8,
-                 hypernet_embed=16, checkpoint_every=4, n_step=3, standardise_rewards=True),
+                 hypernet_embed=16, checkpoint_every=4, n_step=3, standardise_rewards=True,
+                 normalise_state=True),
 }
 TINY["ippo"] = TINY["mappo"]
-TINY["vdn"] = {k: v for k, v in TINY["qmix"].items() if k not in ("mixer_embed", "hypernet_embed")}
+TINY["vdn"] = {k: v for k, v in TINY["qmix"].items()
+               if k not in ("mixer_embed", "hypernet_embed", "normalise_state")}
 
 
 def _env(name="vmas-balance", num_envs=4, max_steps=10, seed=0):
@@ -422,3 +425,22 @@ def test_td_target_maximises_over_valid_next_actions_only():
                  next_avail=torch.tensor([[[False, True, True]]]))  # ... but unavailable
     target = td_target(batch, policy, policy, VdnMixer(), gamma=1.0, double_q=True)
     assert target.item() == pytest.approx(2.0)
+
+
+def test_running_mean_std_merges_chunks_exactly():
+    torch.manual_seed(0)
+    x = torch.randn(50, 3) * torch.tensor([1.0, 10.0, 0.0]) + 5
+    stats = RunningMeanStd(3)
+    assert torch.equal(stats.standardise(x), x)  # no data yet: identity
+    for chunk in x.split(7):
+        stats.update(chunk)
+    assert stats.count == 50
+    assert torch.allclose(stats.mean, x.double().mean(0))
+    assert torch.allclose(stats.m2 / 50, x.double().var(0, unbiased=False))
+    z = stats.standardise(x)
+    assert torch.allclose(z[:, :2].mean(0), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(z[:, :2].std(0, unbiased=False), torch.ones(2), atol=1e-4)
+    assert torch.isfinite(z).all()  # a constant feature stays finite
+    copy = RunningMeanStd(3)
+    copy.load_state_dict(stats.state_dict())
+    assert torch.equal(copy.standardise(x), z)

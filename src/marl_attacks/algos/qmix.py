@@ -81,6 +81,7 @@ class QmixConfig(VdnConfig):
 
     mixer_embed: int = 32  # width of the mixing network's hidden layer
     hypernet_embed: int = 64  # width of the hypernetworks' hidden layer
+    normalise_state: bool = False  # hypernetworks see the state standardised by running stats
 
 
 class QPolicy(VictimPolicy):
@@ -125,10 +126,13 @@ class QMixer(nn.Module):
         self.w2 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(),
                                 nn.Linear(hypernet_embed, embed))
         self.v = nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, 1))
+        self.norm = None  # optional state standardisation, set by the learner (not a parameter)
 
     def forward(self, q: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """Agent Q-values ``[B, n]`` and observations ``[B, n, d]`` -> ``Q_tot [B]``."""
         s = obs.flatten(-2)
+        if self.norm is not None:
+            s = self.norm(s)
         w1 = self.w1(s).abs().view(-1, self.n_agents, self.embed)  # |w| keeps dQ_tot/dQ_i >= 0
         hidden = F.elu(torch.bmm(q.unsqueeze(1), w1) + self.b1(s).unsqueeze(1))  # [B, 1, E]
         w2 = self.w2(s).abs().unsqueeze(-1)  # [B, E, 1]
@@ -255,6 +259,34 @@ class ReplayBuffer:
             getattr(self, k)[: self.size] = state[k]
 
 
+class RunningMeanStd:
+    """Count, mean and sum of squared deviations of ``[B, d]`` samples (Chan et al.'s merge)."""
+
+    def __init__(self, dim: int):
+        self.count, self.mean, self.m2 = 0, torch.zeros(dim, dtype=torch.float64), torch.zeros(
+            dim, dtype=torch.float64)
+
+    def update(self, x: torch.Tensor) -> None:
+        x = x.detach().double().cpu()
+        n, mean = x.shape[0], x.mean(0)
+        delta, total = mean - self.mean, self.count + n
+        self.m2 += ((x - mean) ** 2).sum(0) + delta ** 2 * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / std`` along the last dim (std at least 1e-4; 0 and 1 before any data)."""
+        std = (self.m2 / max(1, self.count)).sqrt().clamp(min=1e-4) if self.count else 1.0
+        mean, std = self.mean.to(x.device), torch.as_tensor(std, dtype=torch.float64).to(x.device)
+        return ((x - mean) / std).to(x.dtype)
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "mean": self.mean.clone(), "m2": self.m2.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count, self.mean, self.m2 = state["count"], state["mean"].clone(), state["m2"].clone()
+
+
 def epsilon(cfg: VdnConfig, env_steps: int) -> float:
     frac = min(1.0, env_steps / max(1, cfg.eps_anneal_steps))
     return cfg.eps_start + frac * (cfg.eps_end - cfg.eps_start)
@@ -284,16 +316,14 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     target_policy, target_mixer = copy.deepcopy(policy), copy.deepcopy(mixer)
     params = [*policy.parameters(), *mixer.parameters()]
     optim = torch.optim.Adam(params, lr=cfg.lr)
+    normalise_state = getattr(cfg, "normalise_state", False)  # QMIX only
     has_mask = env.has_action_masks  # LBF: act, explore and bootstrap among valid actions only
     buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim,
                           spec.action_dim if has_mask else None)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
-    reward_stats = torch.zeros(3, dtype=torch.float64)  # count, mean, M2 of collected rewards
-
-    def standardise(r: torch.Tensor) -> torch.Tensor:
-        std = (reward_stats[2] / reward_stats[0].clamp(min=1)).sqrt().clamp(min=1e-4)
-        return ((r - reward_stats[1]) / std).float()
+    reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards
+    state_stats = RunningMeanStd(spec.n_agents * spec.obs_dim)  # of the mixer's state
 
     state = checkpoint.load() if checkpoint else None
     if state is not None:
@@ -302,7 +332,8 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             module.load_state_dict(state[key])
         set_rng_state(state["rng"])
         first_update, grad_steps, curve = state["update"], state["grad_steps"], state["curve"]
-        reward_stats.copy_(state["reward_stats"])
+        reward_stats.load_state_dict(state["reward_stats"])
+        state_stats.load_state_dict(state["state_stats"])
         tracker.finished_returns, tracker.finished_lengths = state["finished"]
 
     start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
@@ -328,13 +359,10 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
                 avail = env.available_actions() if has_mask else None
                 reward = step.reward * cfg.reward_scale
                 buffer.add(obs, action, reward, step, avail)
-                if cfg.standardise_rewards:  # Chan et al.'s parallel update of count, mean, M2
-                    r = reward.double().cpu()
-                    n, mean, m2 = reward_stats
-                    delta, total = r.mean() - mean, n + r.numel()
-                    reward_stats.copy_(torch.stack([total, mean + delta * r.numel() / total,
-                                                    m2 + ((r - r.mean()) ** 2).sum()
-                                                    + delta ** 2 * n * r.numel() / total]))
+                if cfg.standardise_rewards:
+                    reward_stats.update(reward.view(-1, 1))
+                if normalise_state:
+                    state_stats.update(obs.flatten(1))
                 tracker.update(step.reward, step.terminated | step.truncated)
                 obs = step.obs
 
@@ -342,7 +370,9 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
         if len(buffer) >= max(cfg.learning_starts, cfg.batch_size):
             for _ in range(cfg.train_steps):
                 batch = buffer.sample(cfg.batch_size, device, cfg.n_step, cfg.gamma,
-                                      standardise if cfg.standardise_rewards else None)
+                                      reward_stats.standardise if cfg.standardise_rewards else None)
+                if normalise_state:
+                    mixer.norm = target_mixer.norm = state_stats.standardise
                 target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
                 q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
                 q_tot = mixer(q, batch["obs"])
@@ -367,7 +397,8 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             checkpoint.save(dict(policy=policy.state_dict(), mixer=mixer.state_dict(),
                                  target_policy=target_policy.state_dict(),
                                  target_mixer=target_mixer.state_dict(), optim=optim.state_dict(),
-                                 buffer=buffer.state_dict(), reward_stats=reward_stats.clone(),
+                                 buffer=buffer.state_dict(), reward_stats=reward_stats.state_dict(),
+                                 state_stats=state_stats.state_dict(),
                                  rng=rng_state(), update=update + 1,
                                  grad_steps=grad_steps, curve=curve,
                                  finished=[tracker.finished_returns, tracker.finished_lengths]))
