@@ -1,3 +1,8 @@
+"""QMIX/VDN learning probe: train on one env, print train return per fifth, q_tot, greedy return.
+
+Usage: PYTHONPATH=src OMP_NUM_THREADS=1 python bench/qmix_probe.py ENV STEPS "dict(n_step=5, ...)"
+(keys: QmixConfig fields, plus max_steps, env_kwargs, vdn=True, seed).
+"""
 import sys, torch, time, math
 from marl_attacks.envs import make_env
 from marl_attacks.algos.qmix import QmixConfig, VdnConfig, train
@@ -6,11 +11,12 @@ torch.set_num_threads(1)
 env_name = sys.argv[1]; steps = int(sys.argv[2]); kw = eval(sys.argv[3]) if len(sys.argv) > 3 else {}
 ms = int(kw.pop('max_steps', 50 if 'lbf' in env_name else 25))
 ekw = kw.pop('env_kwargs', {})
+seed = int(kw.pop("seed", 0))
 cls = VdnConfig if kw.pop("vdn", False) else QmixConfig
 cfg = cls(total_steps=steps, **kw)
 env = make_env(env_name, cfg.num_envs, max_steps=ms, kwargs=ekw)
 t = time.time()
-pol, curve = train(env, cfg, seed=0, progress=False)
+pol, curve = train(env, cfg, seed=seed, progress=False)
 el = time.time() - t
 n = len(curve)
 for a, b in [(0, n//5), (n//5, 2*n//5), (2*n//5, 3*n//5), (3*n//5, 4*n//5), (4*n//5, n)]:

@@ -9,10 +9,28 @@ sums them. Discrete actions only.
 Choices where EPyMARL (the paper's framework) differs or the paper is silent:
 
 - The agent network is a feed-forward MLP on the current observation
-  (EPyMARL: a GRU over the episode). The buffer then holds single
-  transitions rather than whole episodes, which keeps replay and batching
-  simple and fast on a CPU, and the victim is a per-step function of its
-  observation like the MAPPO victim (so attacks need no hidden state).
+  (EPyMARL: a GRU over the episode). The buffer then holds transitions in a
+  ``[time, env]`` ring rather than whole episodes, which keeps replay and
+  batching simple and fast on a CPU, and the victim is a per-step function of
+  its observation like the MAPPO victim (so attacks need no hidden state).
+- n-step targets (``n_step``; EPyMARL: 1-step on whole episodes, pymarl2:
+  TD(lambda)): a sampled transition's target sums the next up to ``n_step``
+  real rewards of its episode, stopping at a termination (no bootstrap), a
+  time limit or a restart of the episodes (bootstrap from the observation
+  that ended it) and at the newest stored step. With the feed-forward agent
+  and a sparse reward (LBF), 1-step targets let the max-operator's
+  overestimation, amplified by the mixer, bootstrap on itself before any
+  reward arrives; real rewards in the target cut that.
+- Rewards are standardised for learning (``standardise_rewards``, EPyMARL's
+  option of that name) with a running mean and standard deviation, here over
+  every collected reward (EPyMARL: over the sampled batches), kept in the
+  checkpoint. On LBF this turns the rare food reward into a large one and
+  every other step into a small penalty.
+- The mixer's hypernetworks see the state standardised by a running mean and
+  standard deviation of the collected joint observations
+  (``normalise_state``; EPyMARL feeds the env's state as it is). LBF's raw
+  grid coordinates and levels (up to 7) made the hypernetworks' gain large
+  and Q_tot diverge (30-40 with no reward seen) without it.
 - One network shared by all agents, with the one-hot agent ID appended by the
   learner (never part of the env's observation, never perturbed).
 - The mixer's state is the concatenated joint observation (these envs expose
@@ -27,7 +45,7 @@ Choices where EPyMARL (the paper's framework) differs or the paper is silent:
 - Exploration is epsilon-greedy per agent, epsilon decaying linearly in env
   steps; the rollouts run ``num_envs`` episodes side by side.
 - The replay buffer lives on the CPU and is saved whole in each checkpoint:
-  ``buffer_size x (2 n d + n + 2)`` numbers, e.g. 50k transitions of 3 agents
+  ``buffer_size x (2 n d + n + 3)`` numbers, e.g. 50k transitions of 3 agents
   x 18 dims = 22 MB.
 """
 
@@ -56,8 +74,8 @@ class VdnConfig:
     total_steps: int = 200_000  # env steps (one step = one joint transition of one episode)
     num_envs: int = 16  # parallel episodes
     rollout_len: int = 4  # steps per env between training phases; one curve row each
-    train_steps: int = 8  # gradient steps per phase; defaults replay a transition 8*128/(16*4) = 16x
-    batch_size: int = 128  # transitions per gradient step
+    train_steps: int = 1  # gradient steps per phase; defaults replay a transition 1*512/(16*4) = 8x
+    batch_size: int = 512  # transitions per gradient step (one large step: 3x faster than 4 x 128)
     buffer_size: int = 50_000  # replay capacity in transitions, oldest overwritten first
     learning_starts: int = 1_000  # transitions collected before the first gradient step
     lr: float = 5e-4  # Adam learning rate (EPyMARL)
@@ -70,8 +88,8 @@ class VdnConfig:
     max_grad_norm: float = 10.0  # global gradient clip (EPyMARL)
     hidden: int = 64  # width of the agent network's two hidden layers
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
-    n_step: int = 1  # TD target from up to n real rewards, then bootstrap (EPyMARL: 1)
-    standardise_rewards: bool = False  # learn on (r - mean) / std, running over collected rewards
+    n_step: int = 5  # TD target from up to n real rewards, then bootstrap (EPyMARL: 1)
+    standardise_rewards: bool = True  # learn on (r - mean) / std, running stats (EPyMARL's option)
     checkpoint_every: int = 1000  # phases per segment (64k steps): resume point, all episodes restart
 
 
@@ -81,7 +99,7 @@ class QmixConfig(VdnConfig):
 
     mixer_embed: int = 32  # width of the mixing network's hidden layer
     hypernet_embed: int = 64  # width of the hypernetworks' hidden layer
-    normalise_state: bool = False  # hypernetworks see the state standardised by running stats
+    normalise_state: bool = True  # hypernetworks see the state standardised by running stats
 
 
 class QPolicy(VictimPolicy):
