@@ -446,3 +446,14 @@ def test_running_mean_std_merges_chunks_exactly():
     copy = RunningMeanStd(3)
     copy.load_state_dict(stats.state_dict())
     assert torch.equal(copy.standardise(x), z)
+
+
+def test_qmix_mixer_standardises_its_state_when_given_a_norm():
+    torch.manual_seed(0)
+    mixer = QMixer(3, 3 * 4, embed=8, hypernet_embed=16)
+    q, obs = torch.randn(5, 3), 7 * torch.rand(5, 3, 4)  # LBF-like raw grid coordinates
+    stats = RunningMeanStd(12)
+    stats.update(obs.flatten(1))
+    plain = mixer(q, stats.standardise(obs.flatten(1)).view(5, 3, 4))
+    mixer.norm = stats.standardise
+    assert torch.allclose(mixer(q, obs), plain)

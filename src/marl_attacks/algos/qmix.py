@@ -342,6 +342,8 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
     reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards
     state_stats = RunningMeanStd(spec.n_agents * spec.obs_dim)  # of the mixer's state
+    if normalise_state:
+        mixer.norm = target_mixer.norm = state_stats.standardise
 
     state = checkpoint.load() if checkpoint else None
     if state is not None:
@@ -389,8 +391,6 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             for _ in range(cfg.train_steps):
                 batch = buffer.sample(cfg.batch_size, device, cfg.n_step, cfg.gamma,
                                       reward_stats.standardise if cfg.standardise_rewards else None)
-                if normalise_state:
-                    mixer.norm = target_mixer.norm = state_stats.standardise
                 target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
                 q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
                 q_tot = mixer(q, batch["obs"])
