@@ -9,10 +9,28 @@ sums them. Discrete actions only.
 Choices where EPyMARL (the paper's framework) differs or the paper is silent:
 
 - The agent network is a feed-forward MLP on the current observation
-  (EPyMARL: a GRU over the episode). The buffer then holds single
-  transitions rather than whole episodes, which keeps replay and batching
-  simple and fast on a CPU, and the victim is a per-step function of its
-  observation like the MAPPO victim (so attacks need no hidden state).
+  (EPyMARL: a GRU over the episode). The buffer then holds transitions in a
+  ``[time, env]`` ring rather than whole episodes, which keeps replay and
+  batching simple and fast on a CPU, and the victim is a per-step function of
+  its observation like the MAPPO victim (so attacks need no hidden state).
+- n-step targets (``n_step``; EPyMARL: 1-step on whole episodes, pymarl2:
+  TD(lambda)): a sampled transition's target sums the next up to ``n_step``
+  real rewards of its episode, stopping at a termination (no bootstrap), a
+  time limit or a restart of the episodes (bootstrap from the observation
+  that ended it) and at the newest stored step. With the feed-forward agent
+  and a sparse reward (LBF), 1-step targets let the max-operator's
+  overestimation, amplified by the mixer, bootstrap on itself before any
+  reward arrives; real rewards in the target cut that.
+- Rewards are standardised for learning (``standardise_rewards``, EPyMARL's
+  option of that name) with a running mean and standard deviation, here over
+  every collected reward (EPyMARL: over the sampled batches), kept in the
+  checkpoint. On LBF this turns the rare food reward into a large one and
+  every other step into a small penalty.
+- The mixer's hypernetworks see the state standardised by a running mean and
+  standard deviation of the collected joint observations
+  (``normalise_state``; EPyMARL feeds the env's state as it is). LBF's raw
+  grid coordinates and levels (up to 7) made the hypernetworks' gain large
+  and Q_tot diverge (30-40 with no reward seen) without it.
 - One network shared by all agents, with the one-hot agent ID appended by the
   learner (never part of the env's observation, never perturbed).
 - The mixer's state is the concatenated joint observation (these envs expose
@@ -27,7 +45,7 @@ Choices where EPyMARL (the paper's framework) differs or the paper is silent:
 - Exploration is epsilon-greedy per agent, epsilon decaying linearly in env
   steps; the rollouts run ``num_envs`` episodes side by side.
 - The replay buffer lives on the CPU and is saved whole in each checkpoint:
-  ``buffer_size x (2 n d + n + 2)`` numbers, e.g. 50k transitions of 3 agents
+  ``buffer_size x (2 n d + n + 3)`` numbers, e.g. 50k transitions of 3 agents
   x 18 dims = 22 MB.
 """
 
@@ -56,8 +74,8 @@ class VdnConfig:
     total_steps: int = 200_000  # env steps (one step = one joint transition of one episode)
     num_envs: int = 16  # parallel episodes
     rollout_len: int = 4  # steps per env between training phases; one curve row each
-    train_steps: int = 8  # gradient steps per phase; defaults replay a transition 8*128/(16*4) = 16x
-    batch_size: int = 128  # transitions per gradient step
+    train_steps: int = 1  # gradient steps per phase; defaults replay a transition 1*512/(16*4) = 8x
+    batch_size: int = 512  # transitions per gradient step (one large step: 3x faster than 4 x 128)
     buffer_size: int = 50_000  # replay capacity in transitions, oldest overwritten first
     learning_starts: int = 1_000  # transitions collected before the first gradient step
     lr: float = 5e-4  # Adam learning rate (EPyMARL)
@@ -70,6 +88,8 @@ class VdnConfig:
     max_grad_norm: float = 10.0  # global gradient clip (EPyMARL)
     hidden: int = 64  # width of the agent network's two hidden layers
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
+    n_step: int = 5  # TD target from up to n real rewards, then bootstrap (EPyMARL: 1)
+    standardise_rewards: bool = True  # learn on (r - mean) / std, running stats (EPyMARL's option)
     checkpoint_every: int = 1000  # phases per segment (64k steps): resume point, all episodes restart
 
 
@@ -79,6 +99,7 @@ class QmixConfig(VdnConfig):
 
     mixer_embed: int = 32  # width of the mixing network's hidden layer
     hypernet_embed: int = 64  # width of the hypernetworks' hidden layer
+    normalise_state: bool = True  # hypernetworks see the state standardised by running stats
 
 
 class QPolicy(VictimPolicy):
@@ -123,10 +144,13 @@ class QMixer(nn.Module):
         self.w2 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(),
                                 nn.Linear(hypernet_embed, embed))
         self.v = nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, 1))
+        self.norm = None  # optional state standardisation, set by the learner (not a parameter)
 
     def forward(self, q: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
         """Agent Q-values ``[B, n]`` and observations ``[B, n, d]`` -> ``Q_tot [B]``."""
         s = obs.flatten(-2)
+        if self.norm is not None:
+            s = self.norm(s)
         w1 = self.w1(s).abs().view(-1, self.n_agents, self.embed)  # |w| keeps dQ_tot/dQ_i >= 0
         hidden = F.elu(torch.bmm(q.unsqueeze(1), w1) + self.b1(s).unsqueeze(1))  # [B, 1, E]
         w2 = self.w2(s).abs().unsqueeze(-1)  # [B, E, 1]
@@ -141,8 +165,10 @@ def make_mixer(cfg: VdnConfig, n_agents: int, obs_dim: int) -> nn.Module:
 
 def td_target(batch: dict, policy: QPolicy, target_policy: QPolicy, target_mixer: nn.Module,
               gamma: float, double_q: bool = True) -> torch.Tensor:
-    """``r + gamma * (1 - terminated) * Q_tot'(s', a')`` for a batch of transitions.
+    """``r + discount * (1 - terminated) * Q_tot'(s', a')`` for a batch of transitions.
 
+    ``reward`` is the (n-step) return up to the bootstrap state ``next_obs`` and
+    ``discount`` its ``gamma ** steps`` (``gamma`` where the batch has none, one step).
     ``next_obs`` of a time-limit end is the observation that ended the
     episode, so truncated transitions bootstrap like any other non-terminal one.
     """
@@ -153,45 +179,93 @@ def td_target(batch: dict, policy: QPolicy, target_policy: QPolicy, target_mixer
         chooser = mask_scores(chooser, batch.get("next_avail"))
         q_next = q_next.gather(-1, chooser.argmax(-1, keepdim=True)).squeeze(-1)
         live = 1.0 - batch["terminated"].float()
-        return batch["reward"] + gamma * live * target_mixer(q_next, next_obs)
+        discount = batch.get("discount", gamma)
+        return batch["reward"] + discount * live * target_mixer(q_next, next_obs)
 
 
 class ReplayBuffer:
-    """Transitions on the CPU, overwritten oldest first; sampled uniformly.
+    """A ``[time, env]`` ring of transitions on the CPU, oldest time row overwritten first.
 
-    With ``action_dim``, each transition also keeps the next state's action mask
-    (``next_avail``) so the TD target maximises over valid actions only.
+    Each call of :meth:`add` writes one time row (one transition per parallel
+    episode), so the transitions that follow one in its episode are the rows
+    below it: :meth:`sample` draws uniformly and builds n-step returns from them.
+    ``ended`` marks the last transition of an episode (terminated, truncated,
+    or cut by :meth:`cut`, e.g. when all episodes restart); an n-step window
+    stops there and at the newest row. With ``action_dim``, each transition
+    also keeps the next state's action mask (``next_avail``) so the TD target
+    maximises over valid actions only.
     """
 
-    def __init__(self, capacity: int, n_agents: int, obs_dim: int, action_dim: int | None = None):
-        self.FIELDS = ("obs", "action", "reward", "terminated", "next_obs")
+    FIELDS = ("obs", "action", "reward", "terminated", "ended", "next_obs")
+
+    def __init__(self, capacity: int, num_envs: int, n_agents: int, obs_dim: int,
+                 action_dim: int | None = None):
+        rows = max(1, math.ceil(capacity / num_envs))
         if action_dim is not None:
-            self.FIELDS += ("next_avail",)
-            self.next_avail = torch.ones(capacity, n_agents, action_dim, dtype=torch.bool)
-        self.capacity, self.pos, self.size = capacity, 0, 0
-        self.obs = torch.zeros(capacity, n_agents, obs_dim)
-        self.action = torch.zeros(capacity, n_agents, dtype=torch.long)
-        self.reward = torch.zeros(capacity)
-        self.terminated = torch.zeros(capacity, dtype=torch.bool)
-        self.next_obs = torch.zeros(capacity, n_agents, obs_dim)
+            self.FIELDS = ReplayBuffer.FIELDS + ("next_avail",)
+            self.next_avail = torch.ones(rows, num_envs, n_agents, action_dim, dtype=torch.bool)
+        self.rows, self.num_envs, self.pos, self.size = rows, num_envs, 0, 0  # size in rows
+        self.obs = torch.zeros(rows, num_envs, n_agents, obs_dim)
+        self.action = torch.zeros(rows, num_envs, n_agents, dtype=torch.long)
+        self.reward = torch.zeros(rows, num_envs)
+        self.terminated = torch.zeros(rows, num_envs, dtype=torch.bool)
+        self.ended = torch.zeros(rows, num_envs, dtype=torch.bool)
+        self.next_obs = torch.zeros(rows, num_envs, n_agents, obs_dim)
+
+    def __len__(self) -> int:
+        return self.size * self.num_envs
 
     def add(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, step: Step,
             next_avail: torch.Tensor | None = None) -> None:
-        """One transition per parallel episode; ``next_obs`` is ``final_obs`` where an episode ended."""
-        idx = (self.pos + torch.arange(obs.shape[0])) % self.capacity
-        self.obs[idx], self.action[idx], self.reward[idx] = obs.cpu(), action.cpu(), reward.cpu()
-        self.terminated[idx], self.next_obs[idx] = step.terminated.cpu(), step.final_obs.cpu()
+        """One time row; ``next_obs`` is ``final_obs`` where an episode ended."""
+        i = self.pos
+        ended = (step.terminated | step.truncated).cpu()
+        self.obs[i], self.action[i], self.reward[i] = obs.cpu(), action.cpu(), reward.cpu()
+        self.terminated[i], self.ended[i], self.next_obs[i] = step.terminated.cpu(), ended, step.final_obs.cpu()
         if next_avail is not None:
             # the mask after an episode's end belongs to the next episode's first state: the
             # final state of a truncated episode bootstraps over all actions instead
-            ended = (step.terminated | step.truncated).cpu().view(-1, 1, 1)
-            self.next_avail[idx] = next_avail.cpu() | ended
-        self.pos = int(idx[-1] + 1) % self.capacity
-        self.size = min(self.size + obs.shape[0], self.capacity)
+            self.next_avail[i] = next_avail.cpu() | ended.view(-1, 1, 1)
+        self.pos = (i + 1) % self.rows
+        self.size = min(self.size + 1, self.rows)
 
-    def sample(self, batch_size: int, device: torch.device) -> dict:
-        idx = torch.randint(self.size, (batch_size,))
-        return {k: getattr(self, k)[idx].to(device) for k in self.FIELDS}
+    def cut(self) -> None:
+        """End every episode at the newest row (the env is about to be reset)."""
+        if self.size:
+            self.ended[self.pos - 1] = True
+
+    def sample(self, batch_size: int, device: torch.device, n_step: int = 1, gamma: float = 1.0,
+               reward_fn=None) -> dict:
+        """Uniform transitions with their ``n_step`` returns (rewards through ``reward_fn``).
+
+        ``reward`` sums ``gamma ** k * r_k`` over the window up to and including
+        its first ended transition (or the newest one); ``next_obs``,
+        ``next_avail`` and ``terminated`` are the window's last transition's and
+        ``discount`` is ``gamma ** (window length)``.
+        """
+        age = torch.randint(self.size, (batch_size,))  # 0 = oldest row
+        env = torch.randint(self.num_envs, (batch_size,))
+        oldest = self.pos - self.size
+        k = torch.arange(n_step)
+        ages = age.unsqueeze(1) + k  # [B, n]
+        rows = (oldest + ages) % self.rows
+        envs = env.unsqueeze(1).expand_as(rows)
+        stop = self.ended[rows, envs] | (ages >= self.size - 1)  # the window ends after this step
+        stop[:, -1] = True
+        alive = torch.cat([torch.ones(batch_size, 1, dtype=torch.long), (~stop[:, :-1]).long()], 1).cumprod(1)
+        reward = self.reward[rows, envs]
+        if reward_fn is not None:
+            reward = reward_fn(reward)
+        steps = alive.sum(1)  # window length m >= 1
+        reward = (reward * alive * gamma ** k.float()).sum(1)
+        last = rows.gather(1, (steps - 1).unsqueeze(1)).squeeze(1)
+        first = rows[:, 0]
+        batch = {"obs": self.obs[first, env], "action": self.action[first, env], "reward": reward,
+                 "terminated": self.terminated[last, env], "next_obs": self.next_obs[last, env],
+                 "discount": gamma ** steps.float()}
+        if "next_avail" in self.FIELDS:
+            batch["next_avail"] = self.next_avail[last, env]
+        return {key: v.to(device) for key, v in batch.items()}
 
     def state_dict(self) -> dict:
         return {"pos": self.pos, "size": self.size,
@@ -201,6 +275,34 @@ class ReplayBuffer:
         self.pos, self.size = state["pos"], state["size"]
         for k in self.FIELDS:
             getattr(self, k)[: self.size] = state[k]
+
+
+class RunningMeanStd:
+    """Count, mean and sum of squared deviations of ``[B, d]`` samples (Chan et al.'s merge)."""
+
+    def __init__(self, dim: int):
+        self.count, self.mean, self.m2 = 0, torch.zeros(dim, dtype=torch.float64), torch.zeros(
+            dim, dtype=torch.float64)
+
+    def update(self, x: torch.Tensor) -> None:
+        x = x.detach().double().cpu()
+        n, mean = x.shape[0], x.mean(0)
+        delta, total = mean - self.mean, self.count + n
+        self.m2 += ((x - mean) ** 2).sum(0) + delta ** 2 * self.count * n / total
+        self.mean += delta * n / total
+        self.count = total
+
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / std`` along the last dim (std at least 1e-4; 0 and 1 before any data)."""
+        std = (self.m2 / max(1, self.count)).sqrt().clamp(min=1e-4) if self.count else 1.0
+        mean, std = self.mean.to(x.device), torch.as_tensor(std, dtype=torch.float64).to(x.device)
+        return ((x - mean) / std).to(x.dtype)
+
+    def state_dict(self) -> dict:
+        return {"count": self.count, "mean": self.mean.clone(), "m2": self.m2.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.count, self.mean, self.m2 = state["count"], state["mean"].clone(), state["m2"].clone()
 
 
 def epsilon(cfg: VdnConfig, env_steps: int) -> float:
@@ -232,11 +334,16 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     target_policy, target_mixer = copy.deepcopy(policy), copy.deepcopy(mixer)
     params = [*policy.parameters(), *mixer.parameters()]
     optim = torch.optim.Adam(params, lr=cfg.lr)
+    normalise_state = getattr(cfg, "normalise_state", False)  # QMIX only
     has_mask = env.has_action_masks  # LBF: act, explore and bootstrap among valid actions only
-    buffer = ReplayBuffer(cfg.buffer_size, spec.n_agents, spec.obs_dim,
+    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim,
                           spec.action_dim if has_mask else None)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
+    reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards
+    state_stats = RunningMeanStd(spec.n_agents * spec.obs_dim)  # of the mixer's state
+    if normalise_state:
+        mixer.norm = target_mixer.norm = state_stats.standardise
 
     state = checkpoint.load() if checkpoint else None
     if state is not None:
@@ -245,6 +352,8 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             module.load_state_dict(state[key])
         set_rng_state(state["rng"])
         first_update, grad_steps, curve = state["update"], state["grad_steps"], state["curve"]
+        reward_stats.load_state_dict(state["reward_stats"])
+        state_stats.load_state_dict(state["state_stats"])
         tracker.finished_returns, tracker.finished_lengths = state["finished"]
 
     start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
@@ -253,6 +362,7 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     for update in range(first_update, n_updates):
         if update % cfg.checkpoint_every == 0:
             obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
+            buffer.cut()  # the stored episodes end here: no n-step window runs into the new ones
             tracker.restart()
         eps = epsilon(cfg, update * N * T)
         with torch.no_grad():
@@ -267,14 +377,20 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
                 action = torch.where(explore, random_action, action)
                 step = env.step(action)
                 avail = env.available_actions() if has_mask else None
-                buffer.add(obs, action, step.reward * cfg.reward_scale, step, avail)
+                reward = step.reward * cfg.reward_scale
+                buffer.add(obs, action, reward, step, avail)
+                if cfg.standardise_rewards:
+                    reward_stats.update(reward.view(-1, 1))
+                if normalise_state:
+                    state_stats.update(obs.flatten(1))
                 tracker.update(step.reward, step.terminated | step.truncated)
                 obs = step.obs
 
         stats = {"epsilon": eps}
-        if buffer.size >= max(cfg.learning_starts, cfg.batch_size):
+        if len(buffer) >= max(cfg.learning_starts, cfg.batch_size):
             for _ in range(cfg.train_steps):
-                batch = buffer.sample(cfg.batch_size, device)
+                batch = buffer.sample(cfg.batch_size, device, cfg.n_step, cfg.gamma,
+                                      reward_stats.standardise if cfg.standardise_rewards else None)
                 target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
                 q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
                 q_tot = mixer(q, batch["obs"])
@@ -299,7 +415,9 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             checkpoint.save(dict(policy=policy.state_dict(), mixer=mixer.state_dict(),
                                  target_policy=target_policy.state_dict(),
                                  target_mixer=target_mixer.state_dict(), optim=optim.state_dict(),
-                                 buffer=buffer.state_dict(), rng=rng_state(), update=update + 1,
+                                 buffer=buffer.state_dict(), reward_stats=reward_stats.state_dict(),
+                                 state_stats=state_stats.state_dict(),
+                                 rng=rng_state(), update=update + 1,
                                  grad_steps=grad_steps, curve=curve,
                                  finished=[tracker.finished_returns, tracker.finished_lengths]))
     bar.close()
