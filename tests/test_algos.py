@@ -15,7 +15,7 @@ from marl_attacks.algos.qmix import (QMixer, QPolicy, ReplayBuffer, RunningMeanS
                                      train as train_value)
 from marl_attacks.attacks import AttackContext, make_attack
 from marl_attacks.envs import Step, make_env
-from marl_attacks.rollout import run_episodes
+from marl_attacks.rollout import run_episodes, victim_actor
 from marl_attacks.utils import seed_everything
 
 BALANCE = {"n_agents": 3, "continuous_actions": False}
@@ -457,3 +457,97 @@ def test_qmix_mixer_standardises_its_state_when_given_a_norm():
     plain = mixer(q, stats.standardise(obs.flatten(1)).view(5, 3, 4))
     mixer.norm = stats.standardise
     assert torch.allclose(mixer(q, obs), plain)
+
+
+# ---- victim actions: greedy or sampled (config envs.<env>.victim_actions) ---------------------
+
+def _untrained(env, seed=0, discrete=True):
+    """A random MAPPO actor: its policy is far from deterministic."""
+    torch.manual_seed(seed)
+    return MappoPolicy(env.spec.n_agents, env.spec.obs_dim, env.spec.action_type, env.spec.action_dim,
+                       env.spec.action_low, env.spec.action_high, hidden=16, init_log_std=0.0)
+
+
+def test_sampled_victim_is_reproducible_and_differs_from_greedy():
+    env = _env(num_envs=8, max_steps=20)
+    policy = _untrained(env)
+    with torch.no_grad():
+        policy.net[-1].weight.mul_(100.0)  # logits that depend on the observation
+    seeds, streams = list(range(8)), list(range(100, 108))
+    once = run_episodes(env, victim_actor(policy, "sample", streams), seeds)
+    again = run_episodes(env, victim_actor(policy, "sample", streams), seeds)
+    other = run_episodes(env, victim_actor(policy, "sample", [s + 1 for s in streams]), seeds)
+    greedy = run_episodes(env, victim_actor(policy, "greedy", streams), seeds)
+    assert torch.equal(once.returns, again.returns) and torch.equal(once.lengths, again.lengths)
+    assert not torch.equal(once.returns, greedy.returns)
+    assert not torch.equal(once.returns, other.returns)
+
+
+def test_an_episode_draws_the_same_numbers_in_any_batch():
+    """One stream per episode: episode 3 acts alike alone or among others (attacked and benign
+    episodes of the evaluation sit in different batches)."""
+    env8, env1 = _env(num_envs=8, max_steps=20), _env(num_envs=1, max_steps=20)
+    policy = _untrained(env8)
+    seeds, streams = list(range(8)), list(range(100, 108))
+    batch = run_episodes(env8, victim_actor(policy, "sample", streams), seeds)
+    alone = run_episodes(env1, victim_actor(policy, "sample", streams[3:4]), seeds[3:4])
+    assert batch.returns[3] == alone.returns[0] and batch.lengths[3] == alone.lengths[0]
+
+
+def test_sampled_discrete_actions_follow_the_masked_softmax():
+    """Draws land only on available actions, with the frequencies of the masked softmax."""
+    policy = MappoPolicy(2, 5, "discrete", 6, hidden=8)
+    obs = torch.randn(4, 2, 5)
+    avail = torch.rand(4, 2, 6) < 0.5
+    avail[..., 0] = True
+    avail[0, 0] = False
+    avail[0, 0, 5] = True  # only the last action is valid: every draw must take it
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([policy.sample(obs, avail, g) for _ in range(4000)])  # [4000, 4, 2]
+    assert avail.gather(-1, draws.permute(1, 2, 0)).all()
+    assert (draws[:, 0, 0] == 5).all()
+    freq = torch.nn.functional.one_hot(draws, 6).double().mean(0)
+    probs = policy.dist(obs, avail).probs.double()
+    assert (freq - probs).abs().max() < 0.03
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(policy.sample(obs, avail, g1), policy.sample(obs, avail, g2))
+
+
+def test_sampled_continuous_actions_stay_in_bounds_and_spread_around_the_mean():
+    policy = MappoPolicy(3, 4, "continuous", 2, action_low=-1.0, action_high=1.0, hidden=8,
+                         init_log_std=-1.0)
+    obs = torch.randn(2, 3, 4)
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([policy.sample(obs, None, g) for _ in range(2000)])
+    assert draws.min() >= -1.0 and draws.max() <= 1.0
+    mean = policy.act(obs)
+    assert (draws.std(0) > 0.3).all()  # exp(-1) = 0.37 where the mean is far from the bounds
+    assert (draws.mean(0) - mean).abs().max() < 0.05
+
+
+def test_sampling_lbf_victims_never_pick_an_invalid_action():
+    ev = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=20, seed=1))
+    policy = _untrained(ev.env)
+    with torch.no_grad():
+        policy.net[-1].bias.copy_(torch.arange(float(ev.spec.action_dim)) * 3)  # mostly LOAD (5)
+    run_episodes(ev, victim_actor(policy, "sample", range(8)), list(range(8)))
+    assert ev.steps > 0 and ev.invalid == 0
+    g = torch.Generator().manual_seed(0)
+    run_episodes(ev, lambda obs, avail: policy.sample(obs, None, g), list(range(8)))
+    assert ev.invalid > 0  # without the mask it would
+
+
+@pytest.mark.parametrize("algo", ["qmix", "vdn"])
+def test_value_victims_stay_greedy_in_sample_mode(algo):
+    env = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=20, seed=1))
+    torch.manual_seed(0)
+    policy = ALGOS[algo].policy(n_agents=2, obs_dim=env.spec.obs_dim, action_dim=env.spec.action_dim, hidden=16)
+    seeds = list(range(8))
+    sampled = run_episodes(env, victim_actor(policy, "sample", range(8)), seeds)
+    greedy = run_episodes(env, victim_actor(policy, "greedy", range(8)), seeds)
+    assert torch.equal(sampled.returns, greedy.returns) and torch.equal(sampled.lengths, greedy.lengths)
+
+
+def test_unknown_victim_actions_mode_is_refused():
+    with pytest.raises(ValueError, match="victim_actions 'argmax'.*'greedy', 'sample'"):
+        victim_actor(QPolicy(2, 3, 4), "argmax", [0])

@@ -18,7 +18,7 @@ def good():
     return yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
 
 
-@pytest.mark.parametrize("path", ["config.yaml", "tiny.yaml", "paper.yaml"])
+@pytest.mark.parametrize("path", ["config.yaml", "tiny.yaml", "paper.yaml", "paper-full.yaml"])
 def test_shipped_configs_are_valid(path):
     cfgmod.load(ROOT / "config" / path)
 
@@ -54,6 +54,8 @@ BAD = [
     ("evaluate.eps", [0.1, -0.2], ["'evaluate.eps.1'", "-0.2", "minimum of 0"]),
     ("evaluate.n_attacked", [0], ["'evaluate.n_attacked.0'", "0 is not allowed", '"const": "all"']),
     ("report.drop_eps", 0.3, ["'report.drop_eps'", "0.3", "[0.1, 0.5]"]),
+    ("envs.vmas-balance.victim_actions", "sampled",
+     ["'envs.vmas-balance.victim_actions'", "'sampled'", "'greedy'", "'sample'"]),
     # empty grids
     ("evaluate.eps", [], ["'evaluate.eps'", "[]", "non-empty"]),
     ("evaluate.attacks", [], ["'evaluate.attacks'", "[]", "non-empty"]),
@@ -265,3 +267,11 @@ def test_ablation_parameter_blocks(good):
     assert block["max_batch"] == good["evaluate"]["max_batch"]
     assert cfgmod.ablation_archs(good) == ["mlp"]
     assert cfgmod.ablation_fit_params(good, "mlp", "20") == {**cfgmod.fit_params(good, "mlp"), "n_samples": 20}
+
+
+def test_victim_actions_default_to_greedy_and_sample_only_on_paper_lbf(good):
+    assert {cfgmod.victim_actions(good, env) for env in good["envs"]} == {"greedy"}
+    for name in ["paper.yaml", "paper-full.yaml"]:
+        cfg = yaml.safe_load((ROOT / "config" / name).read_text())
+        modes = {env: cfgmod.victim_actions(cfg, env) for env in cfg["envs"]}
+        assert {e for e, m in modes.items() if m == "sample"} == {e for e in cfg["envs"] if e.startswith("lbf-")}

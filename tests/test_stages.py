@@ -105,7 +105,8 @@ def test_report_outputs(pipeline, tmp_path):
     assert "align-mlp" in table.columns and len(table) == 1
     assert (tmp_path / "drop.tex").read_text().startswith("\\begin{table}")
     victims = report.table_victims([pipeline["score"]], str(tmp_path / "victims"))
-    assert {"train_steps", "return_iqm", "random_return", "steps_per_s"} <= set(victims.columns)
+    assert {"train_steps", "return_iqm", "random_return", "steps_per_s", "victim_actions"} <= set(victims.columns)
+    assert list(victims.victim_actions) == ["greedy"]
     assert victims.passed.isna().all()  # no threshold configured: neither passed nor failed
     ret = float(victims.return_iqm[0])
     env = victims.env[0]
@@ -211,3 +212,34 @@ def test_export_zoo_copies_finished_victims_only(pipeline, tmp_path):
     (victim / "policy.pt").write_bytes((victim / "policy.pt").read_bytes()[:100])
     with pytest.raises(ArtifactError, match="policy.pt"):
         export_zoo(str(src), str(tmp_path / "zoo2"))
+
+
+def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
+    """victim_actions: sample reaches every rollout: the samples' provenance names it, the score
+    is the benign evaluation (same env seeds, same per-episode action streams), and at eps = 0
+    an attack reproduces the benign episodes (common random numbers), as in greedy mode."""
+    from marl_attacks import lineage
+    from marl_attacks.victims import load_victim
+    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+    samples = str(tmp_path / "samples.pt")
+    collect.run(ENV, victim, pipeline["policy"], 40, 4, 0, "cpu", samples, progress=False,
+                victim_actions="sample")
+    block = load_artifact(samples)["meta"]["config"]
+    assert block["victim_actions"] == "sample"
+    assert block == lineage.samples_block(ENV, 40, 4, block["victim_config_hash"], "sample")
+    greedy_obs = load_artifact(pipeline["samples"])["obs"]
+    assert not torch.equal(load_artifact(samples)["obs"], greedy_obs)
+    score = str(tmp_path / "score.json")
+    evaluate.run_score(ENV, victim, pipeline["policy"], 3, 0, "cpu", score, victim_actions="sample")
+    scored = json.loads(open(score).read())
+    assert scored["victim_actions"] == "sample"
+    policy, _ = load_victim(pipeline["policy"])
+    frame, _ = evaluate.evaluate(ENV, policy, {}, dict(EVAL, eps=[0.0, 0.3], attacks=["benign", "hadamard"],
+                                                       n_attacked=["all"]), {}, 0, "cpu", progress=False,
+                                 victim_actions="sample")
+    benign = frame[frame.attack == "benign"].sort_values("episode")["return"].to_numpy()
+    zero = frame[(frame.attack == "hadamard") & (frame.eps == 0)].sort_values("episode")["return"].to_numpy()
+    assert (zero == benign).all()
+    assert abs(scored["return_mean"] - benign.mean()) < 1e-5
+    table = report.table_victims([pipeline["score"], score], str(tmp_path / "victims"))
+    assert list(table.victim_actions) == ["greedy", "sample"]

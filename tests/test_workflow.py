@@ -139,6 +139,30 @@ def test_changing_eps_reruns_evaluation_not_training(workdir):
         changed.write_text(cfg)
 
 
+def test_changing_victim_actions_reruns_scoring_and_evaluation_not_training(workdir):
+    """envs.<env>.victim_actions reaches every job where the victim acts (through params:):
+    sampling on one env reruns its scoring, collection, fits, evaluations and ablations, but
+    neither training nor the other env's jobs."""
+    cfg = (workdir / "config/tiny.yaml").read_text()
+    changed = workdir / "config/tiny.yaml"
+    old = "    kwargs: {N: 3, local_ratio: 0.5}\n"
+    assert old in cfg
+    changed.write_text(cfg.replace(old, old + "    victim_actions: sample\n"))
+    try:
+        res = snakemake(workdir, "-n")
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        jobs = _jobs(out)
+        for rule in ["score_victim", "collect_samples", "fit_align", "fit_align_n", "evaluate_attacks",
+                     "evaluate_ablation", "table_victims", "summarise"]:
+            assert rule in jobs, (rule, jobs)
+        assert "train_victim" not in jobs
+        # one victim per env in tiny (two in all): only mpe-simple_spread's jobs rerun
+        assert jobs["score_victim"] == jobs["collect_samples"] == jobs["evaluate_attacks"] == 1
+    finally:
+        changed.write_text(cfg)
+
+
 def test_zoo_switch_uses_shipped_victims_instead_of_training(workdir):
     """``zoo:`` points the workflow at shipped policies: nothing is trained, and a missing
     shipped victim is named before any job starts."""

@@ -59,8 +59,10 @@ def with_bases(attacks: list[str]) -> list[str]:
 
 
 def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, block: dict,
-                      attack_params: dict, base_seed: int, device, progress: bool = True) -> pd.DataFrame:
-    """Rows of every configuration of one ablation for one victim (see the module docstring).
+                      attack_params: dict, base_seed: int, device, progress: bool = True,
+                      victim_actions: str = "greedy") -> pd.DataFrame:
+    """Rows of every configuration of one ablation for one victim (see the module docstring),
+    the victim acting as ``victim_actions`` says (as in the main evaluation).
 
     ``align_models``: arch -> model, or for ``samples`` ``sample_key(arch, n)`` -> model.
     """
@@ -73,7 +75,7 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
 
     def run(value, attack_list, models, params, n_attacked=("all",)):
         cfg = dict(base, attacks=attack_list, n_attacked=list(n_attacked))
-        rows, _ = evaluate(env, policy, models, cfg, params, base_seed, device, progress)
+        rows, _ = evaluate(env, policy, models, cfg, params, base_seed, device, progress, victim_actions)
         rows["value"] = value
         frames.append(rows)
         return rows
@@ -101,7 +103,8 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
 
 def run(ablation: str, env: dict, victim: dict, policy_path: str, align_paths: dict, block: dict,
         attack_params: dict, base_seed: int, device: str, out: str, threads: int | None = None,
-        progress: bool = True, expect_policy: dict | None = None, expect_align: dict | None = None) -> None:
+        progress: bool = True, expect_policy: dict | None = None, expect_align: dict | None = None,
+        victim_actions: str = "greedy") -> None:
     """``expect_policy`` and ``expect_align`` (keyed as ``align_paths``; from
     :func:`marl_attacks.lineage.expected_ablation`): refuse inputs made by another config."""
     set_threads(threads)
@@ -110,7 +113,8 @@ def run(ablation: str, env: dict, victim: dict, policy_path: str, align_paths: d
     models = {key: load_align_model(path, dev, expect=(expect_align or {}).get(key))[0]
               for key, path in align_paths.items()}
     start = time.time()
-    frame = evaluate_ablation(ablation, env, policy, models, block, attack_params, base_seed, dev, progress)
+    frame = evaluate_ablation(ablation, env, policy, models, block, attack_params, base_seed, dev, progress,
+                              victim_actions)
     for key in ("seed", "algo", "env"):
         frame.insert(0, key, victim[key])
     frame.insert(3, "ablation", ablation)
@@ -136,7 +140,8 @@ def main(argv=None) -> None:
         a.policy, dict(x.split("=", 1) for x in a.align), cfgmod.ablation_params(config, a.ablation),
         cfgmod.attack_params(config), config["seed"], config["device"], a.out, a.threads,
         expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
-        expect_align=lineage.expected_ablation(config, a.ablation, a.env, a.algo, a.seed))
+        expect_align=lineage.expected_ablation(config, a.ablation, a.env, a.algo, a.seed),
+        victim_actions=cfgmod.victim_actions(config, a.env))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Stage 2: record benign joint observations of a trained victim.
 
-Greedy rollouts of the unattacked team; one sample is all agents'
+Rollouts of the unattacked team, acting as in the evaluation (greedy, or sampled
+with ``victim_actions: sample``); one sample is all agents'
 observations at one step (``[n_agents, obs_dim]``). The file keeps the
 episode index and step of each sample so recurrent f_theta can use episodes.
 By hand::
@@ -19,20 +20,22 @@ from tqdm import tqdm
 from . import config as cfgmod, lineage
 from .envs import make_env
 from .io import save_artifact
-from .rollout import run_episodes
+from .rollout import run_episodes, victim_actor
 from .utils import derive_seed, resolve_device, seed_everything, set_threads
 from .victims import load_victim
 
 
-def collect(env, policy, n_samples: int, seed: int, progress: bool = True) -> dict:
-    """Run batches of greedy episodes until ``n_samples`` live steps are recorded."""
+def collect(env, policy, n_samples: int, seed: int, progress: bool = True,
+            victim_actions: str = "greedy") -> dict:
+    """Run batches of episodes until ``n_samples`` live steps are recorded."""
     obs, episode, step = [], [], []
     got, batch_index = 0, 0
     bar = tqdm(total=n_samples, desc="collect", unit="sample", disable=not progress)
     while got < n_samples:
         B = env.num_envs
         seeds = [derive_seed(seed, "collect", batch_index, b) for b in range(B)]
-        res = run_episodes(env, policy.act, seeds, record=True)
+        streams = [derive_seed(seed, "collect-actions", batch_index, b) for b in range(B)]
+        res = run_episodes(env, victim_actor(policy, victim_actions, streams), seeds, record=True)
         for t, (o, alive) in enumerate(zip(res.observations, res.alive_masks)):
             idx = alive.nonzero().flatten()
             obs.append(o[idx])
@@ -51,8 +54,9 @@ def collect(env, policy, n_samples: int, seed: int, progress: bool = True) -> di
 
 def run(env: dict, victim: dict, policy_path: str, n_samples: int, num_envs: int, base_seed: int,
         device: str, out: str, threads: int | None = None, progress: bool = True,
-        expect_policy: dict | None = None) -> None:
+        expect_policy: dict | None = None, victim_actions: str = "greedy") -> None:
     """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
+    ``victim_actions``: ``greedy`` or ``sample`` (see :func:`marl_attacks.rollout.victim_actor`).
 
     ``expect_policy`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`):
     refuse a policy made by another config or for another victim.
@@ -63,8 +67,8 @@ def run(env: dict, victim: dict, policy_path: str, n_samples: int, num_envs: int
     seed = lineage.samples_seed(base_seed, victim["env"], victim["algo"], victim["seed"])
     seed_everything(seed)
     e = make_env(env["name"], num_envs, dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
-    samples = collect(e, policy, n_samples, seed, progress)
-    block = lineage.samples_block(env, n_samples, num_envs, meta["meta"]["config_hash"])
+    samples = collect(e, policy, n_samples, seed, progress, victim_actions)
+    block = lineage.samples_block(env, n_samples, num_envs, meta["meta"]["config_hash"], victim_actions)
     save_artifact(out, samples, block, seed)
     print(f"collected {len(samples['obs'])} samples from {int(samples['episode'].unique().numel())} episodes")
 
@@ -82,7 +86,8 @@ def main(argv=None) -> None:
     config = cfgmod.load(a.config)
     run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
         config["collect"]["n_samples"], config["collect"]["num_envs"], config["seed"], config["device"],
-        a.out, a.threads, expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"])
+        a.out, a.threads, expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
+        victim_actions=cfgmod.victim_actions(config, a.env))
 
 
 if __name__ == "__main__":

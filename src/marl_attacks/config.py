@@ -84,10 +84,16 @@ def check(config: dict) -> None:
     from .attacks import ALL_NAMES, ATTACKS, DERIVED, attack_kwargs
     from .envs import ENVS
 
+    from .algos.base import VICTIM_ACTIONS
+
     check_schema(config)
     for env in config["envs"]:
         if env not in ENVS:
             raise ConfigError(f"config key 'envs': unknown env '{env}'; allowed: {sorted(ENVS)}")
+        mode = victim_actions(config, env)
+        if mode not in VICTIM_ACTIONS:  # the schema says so too; this is the package's own list
+            raise ConfigError(f"config key 'envs.{env}.victim_actions': {mode!r} is not allowed; "
+                              f"allowed: {list(VICTIM_ACTIONS)}")
     for algo in config["algos"]:
         if algo not in ALGOS:
             raise ConfigError(f"config key 'algos': unknown algorithm '{algo}'; allowed: {sorted(ALGOS)}")
@@ -242,8 +248,15 @@ def eval_params(config: dict, env: str) -> dict:
     return merged
 
 
+def victim_actions(config: dict, env: str) -> str:
+    """How victims act on ``env`` in every rollout (``envs.<env>.victim_actions``): ``greedy``
+    (the default, EPyMARL's test_greedy) or ``sample`` (draw from the stochastic policy of a
+    MAPPO/IPPO victim; value-based victims stay greedy)."""
+    return config["envs"][env].get("victim_actions", "greedy")
+
+
 def thresholds(config: dict) -> dict:
-    """Competence threshold (greedy IQM return) per env, where the config sets one."""
+    """Competence threshold (IQM return, acting as victim_actions says) per env, where the config sets one."""
     return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
 
 

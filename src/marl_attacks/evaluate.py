@@ -4,14 +4,17 @@ Every configuration runs the same ``episodes`` env seeds (the benign run too),
 so differences come from the attack alone. Episodes of all eps values of one
 attack run in one batch (up to ``max_batch`` parallel episodes), with a
 per-episode eps. Writes one row per episode (the data contract in the README)
-and a cost table per attack. Attacked agents: all, or m per episode at random
+and a cost table per attack. The victim acts greedily or by sampling its policy
+(``victim_actions``, config ``envs.<env>.victim_actions``); sampled actions come
+from one random stream per episode (:func:`action_seeds`), the same for every
+attack, so benign and attacked episodes draw the same numbers. Attacked agents: all, or m per episode at random
 (the same for every attack), except for targeted attacks, which choose their
 own m agents (``Attack.choose_targets``). ``max-noise`` rows copy, per eps
 and number of attacked agents, the noise with the lowest IQM return on these
 episodes.
 
-Also home of :func:`score_victim`, the greedy-vs-random check behind
-``victims.csv``. By hand::
+Also home of :func:`score_victim`, the victim-vs-random check behind
+``victims.csv`` (on the benign episodes of the evaluation, acting as there). By hand::
 
     python -m marl_attacks.evaluate --config config/config.yaml --env vmas-balance \\
         --algo mappo --seed 0 --policy p.pt --align mlp=a.pt --out eval.csv --cost cost.csv
@@ -32,7 +35,7 @@ from .attacks import ATTACKS, DERIVED, AttackContext, make_attack
 from .envs import make_env
 from .fit import load_align_model
 from .io import write_csv, write_json
-from .rollout import run_episodes
+from .rollout import run_episodes, victim_actor
 from .stats import iqm
 from .utils import derive_seed, resolve_device, set_threads
 from .victims import load_victim
@@ -41,6 +44,12 @@ from .victims import load_victim
 def episode_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
     """The env seeds shared by every victim and attack on ``env_name``."""
     return [derive_seed(base_seed, "eval", env_name, e) for e in range(episodes)]
+
+
+def action_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
+    """Seeds of the victim's per-episode action streams in ``sample`` mode, shared like
+    :func:`episode_seeds` by every victim and attack on ``env_name``."""
+    return [derive_seed(base_seed, "victim-actions", env_name, e) for e in range(episodes)]
 
 
 def attacked_mask(n_agents: int, m: int | str, episodes: int, base_seed: int, env_name: str
@@ -73,11 +82,13 @@ class EnvPool:
 
 
 def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_params: dict,
-             base_seed: int, device, progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+             base_seed: int, device, progress: bool = True, victim_actions: str = "greedy"
+             ) -> tuple[pd.DataFrame, pd.DataFrame]:
     pool = EnvPool(env, device)
     spec = pool.get(1).spec
     E = eval_cfg["episodes"]
     seeds = episode_seeds(base_seed, env["name"], E)
+    streams = action_seeds(base_seed, env["name"], E)
     runnable = [a for a in eval_cfg["attacks"] if a not in DERIVED]
     rows, costs = [], []
     jobs = [(a, m) for a in runnable for m in (["all"] if a == "benign" else eval_cfg["n_attacked"])]
@@ -105,7 +116,8 @@ def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_param
             targets = attack.choose_targets(mask[ep_idx])
             if not torch.equal(targets.sum(-1), mask[ep_idx].sum(-1)):
                 raise RuntimeError(f"{name}: chose a different number of agents than n_attacked={m}")
-            res = run_episodes(e_env, policy.act, [seeds[e] for e in ep_idx], attack=attack,
+            act = victim_actor(policy, victim_actions, [streams[e] for e in ep_idx])
+            res = run_episodes(e_env, act, [seeds[e] for e in ep_idx], attack=attack,
                                eps=eps_t, attacked=targets)
             attack_seconds += res.attack_seconds
             attacked_steps += res.attacked_steps
@@ -140,24 +152,28 @@ def derive_max(frame: pd.DataFrame, name: str, bases: tuple[str, ...]) -> pd.Dat
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> dict:
-    """IQM return of the greedy victim and of a uniform-random policy on the eval seeds."""
+def score_victim(env: dict, policy, episodes: int, base_seed: int, device,
+                 victim_actions: str = "greedy") -> dict:
+    """IQM return of the victim (acting as ``victim_actions`` says) and of a uniform-random
+    policy on the eval seeds: the victim's episodes are the evaluation's benign ones."""
     e = make_env(env["name"], episodes, device, max_steps=env["max_steps"], kwargs=env["kwargs"])
     seeds = episode_seeds(base_seed, env["name"], episodes)
-    greedy = run_episodes(e, policy.act, seeds)
+    victim = run_episodes(e, victim_actor(policy, victim_actions,
+                                          action_seeds(base_seed, env["name"], episodes)), seeds)
     gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
     rand = run_episodes(e, lambda obs, avail: e.random_actions(gen, avail), seeds)
-    return {"return_iqm": iqm(greedy.returns.numpy()), "return_mean": float(greedy.returns.mean()),
+    return {"return_iqm": iqm(victim.returns.numpy()), "return_mean": float(victim.returns.mean()),
             "random_return": iqm(rand.returns.numpy()), "random_return_mean": float(rand.returns.mean()),
-            "episodes": episodes}
+            "episodes": episodes, "victim_actions": victim_actions}
 
 
 def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: dict,
         attack_params: dict, base_seed: int, device: str, out: str, cost_out: str,
         threads: int | None = None, progress: bool = True, expect_policy: dict | None = None,
-        expect_align: dict | None = None) -> None:
+        expect_align: dict | None = None, victim_actions: str = "greedy") -> None:
     """``expect_policy`` and ``expect_align`` (``{arch: ...}``), from
-    :func:`marl_attacks.lineage.expected`: refuse inputs made by another config."""
+    :func:`marl_attacks.lineage.expected`: refuse inputs made by another config.
+    ``victim_actions``: ``greedy`` or ``sample`` (see :func:`marl_attacks.rollout.victim_actor`)."""
     set_threads(threads)
     dev = resolve_device(device)
     policy, _ = load_victim(policy_path, dev, expect=expect_policy)
@@ -166,7 +182,8 @@ def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: 
         model, payload = load_align_model(path, dev, expect=(expect_align or {}).get(arch))
         align_models[arch], fit_stats[arch] = model, payload["stats"]
     start = time.time()
-    frame, costs = evaluate(env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress)
+    frame, costs = evaluate(env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress,
+                            victim_actions)
     for key in ("seed", "algo", "env"):
         frame.insert(0, key, victim[key])
         costs.insert(0, key, victim[key])
@@ -183,11 +200,12 @@ def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: 
 
 
 def run_score(env: dict, victim: dict, policy_path: str, episodes: int, base_seed: int, device: str,
-              out: str, threads: int | None = None, expect_policy: dict | None = None) -> None:
+              out: str, threads: int | None = None, expect_policy: dict | None = None,
+              victim_actions: str = "greedy") -> None:
     set_threads(threads)
     dev = resolve_device(device)
     policy, payload = load_victim(policy_path, dev, expect=expect_policy)
-    score = score_victim(env, policy, episodes, base_seed, dev)
+    score = score_victim(env, policy, episodes, base_seed, dev, victim_actions)
     write_json(out, {**victim, "train_steps": payload["train_steps"],
                      "train_seconds": payload["wall_seconds"], **score})
     print(score)
@@ -211,7 +229,7 @@ def main(argv=None) -> None:
         dict(x.split("=", 1) for x in a.align), cfgmod.eval_params(config, a.env),
         cfgmod.attack_params(config),
         config["seed"], config["device"], a.out, a.cost, a.threads, expect_policy=expect["policy"],
-        expect_align=expect["align"])
+        expect_align=expect["align"], victim_actions=cfgmod.victim_actions(config, a.env))
 
 
 if __name__ == "__main__":

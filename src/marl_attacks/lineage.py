@@ -30,9 +30,12 @@ def policy_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
     return derive_seed(base_seed, "train", env, algo, seed)
 
 
-def samples_block(env: dict, n_samples: int, num_envs: int, policy_hash: str) -> dict:
-    """Provenance block of ``samples.pt``: collection settings and the policy's config hash."""
-    return {"env": env, "n_samples": n_samples, "num_envs": num_envs, "victim_config_hash": policy_hash}
+def samples_block(env: dict, n_samples: int, num_envs: int, policy_hash: str,
+                  victim_actions: str = "greedy") -> dict:
+    """Provenance block of ``samples.pt``: collection settings, how the victim acted and the
+    policy's config hash."""
+    return {"env": env, "n_samples": n_samples, "num_envs": num_envs, "victim_actions": victim_actions,
+            "victim_config_hash": policy_hash}
 
 
 def samples_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
@@ -62,7 +65,7 @@ def expected(config: dict, env: str, algo: str, seed: int) -> dict:
     env_p = cfgmod.env_params(config, env)
     policy = policy_block(env_p, algo, cfgmod.algo_params(config, env, algo), seed)
     samples = samples_block(env_p, config["collect"]["n_samples"], config["collect"]["num_envs"],
-                            config_hash(policy))
+                            config_hash(policy), cfgmod.victim_actions(config, env))
     align = {arch: {"config": align_block(cfgmod.fit_params(config, arch), config_hash(samples)),
                     "seed": align_seed(base, env, algo, seed, arch)}
              for arch in cfgmod.needed_archs(config)}

@@ -200,18 +200,21 @@ def table_main_drop(summary: pd.DataFrame, eps: float, stem: str) -> pd.DataFram
 
 
 def table_victims(scores: list[str], stem: str, thresholds: dict | None = None) -> pd.DataFrame:
-    """Each victim's greedy IQM return vs a uniform-random policy and its env's competence
-    threshold (``passed`` is empty where the config sets none), with its training cost."""
+    """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``) vs a
+    uniform-random policy and its env's competence threshold (``passed`` is empty where the
+    config sets none), with its training cost."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
-    cols = ["env", "algo", "seed", "train_steps", "train_seconds", "return_iqm", "random_return",
-            "return_mean", "random_return_mean", "episodes"]
-    frame = pd.DataFrame(rows)[cols]
-    frame.insert(5, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
+    cols = ["env", "algo", "seed", "victim_actions", "train_steps", "train_seconds", "return_iqm",
+            "random_return", "return_mean", "random_return_mean", "episodes"]
+    frame = pd.DataFrame(rows).reindex(columns=cols)
+    frame["victim_actions"] = frame.victim_actions.fillna("greedy")  # scores made before the key
+    frame.insert(6, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
     frame["beats_random"] = frame.return_iqm > frame.random_return
     thresholds = thresholds or {}
     frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
     frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
-    write_table(frame, stem, "Victims: greedy IQM return vs a uniform-random policy on the same "
+    write_table(frame, stem, "Victims: IQM return (greedy or sampled actions: victim_actions, config "
+                "envs.<env>.victim_actions) vs a uniform-random policy on the same "
                 "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
                 "training steps, wall time (s) and env-steps/s")
     return frame

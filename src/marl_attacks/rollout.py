@@ -1,4 +1,5 @@
-"""Batched greedy rollouts, optionally under attack: the one loop every stage uses.
+"""Batched rollouts of a victim (greedy or sampled), optionally under attack: the one loop
+every stage uses.
 
 All ``B`` episodes run side by side; episode ``b`` starts from ``seeds[b]``
 and is counted until its first end (later auto-reset episodes are ignored).
@@ -14,6 +15,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from .algos.base import VICTIM_ACTIONS, VictimPolicy
 from .attacks import Attack
 from .envs import BatchedEnv
 
@@ -30,11 +32,29 @@ class EpisodeBatch:
     alive_masks: list[torch.Tensor] | None = None  # per step [B] whether obs belongs to a live episode
 
 
+def victim_actor(policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]
+                 ) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+    """The ``act(obs, avail)`` of a victim in ``mode`` (config ``envs.<env>.victim_actions``).
+
+    ``greedy``: :meth:`~VictimPolicy.act`. ``sample``: :meth:`~VictimPolicy.sample` with one
+    random stream per episode, seeded by ``stream_seeds[b]`` (derived like the episode's env
+    seed), so an episode draws the same numbers in every batch and under every attack.
+    Value-based victims have no stochastic policy and stay greedy. Make a new actor per
+    :func:`run_episodes` call: the streams advance as it runs.
+    """
+    if mode not in VICTIM_ACTIONS:
+        raise ValueError(f"victim_actions '{mode}': allowed: {list(VICTIM_ACTIONS)}")
+    if mode == "greedy":
+        return policy.act
+    generators = [torch.Generator().manual_seed(int(s)) for s in stream_seeds]
+    return lambda obs, avail: policy.sample(obs, avail, generators)
+
+
 def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
                  seeds: Sequence[int],
                  attack: Attack | None = None, eps: torch.Tensor | None = None,
                  attacked: torch.Tensor | None = None, record: bool = False) -> EpisodeBatch:
-    """Run one episode per seed with policy ``act(obs, avail)`` (greedy victim or random).
+    """Run one episode per seed with policy ``act(obs, avail)`` (a :func:`victim_actor`, or random).
 
     ``avail`` is the env's action mask (None where every action is valid). It
     comes from the true state, so the attack sees it too but cannot change it.

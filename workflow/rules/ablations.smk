@@ -42,6 +42,7 @@ rule evaluate_ablation:
         expect_policy=expect("policy"),
         expect_align=lambda w: lineage.expected_ablation(config, w.ablation, w.env, w.algo, int(w.seed)),
         block=lambda w: mac.ablation_params(config, w.ablation),
+        victim_actions=lambda w: mac.victim_actions(config, w.env),
         attacks=mac.attack_params(config),
         base_seed=config["seed"],
         device=config["device"],

@@ -9,6 +9,7 @@ rule collect_samples:
         env=lambda w: mac.env_params(config, w.env),
         victim=victim_id,
         expect_policy=expect("policy"),
+        victim_actions=lambda w: mac.victim_actions(config, w.env),
         n_samples=config["collect"]["n_samples"],
         num_envs=config["collect"]["num_envs"],
         base_seed=config["seed"],

@@ -12,6 +12,7 @@ rule evaluate_attacks:
         victim=victim_id,
         expect_policy=expect("policy"),
         expect_align=expect("align"),
+        victim_actions=lambda w: mac.victim_actions(config, w.env),
         evaluate=lambda w: mac.eval_params(config, w.env),
         attacks=mac.attack_params(config),
         base_seed=config["seed"],
@@ -42,6 +43,7 @@ rule score_victim:
         victim=victim_id,
         expect_policy=expect("policy"),
         episodes=lambda w: mac.eval_params(config, w.env)["episodes"],
+        victim_actions=lambda w: mac.victim_actions(config, w.env),
         base_seed=config["seed"],
         device=config["device"],
     log:

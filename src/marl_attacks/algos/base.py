@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import nn
 
+#: how a victim acts in every rollout (config key ``envs.<env>.victim_actions``): ``greedy``
+#: (argmax or mean, as EPyMARL's test_greedy) or ``sample`` (draw from its stochastic policy)
+VICTIM_ACTIONS = ("greedy", "sample")
+
+#: one generator for the whole batch, or one per batch row (one random stream per episode)
+Generators = torch.Generator | Sequence[torch.Generator]
+
+
+def draw(shape: Sequence[int], generator: Generators, normal: bool = False) -> torch.Tensor:
+    """``torch.rand`` (or ``torch.randn``) of ``shape = [B, ...]`` in float64 on the CPU.
+
+    With one generator per row, row ``b`` comes from ``generator[b]`` alone, so an
+    episode's draws do not depend on which other episodes share its batch.
+    """
+    fn = torch.randn if normal else torch.rand
+    if isinstance(generator, torch.Generator):
+        return fn(tuple(shape), generator=generator, dtype=torch.float64)
+    if len(generator) != shape[0]:
+        raise ValueError(f"{len(generator)} generators for a batch of {shape[0]}")
+    return torch.stack([fn(tuple(shape[1:]), generator=g, dtype=torch.float64) for g in generator])
+
 
 class VictimPolicy(nn.Module):
-    """A trained joint policy, always evaluated greedily.
+    """A trained joint policy, evaluated greedily (:meth:`act`) or by sampling (:meth:`sample`).
 
     Subclasses implement :meth:`act` (the greedy joint action) and
     :meth:`attack_loss`, the quantity a white-box attacker *increases* to hurt
     the victim (e.g. minus the log-probability of the clean greedy action).
+    Policies with a stochastic policy (MAPPO, IPPO) override :meth:`sample`;
+    value-based ones (QMIX, VDN) have none, so they act greedily in either mode.
     """
 
     #: keyword arguments that rebuild the network, saved with its weights
@@ -21,6 +46,12 @@ class VictimPolicy(nn.Module):
         """Greedy joint action for observations ``[B, n, d]``, among the ``avail`` actions
         (``[B, n, actions]`` bool from :meth:`BatchedEnv.available_actions`) when given."""
         raise NotImplementedError
+
+    def sample(self, obs: torch.Tensor, avail: torch.Tensor | None, generator: Generators) -> torch.Tensor:
+        """A joint action drawn from the victim's stochastic policy with ``generator`` (one, or one
+        per batch row: see :func:`draw`), among the ``avail`` actions. The default is :meth:`act`:
+        a victim without a stochastic policy (value-based) stays greedy and draws nothing."""
+        return self.act(obs, avail)
 
     def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
                     avail: torch.Tensor | None = None) -> torch.Tensor:

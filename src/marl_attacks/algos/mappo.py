@@ -23,7 +23,7 @@ from torch.distributions import Categorical, Normal
 from tqdm import tqdm
 
 from ..envs import BatchedEnv
-from .base import VictimPolicy, mask_scores
+from .base import Generators, VictimPolicy, draw, mask_scores
 from .common import (Checkpointer, EpisodeTracker, bootstrap_truncated, gae, is_checkpoint_update,
                      mlp, rng_state, segment_seeds, set_rng_state)
 
@@ -51,7 +51,8 @@ class MappoConfig:
 
 
 class MappoPolicy(VictimPolicy):
-    """Shared actor; greedy = argmax (discrete) or the clamped mean (continuous)."""
+    """Shared actor; greedy = argmax (discrete) or the clamped mean (continuous); :meth:`sample`
+    draws from the same distribution the learner samples from (:meth:`dist`)."""
 
     def __init__(self, n_agents: int, obs_dim: int, action_type: str, action_dim: int,
                  action_low: float = -1.0, action_high: float = 1.0, hidden: int = 64,
@@ -88,6 +89,29 @@ class MappoPolicy(VictimPolicy):
         if self.discrete:
             return mask_scores(out, avail).argmax(-1)
         return out.clamp(self.action_low, self.action_high)
+
+    def sample(self, obs: torch.Tensor, avail: torch.Tensor | None, generator: Generators) -> torch.Tensor:
+        """A draw from :meth:`dist` with ``generator`` (one, or one per batch row), on the CPU.
+
+        Discrete: inverse CDF of the softmax of the masked logits, with one uniform per agent
+        (a masked action has probability 0, so it is never drawn). Continuous: mean + std *
+        one normal per action dimension, clamped to the action bounds. Each step takes the
+        same numbers from the generator whatever the observation, so an attacked episode
+        draws the same numbers as its benign twin (common random numbers): their actions
+        differ only where the attack moved the distribution.
+        """
+        out = self.head(obs)
+        B, n = out.shape[:2]
+        if self.discrete:
+            probs = torch.softmax(mask_scores(out, avail).double(), -1).cpu()
+            cdf = probs.cumsum(-1)
+            u = draw((B, n), generator).unsqueeze(-1) * cdf[..., -1:]
+            action = torch.searchsorted(cdf, u, right=True).squeeze(-1)
+            # u just below the total could round onto it: the last action with probability > 0
+            last = probs.shape[-1] - 1 - (probs > 0).flip(-1).int().argmax(-1)
+            return torch.minimum(action, last).to(out.device)
+        z = draw(out.shape, generator, normal=True).to(out.device, out.dtype)
+        return (out + self.log_std.exp() * z).clamp(self.action_low, self.action_high)
 
     def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
                     avail: torch.Tensor | None = None) -> torch.Tensor:

@@ -42,6 +42,8 @@ class WhiteBoxAttack(Attack):
     def perturb(self, obs, eps, attacked):
         e = eps.view(-1, 1, 1)
         with torch.no_grad():
+            # the clean greedy action, also for a victim that samples (victim_actions: sample):
+            # it is the policy's most likely action, the one to push the victim away from
             clean_action = self.victim.act(obs, self.avail)
         delta = torch.zeros_like(obs)
         if self.random_start:
