@@ -370,10 +370,7 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             for _ in range(T):
                 action = policy.act(obs, avail)
                 explore = torch.rand(action.shape, device=device) < eps
-                if has_mask:
-                    random_action = torch.multinomial(avail.flatten(0, 1).float(), 1).view(action.shape)
-                else:
-                    random_action = torch.randint(spec.action_dim, action.shape, device=device)
+                random_action = env.random_actions(None, avail)  # torch's global RNG (checkpointed)
                 action = torch.where(explore, random_action, action)
                 step = env.step(action)
                 avail = env.available_actions() if has_mask else None

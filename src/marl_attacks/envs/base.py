@@ -74,10 +74,11 @@ class BatchedEnv(ABC):
         perturbation changes it), or None where every action is always available."""
         return None
 
-    def random_actions(self, generator: torch.Generator, avail: torch.Tensor | None = None
+    def random_actions(self, generator: torch.Generator | None, avail: torch.Tensor | None = None
                        ) -> torch.Tensor:
         """Uniform-random joint actions (among the ``avail`` ones when given), the baseline
-        every victim must beat."""
+        every victim must beat and the learners' exploration (``generator`` None: torch's
+        global RNG)."""
         spec, shape = self.spec, (self.num_envs, self.spec.n_agents)
         if spec.discrete and avail is not None:
             probs = avail.flatten(0, 1).float().cpu()
