@@ -22,9 +22,10 @@ paper run exists; otherwise projected from per-unit costs:
 * evaluation: per env family, the time of a benign batched env step at the paper's
   batch (750 episodes) and of the batch's seeded reset, calibrated here, plus each
   attack's own cost per batched step from ``bench/eval_throughput.py`` (paper f_theta
-  sizes when it was run with ``--fit-config config/paper.yaml``), scaled to K = 10
-  where the paper uses K = 10; every episode is counted at its time limit (an upper
-  bound: the batch runs until its last episode ends).
+  sizes when it was run with ``--fit-config config/paper.yaml``), scaled to each attack's
+  configured K (``attacks.<name>.pgd_steps``; K = 10 where unset); only the (attack,
+  n_attacked) runs of each env's grid count (``evaluate.eval_jobs``); every episode is
+  counted at its time limit (an upper bound: the batch runs until its last episode ends).
 
 The projection of the full grid (every env x algorithm pair of ``config/paper.yaml``,
 3 seeds, 15 eps, 14 attacks, 2 team sizes, 50 episodes) is given for 2 cores, 16 cores
@@ -60,6 +61,8 @@ ATTACK_PROXY = {"align-mlp": "align-mlp K=1", "targeted-align": "align-mlp K=1",
                 "white-box-pgd": "white-box-fgsm", "hadamard": "hadamard", "targeted-hadamard": "hadamard",
                 "noise-uniform": "noise-gaussian", "noise-gaussian": "noise-gaussian",
                 "noise-exponential": "noise-gaussian", "noise-ou": "noise-gaussian"}
+K_STEP_ATTACKS = ("align-mlp", "align-rnn", "align-transformer", "robust-align", "targeted-align",
+                  "white-box-pgd")
 GPU_ASSUMPTION = {
     "fit_speedup": 20.0,     # dense MLP/LSTM/Transformer training at batch 64 on one GPU vs one core
     "attack_speedup": 20.0,  # f_theta / victim gradient steps on batches of 750 episodes
@@ -210,16 +213,24 @@ def attack_costs(results: dict, batch: int) -> tuple[dict, dict]:
         if c is None:  # not measured in --quick: the nearest measured one
             fallback = "hadamard" if attack.startswith("noise") else "align-mlp K=1"
             c, note[f"{attack}_proxy"] = own(fallback), f"{fallback} ({proxy} not measured)"
-        if attack in ("align-mlp", "align-rnn", "align-transformer", "robust-align", "targeted-align",
-                      "white-box-pgd"):
+        if attack in K_STEP_ATTACKS:
             c *= k_ratio  # paper: K = 10
         costs[attack] = c
     return costs, note
 
 
+def pgd_scale(paper: dict, attack: str) -> float:
+    """Cost of ``attack`` at the config's K relative to K = 10 (attack_costs prices the K-step
+    attacks at K = 10): PGD costs K gradient steps."""
+    if attack not in K_STEP_ATTACKS:
+        return 1.0
+    return float((paper.get("attacks", {}).get(attack) or {}).get("pgd_steps", 10)) / 10.0
+
+
 def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> dict:
     import marl_attacks.config as cfgmod
     from marl_attacks.attacks import DERIVED
+    from marl_attacks.evaluate import eval_jobs
 
     ev = paper["evaluate"]
     B = min(len(ev["eps"]) * ev["episodes"], ev["max_batch"])
@@ -237,7 +248,8 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         else:
             fit_s[arch] = 3.0 * fits.get("mlp_1k", {}).get("seconds_100_epochs", 0.0)
     pairs, _ = cfgmod.victim_pairs(paper)
-    attacks = [a for a in ev["attacks"] if a not in DERIVED and a != "benign"]
+    attacks = sorted({a for env in paper["envs"] for a in cfgmod.eval_params(paper, env)["attacks"]
+                      if a not in DERIVED and a != "benign"})
     victims, stages = [], {"train_victim": 0.0, "collect_samples": 0.0, "fit_align": 0.0,
                            "evaluate_attacks": 0.0, "score_victim": 0.0}
     eval_env_total = eval_attack_total = 0.0
@@ -250,21 +262,23 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         # the env's own evaluation grid where the config overrides it (e.g. fewer RWARE episodes)
         eve = cfgmod.eval_params(paper, env) if hasattr(cfgmod, "eval_params") else ev
         per_ep = e["reset_s"] / e["batch"] + T * e["step_s"] / e["batch"]  # cost linear in the batch
-        attacked_eps = len(eve["n_attacked"]) * len(eve["eps"]) * eve["episodes"]  # per attack
-        eval_env = (eve["episodes"] + len(attacks) * attacked_eps) * per_ep
-        eval_attack = sum(attacked_eps * T * att_cost[a] / B for a in attacks)
+        # the (attack, n_attacked) runs of this env's grid, as evaluate.py runs them
+        jobs = [a for a, _ in eval_jobs(eve) if a != "benign"]
+        per_job = len(eve["eps"]) * eve["episodes"]
+        eval_env = (eve["episodes"] + len(jobs) * per_job) * per_ep
+        eval_attack = sum(per_job * T * att_cost[a] * pgd_scale(paper, a) / B for a in jobs)
         train_s = hp["total_steps"] * cal["train_s_per_step"][f"{fam}/{LEARNER[algo]}"]
         collect_s = paper["collect"]["n_samples"] * e["step_s"] / e["batch"] + 64 * e["reset_s"] / e["batch"]
         score_s = 2 * eve["episodes"] * per_ep  # greedy and uniform-random episodes
-        per_attack_batches = len(eve["n_attacked"]) * -(-len(eve["eps"]) * eve["episodes"] // eve["max_batch"])
-        fit_total = sum(fit_s.values())
+        batches = -(-per_job // eve["max_batch"])
+        fit_total = sum(fit_s[arch] for arch in cfgmod.needed_archs(paper, env))
         for seed in paper["seeds"]:
             eval_s = eval_env + eval_attack
             victims.append({"env": env, "algo": algo, "seed": seed, "train_s": train_s,
                             "collect_s": collect_s, "fit_s": fit_total, "eval_s": eval_s,
                             "eval_env_s": eval_env, "eval_attack_s": eval_attack, "score_s": score_s,
                             "chain_s": train_s + collect_s + max(fit_s.values()) + eval_s,
-                            "eval_batches": 1 + len(attacks) * per_attack_batches})
+                            "eval_batches": 1 + len(jobs) * batches})
             stages["train_victim"] += train_s
             stages["collect_samples"] += collect_s
             stages["fit_align"] += fit_total
@@ -313,7 +327,8 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
             "env stepping and resets cost in proportion to the batch (calibrated at the paper's batch; "
             "an upper bound for smaller batches of VMAS, which is vectorized)",
             "attack cost per batched step measured on vmas-balance (3 agents) and scaled linearly with the "
-            "batch; K = 10 attacks cost the measured align-mlp K10/K1 ratio times their K = 1 cost",
+            "batch; K-step attacks cost the measured align-mlp K10/K1 ratio times their K = 1 cost, "
+            "times K / 10",
             "mlp-robust fit = 3 x mlp fit when not measured (clean pass, FGSM gradient, adversarial pass)",
             "report stage: 120 s (guess)",
             "GPU: not measured (no GPU here); speed-ups in gpu_assumption are assumptions, not data",

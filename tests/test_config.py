@@ -208,8 +208,33 @@ def test_env_evaluate_overrides_merge_and_are_checked(good):
     cfg["envs"][env]["evaluate"] = {"eps": [123.0]}
     with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.evaluate.eps.*drop_eps"):
         cfgmod.check(cfg)
-    cfg["envs"][env]["evaluate"] = {"attacks": ["benign"]}
-    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.evaluate"):
+    # an env's own attack list replaces evaluate.attacks there: its evaluation needs no f_theta
+    cfg["envs"][env]["evaluate"] = {"attacks": ["benign", "hadamard"]}
+    cfgmod.check(cfg)
+    assert cfgmod.needed_archs(cfg, env) == []
+    assert cfgmod.needed_archs(cfg) == cfgmod.needed_archs(cfg, list(cfg["envs"])[-1]) != []
+    for bad, msg in ((["benign", "nosuch"], "unknown attack 'nosuch'"),
+                     (["benign", "max-noise"], "'max-noise' needs")):
+        cfg["envs"][env]["evaluate"] = {"attacks": bad}
+        with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.evaluate.attacks.*{msg}"):
+            cfgmod.check(cfg)
+
+
+def test_partial_team_attacks_are_checked(good):
+    cfg = good
+    cfg["evaluate"]["partial_team_attacks"] = ["align-mlp", "hadamard"]
+    targeted = [a for a in cfg["evaluate"]["attacks"] if a.startswith("targeted-")]
+    assert targeted  # the quick config runs the targeted attacks
+    with pytest.raises(cfgmod.ConfigError, match=f"targeted attack '{targeted[0]}'.*must be listed"):
+        cfgmod.check(cfg)
+    cfg["evaluate"]["partial_team_attacks"] += targeted
+    cfgmod.check(cfg)
+    cfg["evaluate"]["partial_team_attacks"].append("max-noise")  # derived: never run itself
+    with pytest.raises(cfgmod.ConfigError, match="'max-noise' is not a runnable attack"):
+        cfgmod.check(cfg)
+    cfg["evaluate"]["partial_team_attacks"].pop()
+    cfg["evaluate"]["n_attacked"] = [1]
+    with pytest.raises(cfgmod.ConfigError, match="lacks 'all', so it would never run"):
         cfgmod.check(cfg)
 
 

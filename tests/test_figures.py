@@ -66,3 +66,15 @@ def test_every_attack_has_a_style_and_a_label(attack):
 def test_styles_of_the_main_figure_differ():
     shown = [a for a in report.FIGURE_ATTACKS if a != "benign"]
     assert len({figures.STYLE[a][:2] for a in shown}) == len(shown)
+
+
+def test_architecture_panels_only_where_architectures_compare(summary):
+    rows = summary.copy()
+    other = rows[rows.env == rows.env.iloc[0]].assign(env="lbf-8x8-2p-3f")
+    other = other[~other.attack.isin(["align-rnn", "align-transformer", "robust-align"])]
+    both = pd.concat([rows, other], ignore_index=True)
+    kept = figures.architecture_rows(both)
+    assert set(kept.env) == set(rows.env)  # the env with Align-MLP alone is left out
+    assert {"align-mlp", "align-rnn"} <= set(kept.attack)
+    # with Align-MLP alone everywhere the figure still shows it
+    assert set(figures.architecture_rows(other).env) == {"lbf-8x8-2p-3f"}

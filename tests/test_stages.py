@@ -243,3 +243,24 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
     assert abs(scored["return_mean"] - benign.mean()) < 1e-5
     table = report.table_victims([pipeline["score"], score], str(tmp_path / "victims"))
     assert list(table.victim_actions) == ["greedy", "sample"]
+
+
+def test_partial_team_attacks_and_targeted_skip_full_team(pipeline):
+    """Attacks outside evaluate.partial_team_attacks run on the full team only; targeted attacks
+    run on fewer agents only (on the full team they equal their untargeted versions)."""
+    from marl_attacks.fit import load_align_model
+    from marl_attacks.victims import load_victim
+
+    policy, _ = load_victim(pipeline["policy"])
+    model, _ = load_align_model(pipeline["model"])
+    ev = dict(EVAL, attacks=["benign", "hadamard", "targeted-hadamard", "noise-uniform", "noise-ou",
+                             "max-noise"], partial_team_attacks=["hadamard", "targeted-hadamard"])
+    assert evaluate.eval_jobs(ev) == [("benign", "all"), ("hadamard", "all"), ("hadamard", 1),
+                                      ("targeted-hadamard", 1), ("noise-uniform", "all"), ("noise-ou", "all")]
+    frame, costs = evaluate.evaluate(ENV, policy, {"mlp": model}, ev, {}, 0, "cpu", progress=False)
+    teams = frame.groupby("attack").n_attacked.agg(lambda s: sorted(set(s)))
+    assert teams.to_dict() == {"benign": [0], "hadamard": [1, 3], "targeted-hadamard": [1],
+                               "noise-uniform": [3], "noise-ou": [3], "max-noise": [3]}
+    # without the key every untargeted attack runs at every n_attacked
+    jobs = evaluate.eval_jobs({k: v for k, v in ev.items() if k != "partial_team_attacks"})
+    assert ("noise-uniform", 1) in jobs and ("targeted-hadamard", "all") not in jobs

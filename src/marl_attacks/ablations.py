@@ -96,7 +96,9 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
             run(k, attacks, align_models, params)
     elif ablation == "n_attacked":
         n_agents = make_env(env["name"], 1, device, max_steps=env["max_steps"], kwargs=env["kwargs"]).spec.n_agents
-        rows = run(float("nan"), attacks, align_models, attack_params, [*range(1, n_agents), "all"])
+        # m = n_agents, not "all": a targeted attack (which skips "all" in the main evaluation,
+        # where it equals its untargeted version) needs its full-team point on this curve too
+        rows = run(float("nan"), attacks, align_models, attack_params, range(1, n_agents + 1))
         rows["value"] = rows.n_attacked
     return pd.concat(frames, ignore_index=True)
 

@@ -110,13 +110,8 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key 'algos.{algo}': {algo} supports "
                               f"{' and '.join(ALGOS[algo].action_types)} actions only, but every "
                               f"configured env has {' or '.join(kinds)} actions; nothing to train")
-    for name in config["evaluate"]["attacks"]:
-        if name not in ALL_NAMES:
-            raise ConfigError(f"config key 'evaluate.attacks': unknown attack '{name}'; "
-                              f"allowed: {list(ALL_NAMES)}")
-        for base in DERIVED.get(name, ()):
-            if base not in config["evaluate"]["attacks"]:
-                raise ConfigError(f"config key 'evaluate.attacks': '{name}' needs '{base}' too")
+    for env in config["envs"]:
+        check_eval_attacks(config, env)
     for name, params in config.get("attacks", {}).items():
         if name not in ATTACKS:
             raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
@@ -134,11 +129,6 @@ def check(config: dict) -> None:
         if unknown:
             raise ConfigError(f"config key 'fit.{arch}': unknown key(s) {unknown}; "
                               f"allowed: {sorted(FitConfig.__dataclass_fields__)}")
-    targeted = [a for a in config["evaluate"]["attacks"] if a in ATTACKS and ATTACKS[a].cls.chooses_targets]
-    if targeted and all(m == "all" for m in config["evaluate"]["n_attacked"]):
-        raise ConfigError(f"config key 'evaluate.n_attacked': targeted attacks {targeted} choose m "
-                          "agents; with only 'all' they equal their untargeted versions. Add an "
-                          "integer m, e.g. [all, 1]")
     for arch in needed_archs(config):
         if arch not in config["fit"]:
             raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} "
@@ -153,6 +143,42 @@ def check(config: dict) -> None:
         if drop_eps not in eps:
             raise ConfigError(f"config key 'envs.{env}.evaluate.eps': {eps} lacks report.drop_eps "
                               f"{drop_eps}, the eps of the main table")
+
+
+def check_eval_attacks(config: dict, env: str) -> None:
+    """The attacks of ``env``'s evaluation grid (``evaluate`` with ``envs.<env>.evaluate``) exist,
+    come with what they need, and each produces rows."""
+    from .attacks import ALL_NAMES, ATTACKS, DERIVED
+
+    ev = eval_params(config, env)
+    key = f"envs.{env}.evaluate" if "attacks" in config["envs"][env].get("evaluate", {}) else "evaluate"
+    for name in ev["attacks"]:
+        if name not in ALL_NAMES:
+            raise ConfigError(f"config key '{key}.attacks': unknown attack '{name}'; "
+                              f"allowed: {list(ALL_NAMES)}")
+        for base in DERIVED.get(name, ()):
+            if base not in ev["attacks"]:
+                raise ConfigError(f"config key '{key}.attacks': '{name}' needs '{base}' too")
+    partial = ev.get("partial_team_attacks")
+    for name in partial or []:
+        if name not in ATTACKS or name == "benign":
+            raise ConfigError(f"config key 'evaluate.partial_team_attacks': '{name}' is not a runnable "
+                              f"attack; allowed: {[a for a in ATTACKS if a != 'benign']}")
+    has_full, has_part = "all" in ev["n_attacked"], any(m != "all" for m in ev["n_attacked"])
+    for name in ev["attacks"]:
+        if name not in ATTACKS or name == "benign":
+            continue
+        if ATTACKS[name].cls.chooses_targets:  # runs with m < all agents only (evaluate.eval_jobs)
+            if not has_part:
+                raise ConfigError(f"config key 'evaluate.n_attacked': targeted attack '{name}' chooses m "
+                                  "agents; with only 'all' it equals its untargeted version. Add an "
+                                  "integer m, e.g. [all, 1]")
+            if partial is not None and name not in partial:
+                raise ConfigError(f"config key 'evaluate.partial_team_attacks': targeted attack '{name}' "
+                                  "runs with fewer agents than the team only, so it must be listed")
+        elif not has_full and partial is not None and name not in partial:
+            raise ConfigError(f"config key 'evaluate.partial_team_attacks': '{name}' is not listed and "
+                              "evaluate.n_attacked lacks 'all', so it would never run")
 
 
 def check_ablations(config: dict) -> None:
@@ -218,10 +244,14 @@ def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
     return pairs, notes
 
 
-def needed_archs(config: dict) -> list[str]:
+def needed_archs(config: dict, env: str | None = None) -> list[str]:
+    """f_theta architectures the main evaluation of ``env`` needs (its own attack list where
+    ``envs.<env>.evaluate.attacks`` overrides it); without ``env``, those of any env."""
     from .attacks import ATTACKS
 
-    archs = {ATTACKS[a].align_arch for a in config["evaluate"]["attacks"] if a in ATTACKS}
+    envs = [env] if env is not None else list(config["envs"])
+    attacks = {a for e in envs for a in eval_params(config, e)["attacks"]}
+    archs = {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
     return sorted(a for a in archs if a)
 
 

@@ -67,6 +67,29 @@ def attacked_mask(n_agents: int, m: int | str, episodes: int, base_seed: int, en
     return mask, int(m)
 
 
+def eval_jobs(eval_cfg: dict) -> list[tuple[str, int | str]]:
+    """The (attack, n_attacked) pairs one evaluation runs, in order: benign once; every other
+    attack at each ``n_attacked``, except that a targeted attack skips ``all`` (choosing all
+    agents, it is its untargeted version) and, where ``partial_team_attacks`` is set, an attack
+    not named there runs with all agents only (the figures and claims read other attacks at the
+    full team only). Derived attacks (max-noise) are computed from these rows, not run."""
+    partial = eval_cfg.get("partial_team_attacks")
+    jobs = []
+    for name in eval_cfg["attacks"]:
+        if name in DERIVED:
+            continue
+        if name == "benign":
+            jobs.append((name, "all"))
+            continue
+        for m in eval_cfg["n_attacked"]:
+            if m == "all" and ATTACKS[name].cls.chooses_targets:
+                continue
+            if m != "all" and partial is not None and name not in partial:
+                continue
+            jobs.append((name, m))
+    return jobs
+
+
 class EnvPool:
     """Reuse one env per batch size (building VMAS/MPE envs is not free)."""
 
@@ -89,9 +112,8 @@ def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_param
     E = eval_cfg["episodes"]
     seeds = episode_seeds(base_seed, env["name"], E)
     streams = action_seeds(base_seed, env["name"], E)
-    runnable = [a for a in eval_cfg["attacks"] if a not in DERIVED]
     rows, costs = [], []
-    jobs = [(a, m) for a in runnable for m in (["all"] if a == "benign" else eval_cfg["n_attacked"])]
+    jobs = eval_jobs(eval_cfg)
     bar = tqdm(jobs, desc=f"evaluate {env['name']}", disable=not progress)
     for name, m in bar:
         bar.set_postfix(attack=name, m=m)

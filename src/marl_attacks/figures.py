@@ -243,12 +243,21 @@ def _bars(ax, d: pd.DataFrame, x_values: list, attacks: list[str], x: str, hatch
 ARCH_ATTACKS = ["align-mlp", "align-rnn", "align-transformer", "robust-align"]
 
 
+def architecture_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """Full-team rows of the Align variants, of the envs that ran two or more of them: where a
+    config runs the other architectures on a few envs only (config/paper.yaml), envs with
+    Align-MLP alone compare nothing."""
+    full = _full_team(summary)
+    full = full[full.attack.isin(ARCH_ATTACKS)]
+    n_arch = full.groupby(["env", "algo"]).attack.transform("nunique")
+    return full[n_arch > 1] if (n_arch > 1).any() else full
+
+
 def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
     """% drop of Align with each f_theta architecture (MLP, RNN, Transformer; and the adversarially
     trained MLP of RobustAlign) at every eps, all agents attacked, 95% CI error bars."""
     plt, _ = _plt()
-    full = _full_team(summary)
-    full = full[full.attack.isin(ARCH_ATTACKS)]
+    full = architecture_rows(summary)
     attacks = [a for a in ARCH_ATTACKS if a in set(full.attack)]
     panels = _panels(full)
     fig, axes, cols = _grid(plt, panels, width=4.0)

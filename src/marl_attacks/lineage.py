@@ -68,7 +68,7 @@ def expected(config: dict, env: str, algo: str, seed: int) -> dict:
                             config_hash(policy), cfgmod.victim_actions(config, env))
     align = {arch: {"config": align_block(cfgmod.fit_params(config, arch), config_hash(samples)),
                     "seed": align_seed(base, env, algo, seed, arch)}
-             for arch in cfgmod.needed_archs(config)}
+             for arch in cfgmod.needed_archs(config, env)}
     return {"policy": {"config": policy, "seed": policy_seed(base, env, algo, seed)},
             "samples": {"config": samples, "seed": samples_seed(base, env, algo, seed)},
             "align": align}

@@ -47,7 +47,7 @@ def align_inputs(wildcards):
     """f_theta files the evaluation of one victim needs, one per architecture."""
     return {
         arch: f"results/{RUN}/align/{wildcards.env}/{wildcards.algo}/seed{wildcards.seed}/{arch}.pt"
-        for arch in mac.needed_archs(config)
+        for arch in mac.needed_archs(config, wildcards.env)
     }
 
 
