@@ -78,3 +78,10 @@ def test_architecture_panels_only_where_architectures_compare(summary):
     assert {"align-mlp", "align-rnn"} <= set(kept.attack)
     # with Align-MLP alone everywhere the figure still shows it
     assert set(figures.architecture_rows(other).env) == {"lbf-8x8-2p-3f"}
+
+
+def test_eps_tick_labels_do_not_crowd():
+    grid = [0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.25, 0.5, 1.0]  # config/paper.yaml
+    assert [x for x in figures.sparse_log_labels(grid) if x] == ["0.02", "0.1", "0.2", "0.5", "1"]
+    odd = [0.03, 0.04, 0.06, 0.07, 0.3]  # no 1-2-5 values: labels at least x1.55 apart
+    assert figures.sparse_log_labels(odd) == ["0.03", "", "0.06", "", "0.3"]

@@ -212,3 +212,16 @@ def test_claims_overall_skips_envs_whose_benign_return_is_zero(rows):
     assert set(c[c.env == "mpe-simple_spread"].verdict) == {"n/a"}
     overall = c[c.env == "overall"]
     assert (overall.n_envs == 1).all() and set(overall.verdict) != {"n/a"}
+
+
+def test_claims_give_no_ci_where_the_benign_iqm_is_zero_but_resamples_are_not(rows):
+    """A victim that scores 0 on the middle half of its episodes (IQM 0) but +-1 on the tails: some
+    resamples have a non-zero IQM, yet with no point estimate the claim is n/a, with no CI."""
+    zero = rows.copy()
+    ben = (zero.env == "mpe-simple_spread") & (zero.attack == "benign")
+    tails = np.where(zero.loc[ben, "episode"] % 7 == 0, -1.0, np.where(zero.loc[ben, "episode"] % 7 == 1, 1.0, 0.0))
+    zero.loc[ben, "return"] = tails
+    assert report.iqm(zero.loc[ben, "return"]) == 0
+    c = report.claims(zero, 400, 0.95, 0)
+    here = c[c.env == "mpe-simple_spread"]
+    assert set(here.verdict) == {"n/a"} and here.diff_pp_ci_low.isna().all()

@@ -124,6 +124,24 @@ def _eps_span(eps: list[float]) -> list[float]:
     return [min(eps), max(eps)] if len(eps) > 1 else [eps[0] / 1.5, eps[0] * 1.5]
 
 
+def sparse_log_labels(values: list[float], min_ratio: float = 1.55) -> list[str]:
+    """Tick labels for ticks at every value of a log axis (0.02, 0.04, 0.06, 0.08, 0.1 ... would
+    overlap): the 1-2-5 values (0.02, 0.1, 0.2, 0.5, 1) where the grid has three or more, else
+    each value at least ``min_ratio`` above the last labelled one; the other ticks stay blank."""
+    def one_two_five(v: float) -> bool:
+        mantissa = v / 10 ** np.floor(np.log10(v))
+        return any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5))
+
+    if sum(map(one_two_five, values)) >= 3:
+        return [f"{v:g}" if one_two_five(v) else "" for v in values]
+    labels, last = [], None
+    for v in values:
+        keep = last is None or v / last >= min_ratio or v == values[-1] and v / last >= 1.2
+        labels.append(f"{v:g}" if keep else "")
+        last = v if keep else last
+    return labels
+
+
 def _eps_axis(ax, eps: list[float]) -> None:
     """Log x axis when the grid spans a decade or more (the paper's grid 0.02 .. 1), ticks at the grid;
     one eps (an env evaluated at a single budget) sits in the middle of its panel."""
@@ -139,7 +157,7 @@ def _eps_axis(ax, eps: list[float]) -> None:
     elif eps[-1] / eps[0] >= 8:
         ax.set_xscale("log")
         ax.set_xticks(eps)
-        ax.set_xticklabels([f"{e:g}" for e in eps], rotation=45 if len(eps) > 6 else 0)
+        ax.set_xticklabels(sparse_log_labels(eps))
         ax.minorticks_off()
     ax.set_xlabel(EPS_LABEL)
 
@@ -236,7 +254,9 @@ def _bars(ax, d: pd.DataFrame, x_values: list, attacks: list[str], x: str, hatch
                hatch=(hatch_of or {}).get(attack), edgecolor="white" if not hatch_of else "0.2",
                lw=0.5, label=(labels or {}).get(attack, label(attack)), error_kw={"lw": 0.8})
     ax.set_xticks(np.arange(len(x_values)))
-    ax.set_xticklabels([f"{v:g}" for v in x_values])
+    many = len(x_values) > 6  # e.g. ten eps values: upright labels run into each other
+    ax.set_xticklabels([f"{v:g}" for v in x_values], rotation=45 if many else 0, ha="right" if many else "center",
+                       rotation_mode="anchor" if many else "default")
     ax.axhline(0, color="black", lw=0.8)
 
 

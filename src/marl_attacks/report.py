@@ -425,7 +425,9 @@ def _claim_row(claim: Claim, env, algo, eps, m_label, points, reps_by, ci) -> di
     row = dict(claim=claim.number, name=claim.name, env=env, algo=algo, eps=float(eps),
                n_attacked=str(m_label), attack=claim.attack, baseline=claim.baseline)
     for q in ("attack", "baseline", "diff"):
-        lo, hi = percentile_ci(reps_by[q], ci)
+        # benign IQM 0 (a victim that never scores): no % drop, and no CI from the resamples
+        # that happen to score
+        lo, hi = percentile_ci(reps_by[q], ci) if np.isfinite(points[q]) else (np.nan, np.nan)
         col = "diff_pp" if q == "diff" else f"{q}_drop_pct"
         row.update({col: points[q], f"{col}_ci_low": lo, f"{col}_ci_high": hi})
     row["verdict"] = verdict(row["diff_pp_ci_low"], row["diff_pp_ci_high"])
