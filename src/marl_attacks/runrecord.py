@@ -68,7 +68,7 @@ def _fmt(seconds: float) -> str:
 
 
 def record(config_path: str, run: str, started: float, ended: float, command: str,
-           bench_dir: str, out_dirs: list[str]) -> dict:
+           bench_dir: str, out_dirs: list[str], note: str = "") -> dict:
     """Write ``run.json``, ``RUN.md`` and ``config.yaml`` into each of ``out_dirs``."""
     text = Path(config_path).read_text()
     jobs = job_seconds(bench_dir)
@@ -80,7 +80,7 @@ def record(config_path: str, run: str, started: float, ended: float, command: st
         "ended_utc": datetime.fromtimestamp(ended, timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(ended - started, 1),
         "job_seconds_total": round(sum(j["seconds"] for j in jobs.values()), 1),
-        "jobs_per_rule": jobs, "machine": _machine(), "versions": _versions(),
+        "jobs_per_rule": jobs, "machine": _machine(), "versions": _versions(), "note": note,
     }
     lines = [f"# Run `{run}`", "",
              f"- config: `{config_path}` (copied here as `config.yaml`; sha256 `{rec['config_sha256'][:16]}`)",
@@ -90,7 +90,8 @@ def record(config_path: str, run: str, started: float, ended: float, command: st
              f"- job time (sum over jobs, from `{bench_dir}`): {_fmt(rec['job_seconds_total'])}",
              f"- machine: {rec['machine']['cpu_count']} CPU cores ({rec['machine']['processor']}), "
              f"GPU: {rec['machine']['gpu'] or 'none'}",
-             "- versions: " + ", ".join(f"{k} {v}" for k, v in rec["versions"].items()), "",
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in rec["versions"].items()),
+             *([f"- note: {note}"] if note else []), "",
              "| rule | jobs | job time |", "|---|---:|---:|"]
     lines += [f"| {rule} | {j['jobs']} | {_fmt(j['seconds'])} |" for rule, j in jobs.items()]
     for d in out_dirs:
@@ -109,10 +110,11 @@ def main(argv=None) -> None:
     p.add_argument("--started", type=float, required=True, help="start of the run, seconds since the epoch")
     p.add_argument("--ended", type=float, default=None, help="end of the run (default: now)")
     p.add_argument("--command", required=True, help="the command that ran the workflow")
+    p.add_argument("--note", default="", help="anything else a reader needs (e.g. later invocations)")
     a = p.parse_args(argv)
     run = cfgmod.load(a.config)["run"]
     rec = record(a.config, run, a.started, a.ended or time.time(), a.command, f"benchmarks/{run}",
-                 [f"figures/{run}", f"tables/{run}"])
+                 [f"figures/{run}", f"tables/{run}"], a.note)
     print(f"run {run}: wall {_fmt(rec['wall_seconds'])}, job time {_fmt(rec['job_seconds_total'])}; "
           f"wrote figures/{run}/RUN.md and tables/{run}/RUN.md")
 
