@@ -68,14 +68,14 @@ def _fmt(seconds: float) -> str:
 
 
 def record(config_path: str, run: str, started: float, ended: float, command: str,
-           bench_dir: str, out_dirs: list[str], note: str = "") -> dict:
+           bench_dir: str, out_dirs: list[str], note: str = "", commit: str | None = None) -> dict:
     """Write ``run.json``, ``RUN.md`` and ``config.yaml`` into each of ``out_dirs``."""
     text = Path(config_path).read_text()
     jobs = job_seconds(bench_dir)
     rec = {
         "run": run, "config_file": config_path,
         "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "git_commit": _git_commit(), "git_dirty": _dirty(), "command": command,
+        "git_commit": commit or _git_commit(), "git_dirty": None if commit else _dirty(), "command": command,
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "ended_utc": datetime.fromtimestamp(ended, timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(ended - started, 1),
@@ -110,11 +110,12 @@ def main(argv=None) -> None:
     p.add_argument("--started", type=float, required=True, help="start of the run, seconds since the epoch")
     p.add_argument("--ended", type=float, default=None, help="end of the run (default: now)")
     p.add_argument("--command", required=True, help="the command that ran the workflow")
+    p.add_argument("--commit", default=None, help="the commit the run ran at (default: HEAD now)")
     p.add_argument("--note", default="", help="anything else a reader needs (e.g. later invocations)")
     a = p.parse_args(argv)
     run = cfgmod.load(a.config)["run"]
     rec = record(a.config, run, a.started, a.ended or time.time(), a.command, f"benchmarks/{run}",
-                 [f"figures/{run}", f"tables/{run}"], a.note)
+                 [f"figures/{run}", f"tables/{run}"], a.note, a.commit)
     print(f"run {run}: wall {_fmt(rec['wall_seconds'])}, job time {_fmt(rec['job_seconds_total'])}; "
           f"wrote figures/{run}/RUN.md and tables/{run}/RUN.md")
 
