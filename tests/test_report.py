@@ -225,3 +225,15 @@ def test_claims_give_no_ci_where_the_benign_iqm_is_zero_but_resamples_are_not(ro
     c = report.claims(zero, 400, 0.95, 0)
     here = c[c.env == "mpe-simple_spread"]
     assert set(here.verdict) == {"n/a"} and here.diff_pp_ci_low.isna().all()
+
+
+def test_main_drop_marks_attacks_not_run_and_undefined_drops(rows, tmp_path):
+    s = report.summarise(rows, 200, 0.95, 0)
+    # an env that ran no Hadamard (its own attack list), and one whose benign IQM is 0
+    s = s[~((s.env == "vmas-balance") & (s.attack == "hadamard"))].copy()
+    spread = (s.env == "mpe-simple_spread") & (s.attack != "benign")
+    s.loc[spread, ["drop_pct", "drop_ci_low", "drop_ci_high"]] = np.nan
+    table = report.table_main_drop(s, 0.1, str(tmp_path / "drop")).set_index("env")
+    assert table.loc["vmas-balance", "hadamard"] == "not run"
+    assert table.loc["mpe-simple_spread", "align-mlp"] == "n/a (benign IQM 0)"
+    assert table.loc["vmas-balance", "align-mlp"][0].isdigit() or table.loc["vmas-balance", "align-mlp"][0] == "-"

@@ -189,11 +189,12 @@ def table_main_drop(summary: pd.DataFrame, eps: float, stem: str) -> pd.DataFram
     """% drop in IQM return vs benign for each env x algo x attack at ``eps`` (all agents attacked)."""
     full = summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
     at = full[np.isclose(full.eps, eps) & (full.attack != "benign")]
-    cells = at.assign(cell=[f"{d:.1f} [{lo:.1f}, {hi:.1f}]" for d, lo, hi in
-                            zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high)])
+    cells = at.assign(cell=[f"{d:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(d) else "n/a (benign IQM 0)"
+                            for d, lo, hi in zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high)])
     table = cells.pivot_table(index=["env", "algo"], columns="attack", values="cell", aggfunc="first")
     order = [a for a in ATTACK_LABELS if a in table.columns and a != "benign"]
-    table = table[order].reset_index()
+    # an env's own attack list (envs.<env>.evaluate.attacks) can leave attacks out there
+    table = table[order].fillna("not run").reset_index()
     write_table(table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), "
                              "all agents attacked")
     return table
