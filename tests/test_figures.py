@@ -85,3 +85,28 @@ def test_eps_tick_labels_do_not_crowd():
     assert [x for x in figures.sparse_log_labels(grid) if x] == ["0.02", "0.1", "0.2", "0.5", "1"]
     odd = [0.03, 0.04, 0.06, 0.07, 0.3]  # no 1-2-5 values: labels at least x1.55 apart
     assert figures.sparse_log_labels(odd) == ["0.03", "", "0.06", "", "0.3"]
+
+
+def test_panel_titles_say_where_victims_fail(tmp_path):
+    victims = pd.DataFrame({"env": ["vmas-balance"] * 3 + ["rware-tiny-2ag"] * 3 + ["mpe-simple_spread"] * 3,
+                            "algo": "qmix", "seed": [0, 1, 2] * 3,
+                            "passed": [True, False, True, False, False, False, True, True, True]})
+    path = tmp_path / "victims.csv"
+    victims.to_csv(path, index=False)
+    comp = figures.competence(pd.read_csv(path))
+    assert comp == {("vmas-balance", "qmix"): (2, 3), ("rware-tiny-2ag", "qmix"): (0, 3),
+                    ("mpe-simple_spread", "qmix"): (3, 3)}
+    assert figures.env_title("vmas-balance", "qmix", comp).endswith("2 of 3 victims competent")
+    assert "not competent" in figures.env_title("rware-tiny-2ag", "qmix", comp)
+    assert "\n" not in figures.env_title("mpe-simple_spread", "qmix", comp)
+    assert "\n" not in figures.env_title("vmas-navigation", "qmix", comp)  # no threshold: no claim
+
+
+def test_figures_draw_with_victims_table(summary, tmp_path):
+    summary_path, victims_path = tmp_path / "summary.csv", tmp_path / "victims.csv"
+    summary.to_csv(summary_path, index=False)
+    pd.DataFrame({"env": sorted(set(summary.env)), "algo": "mappo", "seed": 0, "passed": False}).to_csv(
+        victims_path, index=False)
+    for kind in ["return_vs_eps", "episode_length", "ablation_architecture", "ablation_selection"]:
+        report.draw_figure(kind, str(summary_path), str(tmp_path / kind), str(victims_path))
+        assert (tmp_path / f"{kind}.png").stat().st_size > 5000

@@ -60,8 +60,23 @@ def label(attack: str) -> str:
     return ATTACK_LABELS.get(attack, attack)
 
 
-def env_title(env: str, algo: str) -> str:
-    return f"{env_label(env)} ({algo.upper()})"
+def env_title(env: str, algo: str, competence: dict | None = None, suffix: str = "") -> str:
+    """Panel title: the env as the paper writes it and the algorithm; with ``competence``
+    (:func:`competence`), a second line where some of the panel's victims fail their threshold
+    (attacks on a victim that never scores prove nothing)."""
+    title = f"{env_label(env)} ({algo.upper()}){suffix}"
+    passed, total = (competence or {}).get((env, algo), (0, 0))
+    if total and passed < total:
+        title += f"\n{passed} of {total} victims competent" if passed else "\nvictims not competent (below threshold)"
+    return title
+
+
+def competence(victims: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
+    """(env, algo) -> (victims passing their competence threshold, victims scored), from
+    ``tables/{run}/victims.csv``; envs without a threshold are left out."""
+    v = victims[victims.passed.notna()]
+    ok = v.passed.astype(str).str.lower().isin(["true", "1", "1.0"])
+    return {(e, a): (int(ok[g.index].sum()), len(g)) for (e, a), g in v.groupby(["env", "algo"])}
 
 
 def _save(fig, stem: str) -> None:
@@ -168,7 +183,8 @@ def _line(ax, d: pd.DataFrame, x: str, y: str, lo: str, hi: str, attack: str) ->
     ax.fill_between(d[x], d[lo], d[hi], color=color(attack), alpha=0.12, lw=0)
 
 
-def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
+def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "",
+                       competence: dict | None = None) -> None:
     """IQM return vs eps, one panel per env x algo, all agents attacked, 95% CI bands.
 
     Benign is the dashed line with its CI band; Align (each f_theta), Hadamard, Max-Noise
@@ -195,14 +211,15 @@ def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "") -> N
         if len(here) and np.allclose(here[["iqm", "ci_low", "ci_high"]].fillna(0), 0):
             ax.text(0.5, 0.75, "every episode returns 0", ha="center", transform=ax.transAxes,
                     fontsize=9, color="0.3")
-        ax.set_title(env_title(env, algo))
+        ax.set_title(env_title(env, algo, competence))
         _eps_axis(ax, eps_all)
         if k % cols == 0:
             ax.set_ylabel("IQM episodic return")
     _finish(fig, axes, stem, caption)
 
 
-def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
+def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "",
+                        competence: dict | None = None) -> None:
     """% change in mean episode length vs benign, vs eps (all agents attacked), 95% CI bands.
 
     Envs with a fixed horizon (MPE, VMAS without early termination) show a flat zero line,
@@ -227,7 +244,7 @@ def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "") -> 
             ax.text(0.5, 0.9, "episode length never changes", ha="center", transform=ax.transAxes,
                     fontsize=9, color="0.3")
             ax.set_ylim(-1, 1)
-        ax.set_title(env_title(env, algo))
+        ax.set_title(env_title(env, algo, competence))
         _eps_axis(ax, sorted(here.eps.unique()))
         if k % cols == 0:
             ax.set_ylabel("% change in episode length\nvs benign")
@@ -273,7 +290,8 @@ def architecture_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return full[n_arch > 1] if (n_arch > 1).any() else full
 
 
-def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
+def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "",
+                      competence: dict | None = None) -> None:
     """% drop of Align with each f_theta architecture (MLP, RNN, Transformer; and the adversarially
     trained MLP of RobustAlign) at every eps, all agents attacked, 95% CI error bars."""
     plt, _ = _plt()
@@ -284,7 +302,7 @@ def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "") -> No
     for k, (ax, (env, algo)) in enumerate(zip(axes, panels)):
         here = full[(full.env == env) & (full.algo == algo)]
         _bars(ax, here, sorted(here.eps.unique()), attacks, "eps")
-        ax.set_title(env_title(env, algo))
+        ax.set_title(env_title(env, algo, competence))
         ax.set_xlabel(EPS_LABEL)
         if k % cols == 0:
             ax.set_ylabel(DROP_LABEL)
@@ -297,7 +315,8 @@ SELECTION_LABELS = {"align-mlp": "Align, random agents", "targeted-align": r"Ali
                     "targeted-hadamard": r"Hadamard, agents picked by $f_\theta$"}
 
 
-def plot_selection(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
+def plot_selection(summary: pd.DataFrame, stem: str, caption: str = "",
+                   competence: dict | None = None) -> None:
     """Targeted (f_theta chooses the m agents) vs random choice (m agents at random per episode),
     for Align and Hadamard: % drop at every eps, one panel per env x algo x m (m < team size)."""
     plt, _ = _plt()
@@ -311,7 +330,7 @@ def plot_selection(summary: pd.DataFrame, stem: str, caption: str = "") -> None:
     for k, (ax, (env, algo, m)) in enumerate(zip(axes, panels)):
         here = part[(part.env == env) & (part.algo == algo) & (part.n_attacked == m)]
         _bars(ax, here, sorted(here.eps.unique()), attacks, "eps", hatch_of=hatch, labels=SELECTION_LABELS)
-        ax.set_title(f"{env_title(env, algo)}, {m} of {n[env]} attacked")
+        ax.set_title(env_title(env, algo, competence, f", {m} of {n[env]} attacked"))
         ax.set_xlabel(EPS_LABEL)
         if k % cols == 0:
             ax.set_ylabel(DROP_LABEL)

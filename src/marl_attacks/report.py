@@ -529,15 +529,17 @@ def export_marl_eval(eval_paths: list[str], out: str) -> dict:
     return export_marl_eval_rows(load_eval(eval_paths), out)
 
 
-def draw_figure(kind: str, summary_path: str, stem: str) -> None:
-    """Figure ``kind`` (a key of :data:`FIGURES`) from a summary CSV."""
+def draw_figure(kind: str, summary_path: str, stem: str, victims_path: str | None = None) -> None:
+    """Figure ``kind`` (a key of :data:`FIGURES`) from a summary CSV; with ``victims_path``
+    (``tables/{run}/victims.csv``) panel titles say where victims fail their threshold."""
     from . import figures
 
     summary = pd.read_csv(summary_path)
     if kind.startswith("ablation_") and kind[len("ablation_"):] in figures.ABLATION_AXES:
         figures.plot_ablation(summary, kind[len("ablation_"):], stem)
     else:
-        getattr(figures, FIGURES[kind])(summary, stem)
+        competence = figures.competence(pd.read_csv(victims_path)) if victims_path else None
+        getattr(figures, FIGURES[kind])(summary, stem, competence=competence)
 
 
 #: figure name -> the function of marl_attacks.figures drawing it
@@ -561,6 +563,7 @@ def main(argv=None) -> None:
                                                     "ablation_pgd_steps, ablation_n_attacked)")
     f.add_argument("--kind", default="return_vs_eps", choices=list(FIGURES))
     f.add_argument("--stem", required=True, help="output path without extension")
+    f.add_argument("--victims", default=None, help="tables/{run}/victims.csv: mark panels whose victims fail")
     t = sub.add_parser("main-drop")
     t.add_argument("--summary", required=True)
     t.add_argument("--eps", type=float, required=True)
@@ -589,7 +592,7 @@ def main(argv=None) -> None:
     if a.what == "summary":
         (run_ablation_summary if a.ablation else run_summary)(a.eval, a.out, a.reps, a.ci, 0)
     elif a.what == "figure":
-        draw_figure(a.kind, a.summary, a.stem)
+        draw_figure(a.kind, a.summary, a.stem, a.victims)
     elif a.what == "main-drop":
         table_main_drop(pd.read_csv(a.summary), a.eps, a.stem)
     elif a.what == "attack-cost":

@@ -27,6 +27,7 @@ rule figure_return_vs_eps:
         "Figure: IQM return vs eps"
     input:
         summary=f"results/{RUN}/summary.csv",
+        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
     output:
         pdf=f"figures/{RUN}/return_vs_eps.pdf",
         png=report(f"figures/{RUN}/return_vs_eps.png", caption="../report/return_vs_eps.rst", category="Figures"),
@@ -122,6 +123,7 @@ rule figure_episode_length:
         "Figure: % change in episode length vs eps"
     input:
         summary=f"results/{RUN}/summary.csv",
+        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
     output:
         pdf=f"figures/{RUN}/episode_length.pdf",
         png=report(f"figures/{RUN}/episode_length.png", caption="../report/episode_length.rst", category="Figures"),
@@ -144,6 +146,7 @@ rule figure_ablation_architecture:
         "Figure: Align per f_theta architecture"
     input:
         summary=f"results/{RUN}/summary.csv",
+        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
     output:
         pdf=f"figures/{RUN}/ablation_architecture.pdf",
         png=report(f"figures/{RUN}/ablation_architecture.png", caption="../report/ablation_architecture.rst", category="Ablations"),
@@ -166,6 +169,7 @@ rule figure_ablation_selection:
         "Figure: f_theta-targeted vs random choice of attacked agents"
     input:
         summary=f"results/{RUN}/summary.csv",
+        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
     output:
         pdf=f"figures/{RUN}/ablation_selection.pdf",
         png=report(f"figures/{RUN}/ablation_selection.png", caption="../report/ablation_selection.rst", category="Ablations"),
