@@ -41,7 +41,6 @@ paper config is the 2-core subset with shipped victims), both are projected:
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -50,6 +49,7 @@ import tempfile
 from pathlib import Path
 
 import _common as C
+from marl_attacks.runrecord import read_benchmarks
 
 FAMILIES = {"vmas": "vmas-balance", "mpe": "mpe-simple_spread", "lbf": "lbf-8x8-2p-2f-coop",
             "rware": "rware-tiny-2ag"}
@@ -77,21 +77,6 @@ def family(env: str) -> str:
 
 
 # ---- quick config ------------------------------------------------------------------------
-
-def read_benchmarks(bench_dir: Path) -> list[dict]:
-    """One row per Snakemake job: rule, wildcards path, seconds, CPU seconds, max RSS."""
-    rows = []
-    for f in sorted(bench_dir.rglob("*.tsv")):
-        with f.open() as fh:
-            recs = list(csv.DictReader(fh, delimiter="\t"))
-        if not recs:
-            continue
-        r = recs[-1]
-        rows.append({"rule": f.relative_to(bench_dir).parts[0], "job": str(f.relative_to(bench_dir)),
-                     "s": float(r["s"]), "cpu_s": float(r.get("cpu_time") or 0),
-                     "max_rss_mb": float(r.get("max_rss") or 0)})
-    return rows
-
 
 def per_rule(rows: list[dict]) -> dict:
     out = {}

@@ -28,20 +28,29 @@ from pathlib import Path
 from .io import _git_commit, _versions, write_json, write_text
 
 
-def job_seconds(bench_dir: str | Path) -> dict[str, dict]:
-    """Per rule (the first folder under ``bench_dir``): number of jobs and summed seconds
-    (the ``s`` column of Snakemake's benchmark files; the last row where a job reran)."""
-    out: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "seconds": 0.0})
-    root = Path(bench_dir)
-    for path in sorted(root.rglob("*.tsv")):
-        with open(path) as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-        if not rows:
+def read_benchmarks(bench_dir: str | Path) -> list[dict]:
+    """One row per Snakemake job: rule (the first folder under ``bench_dir``), wildcards path,
+    seconds, CPU seconds, max RSS, from the last row of its ``benchmark:`` file (where a job
+    reran). bench/pipeline_cost.py reads them too."""
+    bench_dir, rows = Path(bench_dir), []
+    for f in sorted(bench_dir.rglob("*.tsv")):
+        with f.open() as fh:
+            recs = list(csv.DictReader(fh, delimiter="\t"))
+        if not recs:
             continue
-        rule = path.relative_to(root).parts[0]
-        rule = rule if len(path.relative_to(root).parts) > 1 else "report"
-        out[rule]["jobs"] += 1
-        out[rule]["seconds"] += float(rows[-1]["s"])
+        r = recs[-1]
+        rows.append({"rule": f.relative_to(bench_dir).parts[0], "job": str(f.relative_to(bench_dir)),
+                     "s": float(r["s"]), "cpu_s": float(r.get("cpu_time") or 0),
+                     "max_rss_mb": float(r.get("max_rss") or 0)})
+    return rows
+
+
+def job_seconds(bench_dir: str | Path) -> dict[str, dict]:
+    """Per rule: number of jobs and summed seconds (:func:`read_benchmarks`)."""
+    out: dict[str, dict] = defaultdict(lambda: {"jobs": 0, "seconds": 0.0})
+    for r in read_benchmarks(bench_dir):
+        out[r["rule"]]["jobs"] += 1
+        out[r["rule"]]["seconds"] += r["s"]
     return dict(sorted(out.items()))
 
 
