@@ -538,14 +538,58 @@ def test_sampling_lbf_victims_never_pick_an_invalid_action():
 
 
 @pytest.mark.parametrize("algo", ["qmix", "vdn"])
-def test_value_victims_stay_greedy_in_sample_mode(algo):
+def test_value_victims_sample_epsilon_greedily_among_available_actions(algo):
+    """sample = the end-of-training behaviour policy: uniform among available actions with
+    probability explore_eps per agent, else greedy; reproducible from the generator."""
+    torch.manual_seed(0)
+    policy = ALGOS[algo].policy(n_agents=2, obs_dim=5, action_dim=6, hidden=8, explore_eps=0.3)
+    obs = torch.randn(4, 2, 5)
+    avail = torch.rand(4, 2, 6) < 0.5
+    avail[..., 0] = True
+    avail[0, 0] = False
+    avail[0, 0, 5] = True  # one valid action: every draw must take it
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([policy.sample(obs, avail, g) for _ in range(6000)])  # [6000, 4, 2]
+    assert avail.gather(-1, draws.permute(1, 2, 0)).all() and (draws[:, 0, 0] == 5).all()
+    greedy = torch.nn.functional.one_hot(policy.act(obs, avail), 6).double()
+    expected = 0.3 * avail.double() / avail.sum(-1, keepdim=True) + 0.7 * greedy
+    freq = torch.nn.functional.one_hot(draws, 6).double().mean(0)
+    assert (freq - expected).abs().max() < 0.03
+    g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    assert torch.equal(policy.sample(obs, avail, g1), policy.sample(obs, avail, g2))
+    free = torch.stack([policy.sample(obs, None, g) for _ in range(2000)])  # no mask: all 6 drawn
+    assert set(free.unique().tolist()) == set(range(6))
+
+
+@pytest.mark.parametrize("algo", ["qmix", "vdn"])
+def test_trained_value_victims_explore_with_their_final_epsilon_and_old_files_load(algo):
+    policy, _ = _train(algo, eps_end=0.2)
+    assert policy.explore_eps == 0.2
+    assert rebuild_policy(algo, policy.init_kwargs, policy.state_dict()).explore_eps == 0.2
+    old = {k: v for k, v in policy.init_kwargs.items() if k != "explore_eps"}  # saved before it existed
+    assert ALGOS[algo].policy(**old).explore_eps == VdnConfig().eps_end
+
+
+@pytest.mark.parametrize("algo", ["qmix", "vdn"])
+def test_value_victims_explore_in_sample_mode_only(algo):
     env = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=20, seed=1))
     torch.manual_seed(0)
-    policy = ALGOS[algo].policy(n_agents=2, obs_dim=env.spec.obs_dim, action_dim=env.spec.action_dim, hidden=16)
+    policy = ALGOS[algo].policy(n_agents=2, obs_dim=env.spec.obs_dim, action_dim=env.spec.action_dim,
+                                hidden=16, explore_eps=0.5)
     seeds = list(range(8))
-    sampled = run_episodes(env, victim_actor(policy, "sample", range(8)), seeds)
-    greedy = run_episodes(env, victim_actor(policy, "greedy", range(8)), seeds)
-    assert torch.equal(sampled.returns, greedy.returns) and torch.equal(sampled.lengths, greedy.lengths)
+    greedy = run_episodes(env, victim_actor(policy, "greedy", range(8)), seeds, record=True)
+    sampled = run_episodes(env, victim_actor(policy, "sample", range(8)), seeds, record=True)
+    again = run_episodes(env, victim_actor(policy, "sample", range(8)), seeds, record=True)
+    assert env.invalid == 0
+    assert torch.equal(sampled.returns, again.returns) and torch.equal(sampled.lengths, again.lengths)
+    assert not _same_steps(sampled.observations, greedy.observations)
+    policy.explore_eps = 0.0
+    none = run_episodes(env, victim_actor(policy, "sample", range(8)), seeds, record=True)
+    assert _same_steps(none.observations, greedy.observations)
+
+
+def _same_steps(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 def test_unknown_victim_actions_mode_is_refused():

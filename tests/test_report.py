@@ -150,6 +150,29 @@ def test_table_claims_writes_three_formats(rows, tmp_path):
     assert {"diff_pp", "diff_pp_ci_low", "verdict", "over_eps_grid"} <= set(csv.columns)
 
 
+def test_claims_pool_competent_victims_apart(rows, tmp_path):
+    """With the victims table, a second pooled row averages only the env x algo whose victims all
+    pass: here vmas-balance (2 of 2) but not mpe-simple_spread (1 of 2)."""
+    victims = pd.DataFrame({"env": ["vmas-balance"] * 2 + ["mpe-simple_spread"] * 2, "algo": "mappo",
+                            "seed": [0, 1, 0, 1], "passed": [True, True, True, False]})
+    c = report.claims(rows, 300, 0.95, 0, report.competence(victims))
+    key = (c.claim == "1") & (c.eps == 0.5)
+    competent = c[key & (c.env == report.OVERALL_COMPETENT)].iloc[0]
+    balance = c[key & (c.env == "vmas-balance")].iloc[0]
+    assert competent.n_envs == 1 and competent.diff_pp == pytest.approx(balance.diff_pp)
+    assert c[key & (c.env == report.OVERALL)].iloc[0].n_envs == 2
+    spread = c[key & (c.env == "mpe-simple_spread")].iloc[0]
+    assert (balance.victims_competent, balance.victims, spread.victims_competent) == (2, 2, 1)
+    assert report.OVERALL_COMPETENT not in set(report.claims(rows, 300, 0.95, 0).env)
+    table = report.table_claims(rows, 0.5, 300, 0.95, 0, str(tmp_path / "claims"), victims=victims)
+    md = (tmp_path / "claims.md").read_text()
+    assert "competent victims (mean)" in md and "| 1/2 " in md and "never learned" in md
+    assert table.env.tolist()[-1] == report.OVERALL_COMPETENT  # pooled rows last, competent last
+    none = victims.assign(passed=False)
+    c = report.claims(rows, 300, 0.95, 0, report.competence(none))
+    assert report.OVERALL_COMPETENT not in set(c.env)
+
+
 def test_claims_without_their_attacks_say_so(tmp_path):
     rows = make_rows(effect={"white-box-fgsm": 60.0}, envs=("vmas-balance",), seeds=(0,), episodes=5)
     table = report.table_claims(rows, 0.1, 50, 0.95, 0, str(tmp_path / "claims"))

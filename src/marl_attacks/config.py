@@ -281,7 +281,7 @@ def eval_params(config: dict, env: str) -> dict:
 def victim_actions(config: dict, env: str) -> str:
     """How victims act on ``env`` in every rollout (``envs.<env>.victim_actions``): ``greedy``
     (the default, EPyMARL's test_greedy) or ``sample`` (draw from the stochastic policy of a
-    MAPPO/IPPO victim; value-based victims stay greedy)."""
+    MAPPO/IPPO victim; QMIX/VDN act epsilon-greedily with their final training epsilon)."""
     return config["envs"][env].get("victim_actions", "greedy")
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .io import atomic_write
-from .report import ATTACK_LABELS, FIGURE_ATTACKS, env_label
+from .report import ATTACK_LABELS, FIGURE_ATTACKS, competence, env_label
 
 #: colour-blind palette index, marker and line style of each attack, fixed across figures
 STYLE = {
@@ -69,14 +69,6 @@ def env_title(env: str, algo: str, competence: dict | None = None, suffix: str =
     if total and passed < total:
         title += f"\n{passed} of {total} victims competent" if passed else "\nvictims not competent (below threshold)"
     return title
-
-
-def competence(victims: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
-    """(env, algo) -> (victims passing their competence threshold, victims scored), from
-    ``tables/{run}/victims.csv``; envs without a threshold are left out."""
-    v = victims[victims.passed.notna()]
-    ok = v.passed.astype(str).str.lower().isin(["true", "1", "1.0"])
-    return {(e, a): (int(ok[g.index].sum()), len(g)) for (e, a), g in v.groupby(["env", "algo"])}
 
 
 def _save(fig, stem: str) -> None:

@@ -221,6 +221,14 @@ def table_victims(scores: list[str], stem: str, thresholds: dict | None = None) 
     return frame
 
 
+def competence(victims: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
+    """(env, algo) -> (victims passing their competence threshold, victims scored), from
+    ``tables/{run}/victims.csv``; envs without a threshold are left out."""
+    v = victims[victims.passed.notna()]
+    ok = v.passed.astype(str).str.lower().isin(["true", "1", "1.0"])
+    return {(e, a): (int(ok[g.index].sum()), len(g)) for (e, a), g in v.groupby(["env", "algo"])}
+
+
 def attack_access(name: str) -> str:
     """What the attack's threat model grants beyond live observations (cf. the paper's Table 4)."""
     from .attacks import ATTACKS
@@ -326,6 +334,11 @@ def table_access_assumptions(stem: str) -> pd.DataFrame:
 
 # ---- claims ---------------------------------------------------------------------------------
 
+#: the pooled rows of the claims table (``env`` column): every env x algo, or only those whose
+#: victims all pass their competence threshold; and how the table names them
+OVERALL, OVERALL_COMPETENT = "overall", "overall-competent"
+POOLED_LABELS = {OVERALL: "all envs (mean)", OVERALL_COMPETENT: "competent victims (mean)"}
+
 @dataclass(frozen=True)
 class Claim:
     """An attack expected to lower the return more than a baseline, on the same episodes."""
@@ -370,13 +383,17 @@ def _series(group: pd.DataFrame, layout: dict, boot: PairedBootstrap, reps: int,
     return PairedBootstrap([len(v) for v in own.values()], reps, seed).replicates(_aligned(group, "return", own))
 
 
-def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0) -> pd.DataFrame:
+def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
+           competence: dict | None = None) -> pd.DataFrame:
     """Each claim of :data:`CLAIMS` per env x algo x eps x m, and overall (mean over env x algo).
 
     % drop of attack and baseline vs benign and their difference, with paired stratified
     bootstrap CIs (the same resampled episodes for benign, attack and baseline; strata:
     victim seeds). Overall: the mean over env x algo of each quantity, its CI from the
     per-env resamples (independent between envs), as rliable stratifies over tasks.
+    With ``competence`` (:func:`competence`), rows say how many of their victims pass their
+    threshold, and a second pooled row (:data:`OVERALL_COMPETENT`) averages only the env x algo
+    whose victims all pass: attacks on victims that never learned the task say little.
     """
     out, pooled = [], {}
     for (env, algo), rows_ea in rows.groupby(["env", "algo"], sort=True):
@@ -404,17 +421,25 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0) -> pd.DataFr
                 m_label = "all" if m == team else int(m)
                 reps_by = {"attack": drop_a, "baseline": drop_b, "diff": drop_a - drop_b}
                 points = {"attack": point_a, "baseline": point_b, "diff": point_a - point_b}
-                out.append(_claim_row(claim, env, algo, eps, m_label, points, reps_by, ci))
-                pooled.setdefault((k, eps, m_label), []).append((points, reps_by))
+                row = _claim_row(claim, env, algo, eps, m_label, points, reps_by, ci)
+                passed, total = (competence or {}).get((env, algo), (0, 0))
+                if competence is not None:
+                    row.update(victims_competent=passed, victims=total)
+                out.append(row)
+                pooled.setdefault((k, eps, m_label), []).append((points, reps_by, total > 0 and passed == total))
     for (k, eps, m_label), items in sorted(pooled.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-        items = [(p, r) for p, r in items if np.isfinite(p["diff"])]  # benign IQM 0: no % drop
-        if not items:
-            continue
-        points = {q: float(np.mean([p[q] for p, _ in items])) for q in ("attack", "baseline", "diff")}
-        reps_by = {q: np.mean([r[q] for _, r in items], axis=0) for q in ("attack", "baseline", "diff")}
-        row = _claim_row(CLAIMS[k], "overall", "all", eps, m_label, points, reps_by, ci)
-        row["n_envs"] = len(items)
-        out.append(row)
+        items = [it for it in items if np.isfinite(it[0]["diff"])]  # benign IQM 0: no % drop
+        groups = {OVERALL: items}
+        if competence is not None:
+            groups[OVERALL_COMPETENT] = [it for it in items if it[2]]
+        for name, group in groups.items():
+            if not group:
+                continue
+            points = {q: float(np.mean([p[q] for p, _, _ in group])) for q in ("attack", "baseline", "diff")}
+            reps_by = {q: np.mean([r[q] for _, r, _ in group], axis=0) for q in ("attack", "baseline", "diff")}
+            row = _claim_row(CLAIMS[k], name, "all", eps, m_label, points, reps_by, ci)
+            row["n_envs"] = len(group)
+            out.append(row)
     frame = pd.DataFrame(out)
     if frame.empty:
         return frame
@@ -436,10 +461,12 @@ def _claim_row(claim: Claim, env, algo, eps, m_label, points, reps_by, ci) -> di
 
 
 def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int, stem: str,
-                 by_eps_out: str | None = None) -> pd.DataFrame:
+                 by_eps_out: str | None = None, victims: pd.DataFrame | None = None) -> pd.DataFrame:
     """The paper's claims on our data at ``eps`` (the report eps), per env x algo and overall,
-    with how often each holds over the whole eps grid. ``by_eps_out``: every eps, as CSV."""
-    full = claims(rows, reps, ci, seed)
+    with how often each holds over the whole eps grid. ``by_eps_out``: every eps, as CSV.
+    ``victims`` (``tables/{run}/victims.csv``): also pool over competent victims only."""
+    comp = competence(victims) if victims is not None else None
+    full = claims(rows, reps, ci, seed, comp)
     if by_eps_out:
         write_csv(by_eps_out, full)
     if full.empty:
@@ -452,15 +479,18 @@ def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int
                                        for x in ("holds", "inconclusive", "reversed") if (v == x).any()))
               .rename("over_eps_grid").reset_index())
     table = full[np.isclose(full.eps, eps)].merge(counts, on=keys, how="left")
-    order = {"overall": "~"}  # overall rows last within each claim
+    order = {OVERALL: "~", OVERALL_COMPETENT: "~~"}  # pooled rows last within each claim
     table = table.sort_values(["claim", "name", "n_attacked"], kind="stable")
     table = (table.assign(_env=table.env.map(lambda e: order.get(e, e)))
              .sort_values(["claim", "name", "n_attacked", "_env", "algo"], kind="stable")
              .drop(columns="_env").reset_index(drop=True))
     display = pd.DataFrame({
         "claim": table.claim + ": " + table.name,
-        "env": ["all envs (mean)" if e == "overall" else env_label(e) for e in table.env],
+        "env": [POOLED_LABELS[e] if e in POOLED_LABELS else env_label(e) for e in table.env],
         "algo": table.algo.str.upper(),
+        **({"victims competent": [f"{p:.0f}/{t:.0f}" if np.isfinite(t) and t else "" for p, t in
+                                  table[["victims_competent", "victims"]].to_numpy(float)]}
+           if comp is not None else {}),
         "agents attacked": table.n_attacked,
         "attack drop %": [fmt_ci(*v) for v in table[["attack_drop_pct", "attack_drop_pct_ci_low",
                                                        "attack_drop_pct_ci_high"]].to_numpy()],
@@ -477,7 +507,10 @@ def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int
                f"damaging of four random noises, picked per env, eps and m on the evaluation itself. "
                f"Verdict: {CLAIM_RULE.format(ci=ci)}. 'over the eps grid' counts the verdicts at every "
                "evaluated eps. "
-               "Overall = mean over env x algorithm.")
+               "All envs (mean) = mean over env x algorithm" +
+               ("; competent victims (mean) = mean over the env x algorithm whose victims all pass their "
+                "competence threshold (the victims table), the rows to read: attacks on victims that never "
+                "learned the task say little." if comp is not None else "."))
     write_table(table, stem, caption, display)
     return table
 
@@ -538,8 +571,8 @@ def draw_figure(kind: str, summary_path: str, stem: str, victims_path: str | Non
     if kind.startswith("ablation_") and kind[len("ablation_"):] in figures.ABLATION_AXES:
         figures.plot_ablation(summary, kind[len("ablation_"):], stem)
     else:
-        competence = figures.competence(pd.read_csv(victims_path)) if victims_path else None
-        getattr(figures, FIGURES[kind])(summary, stem, competence=competence)
+        comp = competence(pd.read_csv(victims_path)) if victims_path else None
+        getattr(figures, FIGURES[kind])(summary, stem, competence=comp)
 
 
 #: figure name -> the function of marl_attacks.figures drawing it
@@ -585,6 +618,8 @@ def main(argv=None) -> None:
     cl.add_argument("--ci", type=float, default=0.95)
     cl.add_argument("--stem", required=True)
     cl.add_argument("--by-eps", default=None, help="also write every eps to this CSV")
+    cl.add_argument("--victims", default=None, help="tables/{run}/victims.csv: also pool over "
+                    "competent victims only")
     me = sub.add_parser("marl-eval", help="evaluation rows as marl-eval's JSON")
     me.add_argument("--eval", nargs="+", required=True)
     me.add_argument("--out", required=True)
@@ -600,7 +635,8 @@ def main(argv=None) -> None:
     elif a.what == "access":
         table_access_assumptions(a.stem)
     elif a.what == "claims":
-        table_claims(load_eval(a.eval), a.eps, a.reps, a.ci, 0, a.stem, a.by_eps)
+        table_claims(load_eval(a.eval), a.eps, a.reps, a.ci, 0, a.stem, a.by_eps,
+                     pd.read_csv(a.victims) if a.victims else None)
     elif a.what == "marl-eval":
         export_marl_eval(a.eval, a.out)
     else:

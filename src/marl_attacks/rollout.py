@@ -39,7 +39,7 @@ def victim_actor(policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]
     ``greedy``: :meth:`~VictimPolicy.act`. ``sample``: :meth:`~VictimPolicy.sample` with one
     random stream per episode, seeded by ``stream_seeds[b]`` (derived like the episode's env
     seed), so an episode draws the same numbers in every batch and under every attack.
-    Value-based victims have no stochastic policy and stay greedy. Make a new actor per
+    (value-based victims: epsilon-greedy with their final training epsilon). Make a new actor per
     :func:`run_episodes` call: the streams advance as it runs.
     """
     if mode not in VICTIM_ACTIONS:

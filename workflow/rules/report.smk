@@ -280,6 +280,7 @@ rule table_claims:
         "Table: the paper's claims on this run (at eps = {params.eps} and over the eps grid)"
     input:
         rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv"),
+        victims=f"tables/{RUN}/victims.csv",  # pools competent victims apart
     output:
         report(f"tables/{RUN}/claims.csv", caption="../report/claims.rst", category="Claims"),
         f"tables/{RUN}/claims.md",

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 #: how a victim acts in every rollout (config key ``envs.<env>.victim_actions``): ``greedy``
-#: (argmax or mean, as EPyMARL's test_greedy) or ``sample`` (draw from its stochastic policy)
+#: (argmax or mean, as EPyMARL's test_greedy) or ``sample`` (draw from its stochastic policy, or
+#: epsilon-greedy with the final training epsilon for value-based victims)
 VICTIM_ACTIONS = ("greedy", "sample")
 
 #: one generator for the whole batch, or one per batch row (one random stream per episode)
@@ -35,8 +36,9 @@ class VictimPolicy(nn.Module):
     Subclasses implement :meth:`act` (the greedy joint action) and
     :meth:`attack_loss`, the quantity a white-box attacker *increases* to hurt
     the victim (e.g. minus the log-probability of the clean greedy action).
-    Policies with a stochastic policy (MAPPO, IPPO) override :meth:`sample`;
-    value-based ones (QMIX, VDN) have none, so they act greedily in either mode.
+    Policies with a stochastic policy (MAPPO, IPPO) sample it in :meth:`sample`;
+    value-based ones (QMIX, VDN) act epsilon-greedily there, as they explored at the end
+    of training.
     """
 
     #: keyword arguments that rebuild the network, saved with its weights
@@ -49,8 +51,8 @@ class VictimPolicy(nn.Module):
 
     def sample(self, obs: torch.Tensor, avail: torch.Tensor | None, generator: Generators) -> torch.Tensor:
         """A joint action drawn from the victim's stochastic policy with ``generator`` (one, or one
-        per batch row: see :func:`draw`), among the ``avail`` actions. The default is :meth:`act`:
-        a victim without a stochastic policy (value-based) stays greedy and draws nothing."""
+        per batch row: see :func:`draw`), among the ``avail`` actions. The default is :meth:`act`
+        (a victim with nothing to draw from stays greedy)."""
         return self.act(obs, avail)
 
     def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,

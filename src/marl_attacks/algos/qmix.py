@@ -62,7 +62,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..envs import BatchedEnv, Step
-from .base import VictimPolicy, mask_scores
+from .base import Generators, VictimPolicy, draw, mask_scores
 from .common import (Checkpointer, EpisodeTracker, is_checkpoint_update, mlp, rng_state,
                      segment_seeds, set_rng_state)
 
@@ -103,12 +103,17 @@ class QmixConfig(VdnConfig):
 
 
 class QPolicy(VictimPolicy):
-    """Shared agent Q-network; the victim acts greedily on its Q-values."""
+    """Shared agent Q-network; the victim acts greedily on its Q-values (:meth:`act`) or
+    epsilon-greedily with its final training epsilon ``explore_eps`` (:meth:`sample`)."""
 
-    def __init__(self, n_agents: int, obs_dim: int, action_dim: int, hidden: int = 64):
+    def __init__(self, n_agents: int, obs_dim: int, action_dim: int, hidden: int = 64,
+                 explore_eps: float = 0.05):
         super().__init__()
+        # explore_eps defaults to VdnConfig.eps_end, so policies saved before it was stored
+        # (all trained with eps_end 0.05) sample as they were trained
         self.init_kwargs = dict(n_agents=n_agents, obs_dim=obs_dim, action_dim=action_dim,
-                                hidden=hidden)
+                                hidden=hidden, explore_eps=explore_eps)
+        self.explore_eps = explore_eps
         self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], activation=nn.ReLU)
 
     def q_values(self, obs: torch.Tensor) -> torch.Tensor:
@@ -117,6 +122,24 @@ class QPolicy(VictimPolicy):
 
     def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
         return mask_scores(self.q_values(obs), avail).argmax(-1)
+
+    def sample(self, obs: torch.Tensor, avail: torch.Tensor | None, generator: Generators) -> torch.Tensor:
+        """The behaviour policy the victim was trained with at its end: with probability
+        ``explore_eps`` per agent a uniform-random available action, else the greedy one.
+
+        Two uniforms per agent and step from ``generator`` (one, or one per batch row: see
+        :func:`draw`), drawn whatever the observation, so an attacked episode explores at the
+        same steps, with the same draws, as its benign twin (common random numbers).
+        """
+        greedy = self.act(obs, avail)
+        B, n = greedy.shape
+        u = draw((B, n, 2), generator).to(greedy.device)
+        if avail is None:
+            avail = torch.ones(B, n, self.init_kwargs["action_dim"], dtype=torch.bool, device=greedy.device)
+        count = avail.sum(-1)
+        k = (u[..., 1] * count).long().clamp(max=count - 1)  # the k-th available action
+        uniform = (avail.cumsum(-1) <= k.unsqueeze(-1)).sum(-1)
+        return torch.where(u[..., 0] < self.explore_eps, uniform, greedy)
 
     def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
                     avail: torch.Tensor | None = None) -> torch.Tensor:
@@ -329,7 +352,7 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     if not spec.discrete:
         raise ValueError(f"QMIX/VDN need discrete actions; {spec.name} has {spec.action_type} actions")
     name = "qmix" if isinstance(cfg, QmixConfig) else "vdn"
-    policy = QPolicy(spec.n_agents, spec.obs_dim, spec.action_dim, cfg.hidden).to(device)
+    policy = QPolicy(spec.n_agents, spec.obs_dim, spec.action_dim, cfg.hidden, cfg.eps_end).to(device)
     mixer = make_mixer(cfg, spec.n_agents, spec.obs_dim).to(device)
     target_policy, target_mixer = copy.deepcopy(policy), copy.deepcopy(mixer)
     params = [*policy.parameters(), *mixer.parameters()]
