@@ -53,6 +53,9 @@ BAD = [
     # values out of range
     ("evaluate.eps", [0.1, -0.2], ["'evaluate.eps.1'", "-0.2", "minimum of 0"]),
     ("evaluate.n_attacked", [0], ["'evaluate.n_attacked.0'", "0 is not allowed", '"const": "all"']),
+    ("envs.vmas-balance.evaluate", {"n_attacked": ["some"]},
+     ["'envs.vmas-balance.evaluate.n_attacked.0'", "'some'", '"const": "all"']),
+    ("envs.vmas-balance.evaluate", {"eps": [-1]}, ["'envs.vmas-balance.evaluate.eps.0'", "-1", "minimum of 0"]),
     ("report.drop_eps", 0.3, ["'report.drop_eps'", "0.3", "[0.1, 0.5]"]),
     ("envs.vmas-balance.victim_actions", "sampled",
      ["'envs.vmas-balance.victim_actions'", "'sampled'", "'greedy'", "'sample'"]),
