@@ -49,6 +49,7 @@ import tempfile
 from pathlib import Path
 
 import _common as C
+from marl_attacks.attacks import takes_pgd_steps
 from marl_attacks.runrecord import read_benchmarks
 
 FAMILIES = {"vmas": "vmas-balance", "mpe": "mpe-simple_spread", "lbf": "lbf-8x8-2p-2f-coop",
@@ -61,8 +62,6 @@ ATTACK_PROXY = {"align-mlp": "align-mlp K=1", "targeted-align": "align-mlp K=1",
                 "white-box-pgd": "white-box-fgsm", "hadamard": "hadamard", "targeted-hadamard": "hadamard",
                 "noise-uniform": "noise-gaussian", "noise-gaussian": "noise-gaussian",
                 "noise-exponential": "noise-gaussian", "noise-ou": "noise-gaussian"}
-K_STEP_ATTACKS = ("align-mlp", "align-rnn", "align-transformer", "robust-align", "targeted-align",
-                  "white-box-pgd")
 GPU_ASSUMPTION = {
     "fit_speedup": 20.0,     # dense MLP/LSTM/Transformer training at batch 64 on one GPU vs one core
     "attack_speedup": 20.0,  # f_theta / victim gradient steps on batches of 750 episodes
@@ -198,7 +197,7 @@ def attack_costs(results: dict, batch: int) -> tuple[dict, dict]:
         if c is None:  # not measured in --quick: the nearest measured one
             fallback = "hadamard" if attack.startswith("noise") else "align-mlp K=1"
             c, note[f"{attack}_proxy"] = own(fallback), f"{fallback} ({proxy} not measured)"
-        if attack in K_STEP_ATTACKS:
+        if takes_pgd_steps(attack):
             c *= k_ratio  # paper: K = 10
         costs[attack] = c
     return costs, note
@@ -207,7 +206,7 @@ def attack_costs(results: dict, batch: int) -> tuple[dict, dict]:
 def pgd_scale(paper: dict, attack: str) -> float:
     """Cost of ``attack`` at the config's K relative to K = 10 (attack_costs prices the K-step
     attacks at K = 10): PGD costs K gradient steps."""
-    if attack not in K_STEP_ATTACKS:
+    if not takes_pgd_steps(attack):
         return 1.0
     return float((paper.get("attacks", {}).get(attack) or {}).get("pgd_steps", 10)) / 10.0
 

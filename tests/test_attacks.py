@@ -249,3 +249,12 @@ def test_targeting_needs_validation_mse():
     attack = make_attack("targeted-hadamard", ctx)
     with pytest.raises(ValueError, match="validation MSE"):
         attack.choose_targets(torch.ones(1, 3, dtype=torch.bool))
+
+
+def test_takes_pgd_steps_names_the_attacks_whose_k_the_config_sets():
+    from marl_attacks.attacks import ATTACKS, takes_pgd_steps
+
+    k_step = {a for a in ATTACKS if takes_pgd_steps(a)}
+    assert {"align-mlp", "targeted-align", "robust-align", "white-box-pgd"} <= k_step
+    assert not k_step & {"white-box-fgsm", "hadamard", "targeted-hadamard", "noise-ou", "benign"}
+    assert not takes_pgd_steps("max-noise") and not takes_pgd_steps("no-such-attack")

@@ -183,7 +183,7 @@ def check_eval_attacks(config: dict, env: str) -> None:
 
 def check_ablations(config: dict) -> None:
     """Each ablation's envs are configured, its attacks can vary what it ablates."""
-    from .attacks import ALL_NAMES, ATTACKS
+    from .attacks import ALL_NAMES, ATTACKS, takes_pgd_steps
 
     for name, block in config["ablations"].items():
         for key, known in (("envs", config["envs"]), ("algos", config["algos"]), ("seeds", config["seeds"])):
@@ -202,8 +202,7 @@ def check_ablations(config: dict) -> None:
             if entry is not None and entry.align_arch and entry.align_arch not in config["fit"]:
                 raise ConfigError(f"config key 'ablations.{name}.attacks': '{attack}' needs f_theta "
                                   f"'{entry.align_arch}' but fit.{entry.align_arch} is not configured")
-            if name == "pgd_steps" and (entry is None or entry.config is None or "pgd_steps" in entry.fixed
-                                        or "pgd_steps" not in entry.config.__dataclass_fields__):
+            if name == "pgd_steps" and not takes_pgd_steps(attack):
                 raise ConfigError(f"config key 'ablations.pgd_steps.attacks': '{attack}' has no pgd_steps "
                                   "hyperparameter to vary")
     # each n other than fit.<arch>.n_samples is an extra fit, which must find n samples in the pool

@@ -58,6 +58,14 @@ DERIVED: dict[str, tuple[str, ...]] = {"max-noise": NOISES}
 ALL_NAMES = tuple(ATTACKS) + tuple(DERIVED)
 
 
+def takes_pgd_steps(name: str) -> bool:
+    """Whether the config sets attack ``name``'s number of gradient steps K (``attacks.<name>.
+    pgd_steps``): K-step attacks whose K is not fixed by the variant (white-box-fgsm is K = 1)."""
+    entry = ATTACKS.get(name)
+    return (entry is not None and entry.config is not None and "pgd_steps" not in entry.fixed
+            and "pgd_steps" in {f.name for f in fields(entry.config)})
+
+
 def attack_kwargs(name: str, params: dict | None) -> dict:
     """Validated keyword arguments for attack ``name`` from its config block."""
     entry = ATTACKS[name]
@@ -77,4 +85,4 @@ def make_attack(name: str, ctx: AttackContext, params: dict | None = None) -> At
 
 __all__ = ["ATTACKS", "ALL_NAMES", "DERIVED", "NOISES", "Attack", "AttackContext", "AttackEntry",
            "make_attack", "project_delta", "sign_pgd", "lowest_mse_targets", "hadamard_directions",
-           "sylvester_hadamard"]
+           "sylvester_hadamard", "takes_pgd_steps"]
