@@ -293,6 +293,11 @@ def test_ablation_parameter_blocks(good):
     block = cfgmod.ablation_params(good, "pgd_steps")
     assert block["pgd_steps"] == good["ablations"]["pgd_steps"]["pgd_steps"]
     assert block["max_batch"] == good["evaluate"]["max_batch"]
+    # which victims run it is not what a job computes: another env list must not rerun the others
+    other = copy.deepcopy(good)
+    other["ablations"]["pgd_steps"]["envs"] = list(good["envs"])[:1]
+    other["ablations"]["pgd_steps"]["algos"] = ["mappo"]
+    assert cfgmod.ablation_params(other, "pgd_steps") == block and "envs" not in block
     assert cfgmod.ablation_archs(good) == ["mlp"]
     assert cfgmod.ablation_fit_params(good, "mlp", "20") == {**cfgmod.fit_params(good, "mlp"), "n_samples": 20}
 

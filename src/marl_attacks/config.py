@@ -311,8 +311,11 @@ def attack_params(config: dict) -> dict:
 
 
 def ablation_params(config: dict, ablation: str) -> dict:
-    """One ablation's block (envs, eps, episodes, attacks, grid) with the evaluation's batch size."""
-    return {**copy.deepcopy(config["ablations"][ablation]), "max_batch": config["evaluate"]["max_batch"]}
+    """What one victim's ablation job computes: the ablation's block (eps, episodes, attacks, grid)
+    with the evaluation's batch size. Without ``envs`` and ``algos``: they say which victims get a
+    job, so adding or dropping one env leaves the other envs' jobs as they are."""
+    block = {k: v for k, v in config["ablations"][ablation].items() if k not in ("envs", "algos")}
+    return {**copy.deepcopy(block), "max_batch": config["evaluate"]["max_batch"]}
 
 
 def attack_arch(name: str) -> str | None:
