@@ -339,6 +339,7 @@ def table_access_assumptions(stem: str) -> pd.DataFrame:
 OVERALL, OVERALL_COMPETENT = "overall", "overall-competent"
 POOLED_LABELS = {OVERALL: "all envs (mean)", OVERALL_COMPETENT: "competent victims (mean)"}
 
+
 @dataclass(frozen=True)
 class Claim:
     """An attack expected to lower the return more than a baseline, on the same episodes."""
