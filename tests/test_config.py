@@ -56,6 +56,8 @@ BAD = [
     ("envs.vmas-balance.evaluate", {"n_attacked": ["some"]},
      ["'envs.vmas-balance.evaluate.n_attacked.0'", "'some'", '"const": "all"']),
     ("envs.vmas-balance.evaluate", {"eps": [-1]}, ["'envs.vmas-balance.evaluate.eps.0'", "-1", "minimum of 0"]),
+    ("evaluate.algos", ["qmix"], ["'evaluate.algos'", "'qmix'", "allowed: ['mappo']"]),
+    ("evaluate.algos", [], ["'evaluate.algos'", "[]", "non-empty"]),
     ("report.drop_eps", 0.3, ["'report.drop_eps'", "0.3", "[0.1, 0.5]"]),
     ("envs.vmas-balance.victim_actions", "sampled",
      ["'envs.vmas-balance.victim_actions'", "'sampled'", "'greedy'", "'sample'"]),
@@ -287,6 +289,18 @@ def test_profiles_rerun_incomplete_jobs_and_name_real_rules():
     assert slurm["executor"] == "slurm"
     for key in ["set-threads", "set-resources"]:
         assert set(slurm[key]) <= rules, (key, set(slurm[key]) - rules)
+
+
+def test_attacked_algos_default_to_every_algo_and_bound_the_ablations(good):
+    two = copy.deepcopy(good)
+    two["algos"]["ippo"] = dict(good["algos"]["mappo"])
+    assert cfgmod.attacked_algos(two) == ["mappo", "ippo"]
+    two["evaluate"]["algos"] = ["mappo"]
+    assert cfgmod.attacked_algos(two) == ["mappo"]
+    cfgmod.check(two)
+    two["ablations"]["samples"]["algos"] = ["ippo"]  # trained, but not attacked
+    with pytest.raises(cfgmod.ConfigError, match=r"ablations.samples.algos.*'ippo'.*evaluate.algos"):
+        cfgmod.check(two)
 
 
 def test_ablation_parameter_blocks(good):

@@ -224,3 +224,22 @@ def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
                  "figure_return_vs_eps", "table_main_drop", "table_victims", "fit_align_n", "evaluate_ablation",
                  "summarise_ablation", "figure_ablation_samples", "table_claims", "export_marl_eval"]:
         assert rule in out
+
+
+def test_evaluate_algos_trains_and_scores_every_victim_but_attacks_only_its_own(tmp_path):
+    """evaluate.algos: IPPO victims are trained and scored (victims table), only MAPPO's attacked."""
+    for item in ["Snakefile", "workflow", "config", "environment.yml"]:
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    cfg = (tmp_path / "config/tiny.yaml").read_text()
+    mappo = "  mappo: {total_steps: 2000, num_envs: 8, rollout_len: 10, epochs: 2, minibatches: 2, hidden: 16}\n"
+    assert mappo in cfg and "  max_batch: 64\n" in cfg
+    cfg = cfg.replace(mappo, mappo + mappo.replace("mappo", "ippo"))
+    (tmp_path / "config/tiny.yaml").write_text(cfg.replace("  max_batch: 64\n", "  max_batch: 64\n  algos: [mappo]\n"))
+    res = snakemake(tmp_path, "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    jobs = _jobs(out)
+    assert jobs["train_victim"] == jobs["score_victim"] == 4  # 2 envs x (mappo, ippo)
+    assert jobs["collect_samples"] == jobs["evaluate_attacks"] == 2  # mappo only
+    assert "Evaluating ippo" not in out and "Evaluating mappo" in out

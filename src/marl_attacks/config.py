@@ -112,6 +112,10 @@ def check(config: dict) -> None:
                               f"configured env has {' or '.join(kinds)} actions; nothing to train")
     for env in config["envs"]:
         check_eval_attacks(config, env)
+    for algo in config["evaluate"].get("algos", []):
+        if algo not in config["algos"]:
+            raise ConfigError(f"config key 'evaluate.algos': '{algo}' is not configured under algos; "
+                              f"allowed: {list(config['algos'])}")
     for name, params in config.get("attacks", {}).items():
         if name not in ATTACKS:
             raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
@@ -186,10 +190,13 @@ def check_ablations(config: dict) -> None:
     from .attacks import ALL_NAMES, ATTACKS, takes_pgd_steps
 
     for name, block in config["ablations"].items():
-        for key, known in (("envs", config["envs"]), ("algos", config["algos"]), ("seeds", config["seeds"])):
+        # ablations attack victims too: their algorithms must be among the attacked ones
+        for key, known, where in (("envs", config["envs"], "envs"),
+                                  ("algos", attacked_algos(config), "the attacked algos (evaluate.algos)"),
+                                  ("seeds", config["seeds"], "seeds")):
             for value in block.get(key, []):
                 if value not in known:
-                    raise ConfigError(f"config key 'ablations.{name}.{key}': '{value}' is not in {key}: "
+                    raise ConfigError(f"config key 'ablations.{name}.{key}': '{value}' is not in {where}: "
                                       f"{sorted(known)}")
         for attack in block["attacks"]:
             if attack not in ALL_NAMES or attack == "benign":
@@ -225,6 +232,12 @@ def fits(config: dict, env: str, algo: str) -> bool:
     from .algos import ALGOS
 
     return env_action_type(config, env) in ALGOS[algo].action_types
+
+
+def attacked_algos(config: dict) -> list[str]:
+    """Algorithms whose victims the evaluation attacks (``evaluate.algos``; default: every one
+    under ``algos``). The others are trained (or taken from the zoo) and scored only."""
+    return list(config["evaluate"].get("algos", config["algos"]))
 
 
 def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:

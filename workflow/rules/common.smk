@@ -43,6 +43,16 @@ def victim_paths(pattern):
     return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in victims()]
 
 
+def attacked_victims():
+    """The victims the evaluation attacks: those of evaluate.algos (default: all of them)."""
+    algos = mac.attacked_algos(config)
+    return [(e, a, s) for e, a, s in victims() if a in algos]
+
+
+def attacked_paths(pattern):
+    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in attacked_victims()]
+
+
 def align_inputs(wildcards):
     """f_theta files the evaluation of one victim needs, one per architecture."""
     return {
@@ -71,7 +81,7 @@ ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the abl
 def ablation_victims(ablation):
     """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set)."""
     block = config["ablations"][ablation]
-    return [(e, a, s) for e, a, s in victims() if e in block["envs"] and a in block.get("algos", [a])
+    return [(e, a, s) for e, a, s in attacked_victims() if e in block["envs"] and a in block.get("algos", [a])
             and s in block.get("seeds", [s])]
 
 
