@@ -116,6 +116,25 @@ def warm_up_torch() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
+def random_stepping(env_cfg: dict, num_envs: int, steps: int) -> dict:
+    """Uniform-random joint actions (among the available ones) stepped through our batched env,
+    construction included: no policy, no learning, the ceiling of any learner on this env at
+    this batch. ``env_cfg``: ``marl_attacks.config.env_params``."""
+    import torch
+    from marl_attacks.envs import make_env
+
+    gen = torch.Generator().manual_seed(0)
+    n_batches = -(-steps // num_envs)
+    with Timer() as t:
+        env = make_env(env_cfg["name"], num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0,
+                       kwargs=env_cfg["kwargs"])
+        env.reset(list(range(num_envs)))
+        with torch.no_grad():
+            for _ in range(n_batches):
+                env.step(env.random_actions(gen, env.available_actions()))
+    return {"seconds": t.seconds, "steps": n_batches * num_envs}
+
+
 class Timer:
     def __enter__(self):
         self.start = time.perf_counter()

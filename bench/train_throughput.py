@@ -89,22 +89,6 @@ def run_ours(env_cfg: dict, hp: dict, steps: int) -> dict:
     return {"seconds": t.seconds, "steps": curve[-1]["env_steps"]}
 
 
-def run_raw(env_cfg: dict, num_envs: int, steps: int) -> dict:
-    import torch
-    from marl_attacks.envs import make_env
-
-    gen = torch.Generator().manual_seed(0)
-    n_batches = -(-steps // num_envs)
-    with C.Timer() as t:
-        env = make_env(env_cfg["name"], num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0,
-                       kwargs=env_cfg["kwargs"])
-        env.reset(list(range(num_envs)))
-        with torch.no_grad():
-            for _ in range(n_batches):
-                env.step(env.random_actions(gen))
-    return {"seconds": t.seconds, "steps": n_batches * num_envs}
-
-
 def main() -> None:
     p = C.parser(__doc__)
     p.add_argument("--env", default="vmas-balance", choices=["vmas-balance", "vmas-navigation"])
@@ -147,7 +131,7 @@ def main() -> None:
     runs = {"ours": [], "benchmarl": [], "raw": []}
     for r in range(reps):
         runs["ours"].append(run_ours(env_cfg, hp, steps))
-        runs["raw"].append(run_raw(env_cfg, full_hp.num_envs, steps))
+        runs["raw"].append(C.random_stepping(env_cfg, full_hp.num_envs, steps))
         if bm["available"]:
             runs["benchmarl"].append(run_benchmarl(bm_settings))
         print(f"  rep {r + 1}: " + ", ".join(f"{k} {v[-1]['seconds']:.1f}s" for k, v in runs.items() if v))

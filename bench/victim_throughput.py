@@ -21,19 +21,19 @@ the env at all (a failure is printed and recorded, not raised). Best of ``--reps
 from __future__ import annotations
 
 import copy
+import dataclasses
 import traceback
 
 import _common as C
 
 #: the algorithm whose settings an algorithm borrows when the config has none of its own
 BORROWS = {"ippo": "mappo", "vdn": "qmix"}
-#: QMIX's fields that VDN's config lacks (its mixer is a sum)
-QMIX_ONLY = ("mixer_embed", "hypernet_embed", "normalise_state")
 
 
 def settings(config: dict, env: str, algo: str) -> tuple[dict, str]:
     """``algo``'s hyperparameters on ``env`` (without total_steps) and where they came from."""
     import marl_attacks.config as cfgmod
+    from marl_attacks.algos import ALGOS
 
     if algo in config["algos"]:
         source, hp = f"algos.{algo}", cfgmod.algo_params(config, env, algo)
@@ -44,8 +44,9 @@ def settings(config: dict, env: str, algo: str) -> tuple[dict, str]:
             if lender in block:
                 block[algo] = block[lender]
         source, hp = f"algos.{lender} (borrowed)", cfgmod.algo_params(borrowed, env, algo)
-        if algo == "vdn":
-            hp = {k: v for k, v in hp.items() if k not in QMIX_ONLY}
+        # keep the lender's keys the borrower's dataclass has (VDN lacks QMIX's mixer keys)
+        own = {f.name for f in dataclasses.fields(ALGOS[algo].config)}
+        hp = {k: v for k, v in hp.items() if k in own}
     hp.pop("total_steps", None)
     return hp, source
 
@@ -60,22 +61,6 @@ def run_train(env_cfg: dict, algo: str, hp: dict, steps: int) -> dict:
                        kwargs=env_cfg["kwargs"])
         _, curve = ALGOS[algo].train(env, cfg, seed=0, progress=False)
     return {"seconds": t.seconds, "steps": curve[-1]["env_steps"], "num_envs": cfg.num_envs}
-
-
-def run_limit(env_cfg: dict, num_envs: int, steps: int) -> dict:
-    import torch
-    from marl_attacks.envs import make_env
-
-    gen = torch.Generator().manual_seed(0)
-    n_batches = -(-steps // num_envs)
-    with C.Timer() as t:
-        env = make_env(env_cfg["name"], num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0,
-                       kwargs=env_cfg["kwargs"])
-        env.reset(list(range(num_envs)))
-        with torch.no_grad():
-            for _ in range(n_batches):
-                env.step(env.random_actions(gen, env.available_actions()))
-    return {"seconds": t.seconds, "steps": n_batches * num_envs}
 
 
 def main() -> None:
@@ -121,7 +106,7 @@ def main() -> None:
                 print(f"{env} {algo}: FAILED\n{error}")
             num_envs = hp.get("num_envs")
             if num_envs not in limits:
-                limits[num_envs] = [run_limit(env_cfg, num_envs, steps) for _ in range(reps)]
+                limits[num_envs] = [C.random_stepping(env_cfg, num_envs, steps) for _ in range(reps)]
             limit = max(x["steps"] / x["seconds"] for x in limits[num_envs])
             train = max((x["steps"] / x["seconds"] for x in runs), default=None)
             results.append({"env": env, "algo": algo, "settings_from": source, "hp": hp, "runs": runs,

@@ -39,19 +39,15 @@ def victims():
     return [(e, a, s) for e, a in PAIRS for s in config["seeds"]]
 
 
-def victim_paths(pattern):
-    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in victims()]
+def victim_paths(pattern, among=None):
+    """``pattern`` filled in for each victim of ``among`` (default: every victim)."""
+    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in (victims() if among is None else among)]
 
 
 def attacked_victims():
     """The victims the evaluation attacks: those of evaluate.algos (default: all of them)."""
     algos = mac.attacked_algos(config)
     return [(e, a, s) for e, a, s in victims() if a in algos]
-
-
-def attacked_paths(pattern):
-    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in attacked_victims()]
-
 
 def align_inputs(wildcards):
     """f_theta files the evaluation of one victim needs, one per architecture."""

@@ -2,7 +2,7 @@ rule summarise:
     message:
         "IQM and bootstrap CIs of every configuration"
     input:
-        rows=attacked_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv"),
+        rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
     output:
         summary=f"results/{RUN}/summary.csv",
     params:
@@ -99,7 +99,7 @@ rule table_attack_cost:
     message:
         "Table: cost of each attack (samples, fit time, time per attacked step)"
     input:
-        costs=attacked_paths("results/{run}/eval/{env}/{algo}/seed{seed}.cost.csv"),
+        costs=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.cost.csv", attacked_victims()),
     output:
         report(f"tables/{RUN}/attack_cost.csv", caption="../report/attack_cost.rst", category="Tables"),
         f"tables/{RUN}/attack_cost.md",
@@ -279,7 +279,7 @@ rule table_claims:
     message:
         "Table: the paper's claims on this run (at eps = {params.eps} and over the eps grid)"
     input:
-        rows=attacked_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv"),
+        rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
         victims=f"tables/{RUN}/victims.csv",  # pools competent victims apart
     output:
         report(f"tables/{RUN}/claims.csv", caption="../report/claims.rst", category="Claims"),
@@ -309,7 +309,7 @@ rule export_marl_eval:
     message:
         "Evaluation rows in marl-eval's JSON layout"
     input:
-        rows=attacked_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv"),
+        rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
     output:
         json=f"results/{RUN}/marl_eval.json",
     log:
