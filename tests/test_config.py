@@ -297,6 +297,10 @@ def test_attacked_algos_default_to_every_algo_and_bound_the_ablations(good):
     assert cfgmod.attacked_algos(two) == ["mappo", "ippo"]
     two["evaluate"]["algos"] = ["mappo"]
     assert cfgmod.attacked_algos(two) == ["mappo"]
+    # which victims are attacked is not what one evaluation computes: no rerun of the others
+    env = next(iter(good["envs"]))
+    assert cfgmod.eval_params(two, env) == cfgmod.eval_params(good, env)
+    assert "algos" in two["evaluate"] and "algos" not in cfgmod.eval_params(two, env)
     cfgmod.check(two)
     two["ablations"]["samples"]["algos"] = ["ippo"]  # trained, but not attacked
     with pytest.raises(cfgmod.ConfigError, match=r"ablations.samples.algos.*'ippo'.*evaluate.algos"):

@@ -284,8 +284,10 @@ def algo_params(config: dict, env: str, algo: str) -> dict:
 
 def eval_params(config: dict, env: str) -> dict:
     """The evaluation grid of ``env``: ``evaluate`` with the env's overrides
-    (``envs.<env>.evaluate``: e.g. fewer episodes for RWARE's 500-step episodes)."""
-    merged = copy.deepcopy(config["evaluate"])
+    (``envs.<env>.evaluate``: e.g. fewer episodes for RWARE's 500-step episodes). Without
+    ``algos``: it says which victims get an evaluation, not what one computes, so attacking
+    one more algorithm leaves the other victims' evaluations as they are."""
+    merged = {k: v for k, v in copy.deepcopy(config["evaluate"]).items() if k != "algos"}
     merged.update(config["envs"][env].get("evaluate", {}))
     return merged
 
