@@ -173,6 +173,22 @@ def test_claims_pool_competent_victims_apart(rows, tmp_path):
     assert report.OVERALL_COMPETENT not in set(c.env)
 
 
+def test_victims_table_scores_against_threshold_and_prints_whole_rates(tmp_path):
+    scores = []
+    for seed, ret in enumerate([0.9, 0.2]):
+        path = tmp_path / f"score{seed}.json"
+        path.write_text(json.dumps({"env": "lbf-8x8-2p-2f-coop", "algo": "mappo", "seed": seed,
+                                    "train_steps": 2_000_000, "train_seconds": 1234.4, "return_iqm": ret,
+                                    "random_return": 0.0, "return_mean": ret, "random_return_mean": 0.0,
+                                    "episodes": 30}))
+        scores.append(str(path))
+    frame = report.table_victims(scores, str(tmp_path / "victims"), {"lbf-8x8-2p-2f-coop": 0.5})
+    assert frame.passed.tolist() == [True, False] and frame.victim_actions.tolist() == ["greedy"] * 2
+    assert frame.train_seconds.iloc[0] == 1234.4  # the CSV keeps the measured value
+    md = (tmp_path / "victims.md").read_text()
+    assert " 1234 " in md and " 1620 " in md and "e+03" not in md  # whole seconds, 2e6 / 1234.4 steps/s
+
+
 def test_claims_without_their_attacks_say_so(tmp_path):
     rows = make_rows(effect={"white-box-fgsm": 60.0}, envs=("vmas-balance",), seeds=(0,), episodes=5)
     table = report.table_claims(rows, 0.1, 50, 0.95, 0, str(tmp_path / "claims"))

@@ -72,9 +72,12 @@ def env_title(env: str, algo: str, competence: dict | None = None, suffix: str =
 
 
 def _save(fig, stem: str) -> None:
+    # no creation date in the PDF: the same data gives the same bytes, so a rerun that changes
+    # nothing leaves the committed figures unchanged
     for ext in ("pdf", "png"):
-        atomic_write(f"{stem}.{ext}", lambda fh, ext=ext: fig.savefig(fh, format=ext, dpi=150,
-                                                                      bbox_inches="tight"))
+        meta = {"CreationDate": None} if ext == "pdf" else None
+        atomic_write(f"{stem}.{ext}", lambda fh, ext=ext, meta=meta: fig.savefig(
+            fh, format=ext, dpi=150, bbox_inches="tight", metadata=meta))
 
 
 def _grid(plt, panels: list, width: float = 3.6, height: float = 2.9, max_cols: int = 4):

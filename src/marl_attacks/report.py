@@ -208,16 +208,18 @@ def table_victims(scores: list[str], stem: str, thresholds: dict | None = None) 
     cols = ["env", "algo", "seed", "victim_actions", "train_steps", "train_seconds", "return_iqm",
             "random_return", "return_mean", "random_return_mean", "episodes"]
     frame = pd.DataFrame(rows).reindex(columns=cols)
-    frame["victim_actions"] = frame.victim_actions.fillna("greedy")  # scores made before the key
+    frame["victim_actions"] = frame.victim_actions.astype(object).fillna("greedy")  # scores made before the key
     frame.insert(6, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
     frame["beats_random"] = frame.return_iqm > frame.random_return
     thresholds = thresholds or {}
     frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
     frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
+    # whole seconds and steps/s in Markdown/LaTeX: 3 significant digits would print 1.67e+03
+    display = frame.assign(**{c: frame[c].round(0).astype("Int64") for c in ("train_seconds", "steps_per_s")})
     write_table(frame, stem, "Victims: IQM return (greedy or sampled actions: victim_actions, config "
                 "envs.<env>.victim_actions) vs a uniform-random policy on the same "
                 "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
-                "training steps, wall time (s) and env-steps/s")
+                "training steps, wall time (s) and env-steps/s", display=display)
     return frame
 
 
