@@ -21,12 +21,17 @@ def snakemake(cwd, *args):
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
+def copy_workflow(dest, extra=()):
+    """The workflow's files (and ``extra`` ones, e.g. profiles, zoo) copied into ``dest``."""
+    for item in ["Snakefile", "workflow", "config", "environment.yml", *extra]:
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, dest / item)
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
     d = tmp_path_factory.mktemp("wf")
-    for item in ["Snakefile", "workflow", "config", "environment.yml"]:
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, d / item)
+    copy_workflow(d)
     res = snakemake(d)
     assert res.returncode == 0, res.stderr[-4000:]
     return d
@@ -211,9 +216,7 @@ def test_lint_is_clean():
 
 
 def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
-    for item in ["Snakefile", "workflow", "config", "profiles", "environment.yml", "zoo"]:
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    copy_workflow(tmp_path, extra=["profiles", "zoo"])
     res = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",
                           "--configfile", "config/paper.yaml", "--config", "zoo=null"],
                          cwd=tmp_path, capture_output=True,
@@ -228,9 +231,7 @@ def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
 
 def test_evaluate_algos_trains_and_scores_every_victim_but_attacks_only_its_own(tmp_path):
     """evaluate.algos: IPPO victims are trained and scored (victims table), only MAPPO's attacked."""
-    for item in ["Snakefile", "workflow", "config", "environment.yml"]:
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    copy_workflow(tmp_path)
     cfg = (tmp_path / "config/tiny.yaml").read_text()
     mappo = "  mappo: {total_steps: 2000, num_envs: 8, rollout_len: 10, epochs: 2, minibatches: 2, hidden: 16}\n"
     assert mappo in cfg and "  max_batch: 64\n" in cfg
