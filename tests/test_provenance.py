@@ -39,6 +39,13 @@ def test_failed_write_leaves_the_old_file_or_none(tmp_path):
     assert path.read_bytes() == b"old" and list(tmp_path.iterdir()) == [path]
 
 
+def test_written_file_gets_the_mode_a_plain_open_gives(tmp_path):
+    """Not mkstemp's private 0600: collaborators sharing a results folder must be able to read it."""
+    atomic_write(tmp_path / "atomic.txt", lambda fh: fh.write(b"x"))
+    (tmp_path / "plain.txt").write_bytes(b"x")
+    assert (tmp_path / "atomic.txt").stat().st_mode == (tmp_path / "plain.txt").stat().st_mode
+
+
 def test_killed_writer_leaves_nothing_under_the_final_name(tmp_path):
     """SIGKILL in the middle of a write (no clean-up runs): the final name never appears."""
     path = tmp_path / "policy.pt"

@@ -66,12 +66,25 @@ def provenance(config: Any, seed: int | None) -> dict:
     }
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: read once at import (reading it means setting it); outputs get the mode open() would give them
+_UMASK = _read_umask()
+
+
 def atomic_write(path: str | Path, write: Callable[[Any], None], mode: str = "wb") -> None:
     """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600): a shared results folder (a cluster's group) could
+        # not read it; give it what a plain open() would
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, mode) as fh:
             write(fh)
             fh.flush()
