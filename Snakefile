@@ -13,7 +13,6 @@ if not config:
     configfile: "config/config.yaml"
 
 
-
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -41,12 +40,20 @@ include: "workflow/rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         expand(
             "figures/{run}/{figure}.{ext}",
             run=RUN,
-            figure=["return_vs_eps", "episode_length", "ablation_samples", "ablation_pgd_steps",
-                    "ablation_architecture", "ablation_n_attacked", "ablation_selection"],
+            figure=[
+                "return_vs_eps",
+                "episode_length",
+                "ablation_samples",
+                "ablation_pgd_steps",
+                "ablation_architecture",
+                "ablation_n_attacked",
+                "ablation_selection",
+            ],
             ext=["pdf", "png"],
         ),
         expand(
@@ -58,7 +65,6 @@ rule all:
         f"tables/{RUN}/claims_by_eps.csv",
         f"results/{RUN}/summary.csv",
         f"results/{RUN}/marl_eval.json",
-    default_target: True
 
 
 rule victims:

@@ -56,17 +56,29 @@ def main() -> None:
     actor.num_cells = critic.num_cells = [s["hidden"], s["hidden"]]
 
     start = time.perf_counter()
-    exp = Experiment(task=task, algorithm_config=alg, model_config=actor, critic_model_config=critic,
-                     seed=s["seed"], config=ec)
+    exp = Experiment(
+        task=task, algorithm_config=alg, model_config=actor, critic_model_config=critic, seed=s["seed"], config=ec
+    )
     built = time.perf_counter()
     exp.run()
     end = time.perf_counter()
-    print(json.dumps({
-        "seconds": end - start, "setup_seconds": built - start, "run_seconds": end - built,
-        "frames": int(exp.total_frames), "torch_threads": torch.get_num_threads(),
-        "versions": {"benchmarl": getattr(benchmarl, "__version__", "?"), "torchrl": torchrl.__version__,
-                     "tensordict": tensordict.__version__, "torch": torch.__version__},
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": end - start,
+                "setup_seconds": built - start,
+                "run_seconds": end - built,
+                "frames": int(exp.total_frames),
+                "torch_threads": torch.get_num_threads(),
+                "versions": {
+                    "benchmarl": getattr(benchmarl, "__version__", "?"),
+                    "torchrl": torchrl.__version__,
+                    "tensordict": tensordict.__version__,
+                    "torch": torch.__version__,
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,7 @@ if str(ROOT / "src") not in sys.path:
 def parser(doc: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes: under 2 minutes on 2 cores")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch intra-op threads (default 1, as every pipeline job)")
+    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1, as every pipeline job)")
     p.add_argument("--no-save", action="store_true", help="print only; leave bench/results.json alone")
     return p
 
@@ -76,14 +75,17 @@ def machine() -> dict:
 
 def machine_line(m: dict) -> str:
     gpu = m["gpu"] or "no GPU"
-    return (f"machine: {m['cpu']}, {m['cores']} cores, torch threads {m['torch_threads']}, {gpu}; "
-            f"load average {m['load_avg_1_5_15']} (shared machine: other jobs may be running)")
+    return (
+        f"machine: {m['cpu']}, {m['cores']} cores, torch threads {m['torch_threads']}, {gpu}; "
+        f"load average {m['load_avg_1_5_15']} (shared machine: other jobs may be running)"
+    )
 
 
 def git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=ROOT, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, timeout=5
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -92,8 +94,13 @@ def git_commit() -> str | None:
 def save(name: str, figures: dict, details: dict, quick: bool, no_save: bool = False) -> None:
     """Merge ``figures`` (top-level keys) and ``details`` (under ``name``) into results.json."""
     m = machine()
-    details = {**details, "mode": "quick" if quick else "full", "machine": m, "git_commit": git_commit(),
-               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    details = {
+        **details,
+        "mode": "quick" if quick else "full",
+        "machine": m,
+        "git_commit": git_commit(),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
     if no_save:
         return
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -121,13 +128,15 @@ def random_stepping(env_cfg: dict, num_envs: int, steps: int) -> dict:
     construction included: no policy, no learning, the ceiling of any learner on this env at
     this batch. ``env_cfg``: ``marl_attacks.config.env_params``."""
     import torch
+
     from marl_attacks.envs import make_env
 
     gen = torch.Generator().manual_seed(0)
     n_batches = -(-steps // num_envs)
     with Timer() as t:
-        env = make_env(env_cfg["name"], num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0,
-                       kwargs=env_cfg["kwargs"])
+        env = make_env(
+            env_cfg["name"], num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0, kwargs=env_cfg["kwargs"]
+        )
         env.reset(list(range(num_envs)))
         with torch.no_grad():
             for _ in range(n_batches):

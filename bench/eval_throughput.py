@@ -25,10 +25,19 @@ from pathlib import Path
 
 import _common as C
 
-HEADLINE = [("benign", {}), ("align-mlp", {"pgd_steps": 1}), ("align-mlp", {"pgd_steps": 10}),
-            ("hadamard", {}), ("white-box-fgsm", {})]
-MORE = [("noise-gaussian", {}), ("align-rnn", {"pgd_steps": 1}), ("align-transformer", {"pgd_steps": 1}),
-        ("white-box-pgd", {"pgd_steps": 10})]
+HEADLINE = [
+    ("benign", {}),
+    ("align-mlp", {"pgd_steps": 1}),
+    ("align-mlp", {"pgd_steps": 10}),
+    ("hadamard", {}),
+    ("white-box-fgsm", {}),
+]
+MORE = [
+    ("noise-gaussian", {}),
+    ("align-rnn", {"pgd_steps": 1}),
+    ("align-transformer", {"pgd_steps": 1}),
+    ("white-box-pgd", {"pgd_steps": 10}),
+]
 
 
 def label(name: str, params: dict) -> str:
@@ -38,8 +47,11 @@ def label(name: str, params: dict) -> str:
 def main() -> None:
     p = C.parser(__doc__)
     p.add_argument("--env", default="vmas-balance")
-    p.add_argument("--config", default=str(C.ROOT / "config" / "config.yaml"),
-                   help="env, victim, evaluation batch and f_theta sizes")
+    p.add_argument(
+        "--config",
+        default=str(C.ROOT / "config" / "config.yaml"),
+        help="env, victim, evaluation batch and f_theta sizes",
+    )
     p.add_argument("--fit-config", default=None, help="take f_theta sizes from this config instead")
     p.add_argument("--reps", type=int, default=None, help="repetitions (default: 2 full, 1 quick)")
     p.add_argument("--steps", type=int, default=None, help="episode time limit (default: 25 quick, the env's full)")
@@ -70,14 +82,14 @@ def main() -> None:
     spec = env.spec
     hidden = cfgmod.algo_params(config, a.env, "mappo")["hidden"]
     torch.manual_seed(0)
-    victim = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim,
-                         spec.action_low, spec.action_high, hidden).eval()
+    victim = MappoPolicy(
+        spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim, spec.action_low, spec.action_high, hidden
+    ).eval()
     for q in victim.parameters():
         q.requires_grad_(False)
     models = {}
     for arch in {ATTACKS[n].align_arch for n, _ in todo} - {None}:
-        f = build_model(FitConfig(**cfgmod.fit_params(fit_config, arch)), spec.n_agents,
-                        spec.obs_dim)
+        f = build_model(FitConfig(**cfgmod.fit_params(fit_config, arch)), spec.n_agents, spec.obs_dim)
         f.val_mse.fill_(1.0)
         models[arch] = f.eval()
     seeds = episode_seeds(config["seed"], a.env, ev["episodes"])
@@ -87,21 +99,34 @@ def main() -> None:
 
     m = C.machine()
     print(C.machine_line(m))
-    print(f"{a.env}: {B} parallel episodes of {max_steps} steps, victim MAPPO hidden {hidden}; f_theta sizes "
-          f"from {a.fit_config or a.config}; {reps} repetition(s)")
+    print(
+        f"{a.env}: {B} parallel episodes of {max_steps} steps, victim MAPPO hidden {hidden}; f_theta sizes "
+        f"from {a.fit_config or a.config}; {reps} repetition(s)"
+    )
     results = {}
-    for r in range(reps):
+    for _r in range(reps):
         for name, params in todo:
             gen = torch.Generator().manual_seed(0)
-            ctx = AttackContext(spec=spec, generator=gen, align_model=models.get(ATTACKS[name].align_arch),
-                                victim=victim)
+            ctx = AttackContext(
+                spec=spec, generator=gen, align_model=models.get(ATTACKS[name].align_arch), victim=victim
+            )
             attack = None if name == "benign" else make_attack(name, ctx, params)
             with C.Timer() as t:
-                res = run_episodes(env, victim.act, seeds, attack=attack,
-                                   eps=None if attack is None else eps,
-                                   attacked=None if attack is None else attacked)
-            row = {"seconds": t.seconds, "episodes": B, "env_steps": int(res.lengths.sum()),
-                   "batched_steps": int(res.lengths.max()), "attack_seconds": res.attack_seconds}
+                res = run_episodes(
+                    env,
+                    victim.act,
+                    seeds,
+                    attack=attack,
+                    eps=None if attack is None else eps,
+                    attacked=None if attack is None else attacked,
+                )
+            row = {
+                "seconds": t.seconds,
+                "episodes": B,
+                "env_steps": int(res.lengths.sum()),
+                "batched_steps": int(res.lengths.max()),
+                "attack_seconds": res.attack_seconds,
+            }
             key = label(name, params)
             if key not in results or row["seconds"] < results[key]["seconds"]:
                 results[key] = row
@@ -114,29 +139,60 @@ def main() -> None:
         row["attack_ms_per_batched_step"] = 1e3 * row["attack_seconds"] / max(1, row["batched_steps"])
         # the attack's own time added to the benign run: free of the env-side differences (episodes
         # that end early cost per-episode resets), which make single runs noisy
-        row["vs_benign_attack_only"] = base["seconds"] / (base["seconds"] + row["attack_seconds"]
-                                                          * base["batched_steps"] / max(1, row["batched_steps"]))
-        rows.append((key, f"{row['seconds']:.2f}", f"{row['episodes_per_s']:.1f}",
-                     f"{row['env_steps_per_s']:,.0f}", f"{row['attack_ms_per_batched_step']:.1f}",
-                     f"{row['vs_benign']:.2f}", f"{row['vs_benign_attack_only']:.2f}"))
-    print(C.table(rows, ("configuration", "wall s", "episodes/s", "env steps/s", "attack ms/step",
-                         "vs benign", "vs benign (attack time only)")))
+        row["vs_benign_attack_only"] = base["seconds"] / (
+            base["seconds"] + row["attack_seconds"] * base["batched_steps"] / max(1, row["batched_steps"])
+        )
+        rows.append(
+            (
+                key,
+                f"{row['seconds']:.2f}",
+                f"{row['episodes_per_s']:.1f}",
+                f"{row['env_steps_per_s']:,.0f}",
+                f"{row['attack_ms_per_batched_step']:.1f}",
+                f"{row['vs_benign']:.2f}",
+                f"{row['vs_benign_attack_only']:.2f}",
+            )
+        )
+    print(
+        C.table(
+            rows,
+            (
+                "configuration",
+                "wall s",
+                "episodes/s",
+                "env steps/s",
+                "attack ms/step",
+                "vs benign",
+                "vs benign (attack time only)",
+            ),
+        )
+    )
     # f_theta sizes of another config: its own keys and details, next to the default ones
     tag = f"_{Path(a.fit_config).stem}_fit" if a.fit_config else ""
-    figures = {"attacked_vs_benign_eval": round(results["align-mlp K=1"]["vs_benign"], 3),
-               "eval_align_k10_vs_benign": round(results["align-mlp K=10"]["vs_benign"], 3),
-               "eval_hadamard_vs_benign": round(results["hadamard"]["vs_benign"], 3),
-               "eval_whitebox_fgsm_vs_benign": round(results["white-box-fgsm"]["vs_benign"], 3),
-               "eval_benign_episodes_per_s": round(base["episodes"] / base["seconds"], 2),
-               "attacked_vs_benign_eval_attack_only": round(results["align-mlp K=1"]["vs_benign_attack_only"], 3)}
-    print(f"attacked_vs_benign_eval{tag} (align-mlp K=1 / benign) = {figures['attacked_vs_benign_eval']} "
-          "(target >= 0.50)")
+    figures = {
+        "attacked_vs_benign_eval": round(results["align-mlp K=1"]["vs_benign"], 3),
+        "eval_align_k10_vs_benign": round(results["align-mlp K=10"]["vs_benign"], 3),
+        "eval_hadamard_vs_benign": round(results["hadamard"]["vs_benign"], 3),
+        "eval_whitebox_fgsm_vs_benign": round(results["white-box-fgsm"]["vs_benign"], 3),
+        "eval_benign_episodes_per_s": round(base["episodes"] / base["seconds"], 2),
+        "attacked_vs_benign_eval_attack_only": round(results["align-mlp K=1"]["vs_benign_attack_only"], 3),
+    }
+    print(
+        f"attacked_vs_benign_eval{tag} (align-mlp K=1 / benign) = {figures['attacked_vs_benign_eval']} (target >= 0.50)"
+    )
     figures = {k + tag: v for k, v in figures.items()}
-    details = {"env": a.env, "batch_episodes": B, "max_steps": max_steps, "victim_hidden": hidden,
-               "fit_sizes_from": a.fit_config or a.config,
-               "f_theta": {k: v.init_kwargs for k, v in models.items()}, "reps": reps,
-               "threads": a.threads, "results": results,
-               "note": "untrained victim and f_theta (throughput does not depend on weights); best of reps"}
+    details = {
+        "env": a.env,
+        "batch_episodes": B,
+        "max_steps": max_steps,
+        "victim_hidden": hidden,
+        "fit_sizes_from": a.fit_config or a.config,
+        "f_theta": {k: v.init_kwargs for k, v in models.items()},
+        "reps": reps,
+        "threads": a.threads,
+        "results": results,
+        "note": "untrained victim and f_theta (throughput does not depend on weights); best of reps",
+    }
     C.save("eval_throughput" + tag, figures, details, a.quick, a.no_save)
 
 

@@ -71,37 +71,60 @@ def main() -> None:
     m = C.machine()
     print(C.machine_line(m))
     print(f"package: {marl_attacks.__file__}")
-    print(f"samples: {len(samples['obs'])} joint observations [{s.n_agents} agents x {s.obs_dim}] from "
-          f"{int(samples['episode'].unique().numel())} episodes of {a.env} ({tc.seconds:.1f}s to record); "
-          f"sizes from {a.config}")
+    print(
+        f"samples: {len(samples['obs'])} joint observations [{s.n_agents} agents x {s.obs_dim}] from "
+        f"{int(samples['episode'].unique().numel())} episodes of {a.env} ({tc.seconds:.1f}s to record); "
+        f"sizes from {a.config}"
+    )
 
     results, rows = {}, []
     for arch, n, epochs in plan(a.quick, not a.quick):
         params = {**cfgmod.fit_params(config, arch), "n_samples": n, "epochs": epochs}
-        _, stats = fit(samples["obs"], FitConfig(**params), seed=0, progress=False,
-                       episode=samples["episode"])
+        _, stats = fit(samples["obs"], FitConfig(**params), seed=0, progress=False, episode=samples["episode"])
         per_epoch = stats["fit_seconds"] / epochs
         total = per_epoch * TARGET_EPOCHS if epochs != TARGET_EPOCHS else stats["fit_seconds"]
         key = f"{arch}_{n // 1000}k"
-        results[key] = {"arch": arch, "n_samples": n, "epochs_run": epochs,
-                        "seconds_run": stats["fit_seconds"], "seconds_per_epoch": per_epoch,
-                        "seconds_100_epochs": total, "extrapolated": epochs != TARGET_EPOCHS,
-                        "n_train": stats["n_train"], "n_val": stats["n_val"]}
-        rows.append((arch, n, epochs, f"{stats['fit_seconds']:.1f}", f"{per_epoch:.2f}",
-                     f"{total:.0f}" + (" (extrapolated)" if epochs != TARGET_EPOCHS else "")))
+        results[key] = {
+            "arch": arch,
+            "n_samples": n,
+            "epochs_run": epochs,
+            "seconds_run": stats["fit_seconds"],
+            "seconds_per_epoch": per_epoch,
+            "seconds_100_epochs": total,
+            "extrapolated": epochs != TARGET_EPOCHS,
+            "n_train": stats["n_train"],
+            "n_val": stats["n_val"],
+        }
+        rows.append(
+            (
+                arch,
+                n,
+                epochs,
+                f"{stats['fit_seconds']:.1f}",
+                f"{per_epoch:.2f}",
+                f"{total:.0f}" + (" (extrapolated)" if epochs != TARGET_EPOCHS else ""),
+            )
+        )
         print(f"  {arch} {n}: {stats['fit_seconds']:.1f}s for {epochs} epoch(s)", flush=True)
     print(C.table(rows, ("f_theta", "samples", "epochs run", "s run", "s/epoch", "s for 100 epochs")))
     headline = results["mlp_1k"]
     # sizes of another config than the paper's: their own keys and details
     tag = "" if Path(a.config).name == "paper.yaml" else f"_{Path(a.config).stem}_sizes"
-    print(f"fit_mlp_1k{tag}_s = {headline['seconds_100_epochs']:.1f}"
-          f"{' (extrapolated from ' + str(headline['epochs_run']) + ' epochs)' if headline['extrapolated'] else ''}"
-          " (target <= 20 s CPU)")
+    print(
+        f"fit_mlp_1k{tag}_s = {headline['seconds_100_epochs']:.1f}"
+        f"{' (extrapolated from ' + str(headline['epochs_run']) + ' epochs)' if headline['extrapolated'] else ''}"
+        " (target <= 20 s CPU)"
+    )
     figures = {f"fit_{k}{tag}_s": round(v["seconds_100_epochs"], 1) for k, v in results.items()}
-    details = {"sizes_from": a.config, "fit_sizes": {arch: cfgmod.fit_params(config, arch)
-                                                     for arch in ("mlp", "rnn", "transformer", "mlp-robust")},
-               "env": a.env, "threads": a.threads, "package": marl_attacks.__file__, "results": results,
-               "note": "extrapolated = seconds per epoch (incl. the fit's fixed costs) x 100"}
+    details = {
+        "sizes_from": a.config,
+        "fit_sizes": {arch: cfgmod.fit_params(config, arch) for arch in ("mlp", "rnn", "transformer", "mlp-robust")},
+        "env": a.env,
+        "threads": a.threads,
+        "package": marl_attacks.__file__,
+        "results": results,
+        "note": "extrapolated = seconds per epoch (incl. the fit's fixed costs) x 100",
+    }
     C.save("fit_time" + tag, figures, details, a.quick, a.no_save)
 
 

@@ -49,25 +49,34 @@ import tempfile
 from pathlib import Path
 
 import _common as C
+
 from marl_attacks.attacks import takes_pgd_steps
 from marl_attacks.runrecord import read_benchmarks
 
-FAMILIES = {"vmas": "vmas-balance", "mpe": "mpe-simple_spread", "lbf": "lbf-8x8-2p-2f-coop",
-            "rware": "rware-tiny-2ag"}
+FAMILIES = {"vmas": "vmas-balance", "mpe": "mpe-simple_spread", "lbf": "lbf-8x8-2p-2f-coop", "rware": "rware-tiny-2ag"}
 LEARNER = {"mappo": "mappo", "ippo": "mappo", "qmix": "qmix", "vdn": "qmix"}  # same loop, same cost
 # which eval_throughput measurement stands for each attack's own cost (per batched step, K = 1)
-ATTACK_PROXY = {"align-mlp": "align-mlp K=1", "targeted-align": "align-mlp K=1",
-                "robust-align": "align-mlp K=1", "align-rnn": "align-rnn K=1",
-                "align-transformer": "align-transformer K=1", "white-box-fgsm": "white-box-fgsm",
-                "white-box-pgd": "white-box-fgsm", "hadamard": "hadamard", "targeted-hadamard": "hadamard",
-                "noise-uniform": "noise-gaussian", "noise-gaussian": "noise-gaussian",
-                "noise-exponential": "noise-gaussian", "noise-ou": "noise-gaussian"}
+ATTACK_PROXY = {
+    "align-mlp": "align-mlp K=1",
+    "targeted-align": "align-mlp K=1",
+    "robust-align": "align-mlp K=1",
+    "align-rnn": "align-rnn K=1",
+    "align-transformer": "align-transformer K=1",
+    "white-box-fgsm": "white-box-fgsm",
+    "white-box-pgd": "white-box-fgsm",
+    "hadamard": "hadamard",
+    "targeted-hadamard": "hadamard",
+    "noise-uniform": "noise-gaussian",
+    "noise-gaussian": "noise-gaussian",
+    "noise-exponential": "noise-gaussian",
+    "noise-ou": "noise-gaussian",
+}
 GPU_ASSUMPTION = {
-    "fit_speedup": 20.0,     # dense MLP/LSTM/Transformer training at batch 64 on one GPU vs one core
+    "fit_speedup": 20.0,  # dense MLP/LSTM/Transformer training at batch 64 on one GPU vs one core
     "attack_speedup": 20.0,  # f_theta / victim gradient steps on batches of 750 episodes
-    "env_speedup": 1.0,      # env stepping: LBF/RWARE/MPE are Python (CPU); VMAS is overhead-bound
-    "train_speedup": 1.0,    # small MAPPO/QMIX nets, env-bound: no gain
-    "host_cores": 16,        # CPU jobs (training, env stepping) share the GPU machine's cores
+    "env_speedup": 1.0,  # env stepping: LBF/RWARE/MPE are Python (CPU); VMAS is overhead-bound
+    "train_speedup": 1.0,  # small MAPPO/QMIX nets, env-bound: no gain
+    "host_cores": 16,  # CPU jobs (training, env stepping) share the GPU machine's cores
 }
 
 
@@ -76,6 +85,7 @@ def family(env: str) -> str:
 
 
 # ---- quick config ------------------------------------------------------------------------
+
 
 def per_rule(rows: list[dict]) -> dict:
     out = {}
@@ -96,11 +106,17 @@ def fresh_clone_run(timeout: int) -> dict:
     print(f"fresh clone of {C.git_commit()} in {clone}; running: {command}", flush=True)
     log = tmp / "run.log"
     with C.Timer() as t, log.open("w") as fh:
-        proc = subprocess.run(["bash", "-c", command], cwd=clone, stdout=fh, stderr=subprocess.STDOUT,
-                              timeout=timeout)
+        proc = subprocess.run(["bash", "-c", command], cwd=clone, stdout=fh, stderr=subprocess.STDOUT, timeout=timeout)
     jobs = read_benchmarks(clone / "benchmarks" / "quick")
-    result = {"seconds": t.seconds, "returncode": proc.returncode, "command": command,
-              "clone": str(clone), "jobs": jobs, "per_rule": per_rule(jobs), "log": str(log)}
+    result = {
+        "seconds": t.seconds,
+        "returncode": proc.returncode,
+        "command": command,
+        "clone": str(clone),
+        "jobs": jobs,
+        "per_rule": per_rule(jobs),
+        "log": str(log),
+    }
     if proc.returncode != 0:
         print(f"the run failed (exit {proc.returncode}); log kept at {log}")
     else:
@@ -109,6 +125,7 @@ def fresh_clone_run(timeout: int) -> dict:
 
 
 # ---- calibration of per-unit costs ---------------------------------------------------------
+
 
 def representatives(paper: dict) -> dict:
     """One env per family present in the config: the preferred one, else its first env."""
@@ -159,25 +176,38 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
             with C.Timer() as ts, torch.no_grad():
                 for _ in range(n_steps):
                     e.step(e.random_actions(gen))
-            cache[key] = {"batch": B, "reset_s": tr.seconds, "step_s": ts.seconds / n_steps,
-                          "n_agents": e.spec.n_agents, "obs_dim": e.spec.obs_dim}
+            cache[key] = {
+                "batch": B,
+                "reset_s": tr.seconds,
+                "step_s": ts.seconds / n_steps,
+                "n_agents": e.spec.n_agents,
+                "obs_dim": e.spec.obs_dim,
+            }
         out["eval"][fam] = cache[key]
         train = ", ".join(f"{1e3 * out['train_s_per_step'][f'{fam}/{a}']:.2f} ms/step ({a})" for a in learners)
-        print(f"  calibrated {fam} ({env}): train {train}; eval batch of {B}: reset "
-              f"{out['eval'][fam]['reset_s']:.2f}s, {out['eval'][fam]['step_s']:.3f}s per batched step", flush=True)
+        print(
+            f"  calibrated {fam} ({env}): train {train}; eval batch of {B}: reset "
+            f"{out['eval'][fam]['reset_s']:.2f}s, {out['eval'][fam]['step_s']:.3f}s per batched step",
+            flush=True,
+        )
     return out
 
 
 # ---- projection of the paper grid ----------------------------------------------------------
 
+
 def attack_costs(results: dict, batch: int) -> tuple[dict, dict]:
     """Each attack's own seconds per batched step of ``batch`` episodes at the paper's K."""
     # the paper's f_theta sizes when eval_throughput.py was run with --fit-config config/paper.yaml
-    ev = (results.get("details", {}).get("eval_throughput_paper_fit")
-          or results.get("details", {}).get("eval_throughput", {}))
+    ev = results.get("details", {}).get("eval_throughput_paper_fit") or results.get("details", {}).get(
+        "eval_throughput", {}
+    )
     measured = ev.get("results", {})
-    note = {"source": "bench/eval_throughput.py", "fit_sizes_from": ev.get("fit_sizes_from"),
-            "batch_measured": ev.get("batch_episodes")}
+    note = {
+        "source": "bench/eval_throughput.py",
+        "fit_sizes_from": ev.get("fit_sizes_from"),
+        "batch_measured": ev.get("batch_episodes"),
+    }
     if not measured:
         raise SystemExit("no eval_throughput figures in bench/results.json: run bench/eval_throughput.py first")
     scale = batch / ev["batch_episodes"]  # attack cost grows with the batch (batched matmuls)
@@ -232,10 +262,18 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         else:
             fit_s[arch] = 3.0 * fits.get("mlp_1k", {}).get("seconds_100_epochs", 0.0)
     pairs, _ = cfgmod.victim_pairs(paper)
-    attacks = sorted({a for env in paper["envs"] for a in cfgmod.eval_params(paper, env)["attacks"]
-                      if a not in DERIVED and a != "benign"})
-    victims, stages = [], {"train_victim": 0.0, "collect_samples": 0.0, "fit_align": 0.0,
-                           "evaluate_attacks": 0.0, "score_victim": 0.0}
+    attacks = sorted(
+        {
+            a
+            for env in paper["envs"]
+            for a in cfgmod.eval_params(paper, env)["attacks"]
+            if a not in DERIVED and a != "benign"
+        }
+    )
+    victims, stages = (
+        [],
+        {"train_victim": 0.0, "collect_samples": 0.0, "fit_align": 0.0, "evaluate_attacks": 0.0, "score_victim": 0.0},
+    )
     eval_env_total = eval_attack_total = 0.0
     for env, algo in pairs:
         fam = family(env)
@@ -258,11 +296,22 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         fit_total = sum(fit_s[arch] for arch in cfgmod.needed_archs(paper, env))
         for seed in paper["seeds"]:
             eval_s = eval_env + eval_attack
-            victims.append({"env": env, "algo": algo, "seed": seed, "train_s": train_s,
-                            "collect_s": collect_s, "fit_s": fit_total, "eval_s": eval_s,
-                            "eval_env_s": eval_env, "eval_attack_s": eval_attack, "score_s": score_s,
-                            "chain_s": train_s + collect_s + max(fit_s.values()) + eval_s,
-                            "eval_batches": 1 + len(jobs) * batches})
+            victims.append(
+                {
+                    "env": env,
+                    "algo": algo,
+                    "seed": seed,
+                    "train_s": train_s,
+                    "collect_s": collect_s,
+                    "fit_s": fit_total,
+                    "eval_s": eval_s,
+                    "eval_env_s": eval_env,
+                    "eval_attack_s": eval_attack,
+                    "score_s": score_s,
+                    "chain_s": train_s + collect_s + max(fit_s.values()) + eval_s,
+                    "eval_batches": 1 + len(jobs) * batches,
+                }
+            )
             stages["train_victim"] += train_s
             stages["collect_samples"] += collect_s
             stages["fit_align"] += fit_total
@@ -280,10 +329,13 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         return max(job_seconds / cores, chain)
 
     g = GPU_ASSUMPTION
-    gpu_stage = {"train_victim": stages["train_victim"] / g["train_speedup"],
-                 "collect_samples": stages["collect_samples"],
-                 "fit_align": stages["fit_align"] / g["fit_speedup"],
-                 "score_victim": stages["score_victim"], "report": stages["report"]}
+    gpu_stage = {
+        "train_victim": stages["train_victim"] / g["train_speedup"],
+        "collect_samples": stages["collect_samples"],
+        "fit_align": stages["fit_align"] / g["fit_speedup"],
+        "score_victim": stages["score_victim"],
+        "report": stages["report"],
+    }
     env_part = eval_env_total
     gpu_stage["evaluate_attacks"] = env_part / g["env_speedup"] + eval_attack_total / g["attack_speedup"]
     gpu_cpu_jobs = gpu_stage["train_victim"] + gpu_stage["collect_samples"] + gpu_stage["score_victim"] + env_part
@@ -291,17 +343,33 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
     gpu_total = max(gpu_cpu_jobs / g["host_cores"], gpu_gpu_work)
     gpu_shipped = max((gpu_cpu_jobs - gpu_stage["train_victim"]) / g["host_cores"], gpu_gpu_work)
     return {
-        "n_victims": len(victims), "eval_batch": B, "attacks_run": attacks, "stages_job_s": stages,
-        "fit_s_per_victim": fit_s, "attack_s_per_batched_step": att_cost, "attack_cost_note": att_note,
-        "job_seconds_total": total, "job_seconds_shipped_victims": shipped,
-        "longest_chain_s": longest, "longest_chain_shipped_s": longest_shipped,
-        "wall_2_cores_s": wall(2, total, longest), "wall_2_cores_shipped_s": wall(2, shipped, longest_shipped),
-        "wall_16_cores_s": wall(16, total, longest), "wall_16_cores_shipped_s": wall(16, shipped, longest_shipped),
-        "wall_1_gpu_s": gpu_total, "wall_1_gpu_shipped_s": gpu_shipped, "gpu_assumption": GPU_ASSUMPTION,
-        "eval_env_s": eval_env_total, "eval_attack_s": eval_attack_total,
-        "per_family": {fam: {k: sum(v[k] for v in victims if family(v["env"]) == fam)
-                             for k in ("train_s", "fit_s", "eval_env_s", "eval_attack_s")}
-                       for fam in cal["eval"]},
+        "n_victims": len(victims),
+        "eval_batch": B,
+        "attacks_run": attacks,
+        "stages_job_s": stages,
+        "fit_s_per_victim": fit_s,
+        "attack_s_per_batched_step": att_cost,
+        "attack_cost_note": att_note,
+        "job_seconds_total": total,
+        "job_seconds_shipped_victims": shipped,
+        "longest_chain_s": longest,
+        "longest_chain_shipped_s": longest_shipped,
+        "wall_2_cores_s": wall(2, total, longest),
+        "wall_2_cores_shipped_s": wall(2, shipped, longest_shipped),
+        "wall_16_cores_s": wall(16, total, longest),
+        "wall_16_cores_shipped_s": wall(16, shipped, longest_shipped),
+        "wall_1_gpu_s": gpu_total,
+        "wall_1_gpu_shipped_s": gpu_shipped,
+        "gpu_assumption": GPU_ASSUMPTION,
+        "eval_env_s": eval_env_total,
+        "eval_attack_s": eval_attack_total,
+        "per_family": {
+            fam: {
+                k: sum(v[k] for v in victims if family(v["env"]) == fam)
+                for k in ("train_s", "fit_s", "eval_env_s", "eval_attack_s")
+            }
+            for fam in cal["eval"]
+        },
         "assumptions": [
             "one thread per job, as the workflow's rules; job times on 16 cores equal those on 2",
             "wall = max(job seconds / cores, longest train->collect->fit->evaluate chain): perfect packing",
@@ -367,8 +435,9 @@ def main() -> None:
     p.add_argument("--run-dir", default=str(C.ROOT), help="checkout with a finished quick run (--quick)")
     p.add_argument("--paper-config", default=str(C.ROOT / "config" / "paper.yaml"))
     p.add_argument("--timeout", type=int, default=3600, help="limit of the fresh-clone run (s)")
-    p.add_argument("--paper-only", action="store_true",
-                   help="only the paper projection; the quick figures of the last run stay")
+    p.add_argument(
+        "--paper-only", action="store_true", help="only the paper projection; the quick figures of the last run stay"
+    )
     a = p.parse_args()
     C.set_threads(a.threads)
     C.warm_up_torch()
@@ -378,7 +447,9 @@ def main() -> None:
     print(C.machine_line(m))
     figures, details = {}, {}
     if a.paper_only:  # keep the quick figures of an earlier run
-        prev = json.loads(C.RESULTS.read_text()).get("details", {}).get("pipeline_cost", {}) if C.RESULTS.exists() else {}
+        prev = (
+            json.loads(C.RESULTS.read_text()).get("details", {}).get("pipeline_cost", {}) if C.RESULTS.exists() else {}
+        )
         details.update({k: prev[k] for k in ("quick", "quick_units") if k in prev})
         quick_units = details.get("quick_units")
     else:
@@ -386,26 +457,41 @@ def main() -> None:
             run_dir = Path(a.run_dir)
             jobs = read_benchmarks(run_dir / "benchmarks" / "quick")
             if not jobs:
-                raise SystemExit(f"no benchmark files under {run_dir}/benchmarks/quick: pass --run-dir of a "
-                                 "checkout where `snakemake --cores 2` finished")
+                raise SystemExit(
+                    f"no benchmark files under {run_dir}/benchmarks/quick: pass --run-dir of a "
+                    "checkout where `snakemake --cores 2` finished"
+                )
             job_s = sum(j["s"] for j in jobs)
             figures["quick_pipeline_s"] = round(job_s / 2, 1)
-            details["quick"] = {"source": f"benchmark files of {run_dir}", "jobs": jobs, "per_rule": per_rule(jobs),
-                                "job_seconds": job_s, "estimate": "job seconds / 2 concurrent jobs; install "
-                                "and Snakemake's own start-up not included"}
-            print(f"quick config, {len(jobs)} jobs in {run_dir}/benchmarks/quick: {job_s:.0f} job-seconds -> "
-                  f"~{fmt_h(job_s / 2)} on 2 cores (estimate: no install, perfect packing)")
+            details["quick"] = {
+                "source": f"benchmark files of {run_dir}",
+                "jobs": jobs,
+                "per_rule": per_rule(jobs),
+                "job_seconds": job_s,
+                "estimate": "job seconds / 2 concurrent jobs; install and Snakemake's own start-up not included",
+            }
+            print(
+                f"quick config, {len(jobs)} jobs in {run_dir}/benchmarks/quick: {job_s:.0f} job-seconds -> "
+                f"~{fmt_h(job_s / 2)} on 2 cores (estimate: no install, perfect packing)"
+            )
             unit_dir = run_dir
         else:
             run = fresh_clone_run(a.timeout)
             figures["quick_pipeline_s"] = round(run["seconds"], 1)
-            details["quick"] = {"source": "fresh clone, README's first command, timed", **run,
-                                "job_seconds": sum(j["s"] for j in run["jobs"])}
-            print(f"quick config from a fresh clone: {fmt_h(run['seconds'])} ({run['seconds']:.0f} s, install "
-                  f"included; exit {run['returncode']}); {details['quick']['job_seconds']:.0f} job-seconds")
+            details["quick"] = {
+                "source": "fresh clone, README's first command, timed",
+                **run,
+                "job_seconds": sum(j["s"] for j in run["jobs"]),
+            }
+            print(
+                f"quick config from a fresh clone: {fmt_h(run['seconds'])} ({run['seconds']:.0f} s, install "
+                f"included; exit {run['returncode']}); {details['quick']['job_seconds']:.0f} job-seconds"
+            )
             unit_dir = Path(run["clone"])
-        rows = [(rule, d["jobs"], f"{d['s']:.0f}", f"{d['max_s']:.0f}")
-                for rule, d in sorted(details["quick"]["per_rule"].items())]
+        rows = [
+            (rule, d["jobs"], f"{d['s']:.0f}", f"{d['max_s']:.0f}")
+            for rule, d in sorted(details["quick"]["per_rule"].items())
+        ]
         print(C.table(rows, ("rule", "jobs", "job s (sum)", "longest job s")))
         print("quick_pipeline_s target: <= 600 s (fresh clone, 2 cores)")
         quick_units = quick_units_from_run(unit_dir)
@@ -420,31 +506,46 @@ def main() -> None:
         label = f"{Path(path).name} (run '{paper['run']}', victims {'shipped' if shipped else 'trained'})"
         if paper_bench.exists() and read_benchmarks(paper_bench):
             jobs = read_benchmarks(paper_bench)
-            details[key] = {"config": path, "source": f"benchmark files of {paper_bench}",
-                            "per_rule": per_rule(jobs)}
+            details[key] = {"config": path, "source": f"benchmark files of {paper_bench}", "per_rule": per_rule(jobs)}
             figures[f"{key}_pipeline_s"] = round(sum(j["s"] for j in jobs) / 2, 1)
             print(f"{label}: {fmt_h(figures[f'{key}_pipeline_s'])} on 2 cores from its benchmark files")
             continue
         print(f"{label}: no benchmark files of a run; projecting from calibrated per-unit costs")
         cal = calibrate(paper, a.quick, cache)
         proj = project(paper, cal, results, quick_units)
-        details[key] = {"config": os.path.relpath(path, C.ROOT), "source": "projection", "victims_shipped": shipped,
-                        "calibration": cal, **proj}
+        details[key] = {
+            "config": os.path.relpath(path, C.ROOT),
+            "source": "projection",
+            "victims_shipped": shipped,
+            "calibration": cal,
+            **proj,
+        }
         figures[f"{key}_pipeline_s"] = round(proj["wall_2_cores_shipped_s" if shipped else "wall_2_cores_s"], 1)
         figures[f"{key}_pipeline_with_training_s"] = round(proj["wall_2_cores_s"], 1)
         st = proj["stages_job_s"]
         print(f"  {proj['n_victims']} victims (env x algo x seed); job-seconds per stage:")
         print(C.table([(k, f"{v:,.0f}", fmt_h(v)) for k, v in st.items()], ("stage", "job s", "")))
-        print(C.table([
-            ("2 cores", fmt_h(proj["wall_2_cores_shipped_s"]), fmt_h(proj["wall_2_cores_s"])),
-            ("16 cores", fmt_h(proj["wall_16_cores_shipped_s"]), fmt_h(proj["wall_16_cores_s"])),
-            ("1 GPU + 16 cores (assumed speed-ups)", fmt_h(proj["wall_1_gpu_shipped_s"]), fmt_h(proj["wall_1_gpu_s"])),
-        ], ("machine", "shipped victims", "with training")))
+        print(
+            C.table(
+                [
+                    ("2 cores", fmt_h(proj["wall_2_cores_shipped_s"]), fmt_h(proj["wall_2_cores_s"])),
+                    ("16 cores", fmt_h(proj["wall_16_cores_shipped_s"]), fmt_h(proj["wall_16_cores_s"])),
+                    (
+                        "1 GPU + 16 cores (assumed speed-ups)",
+                        fmt_h(proj["wall_1_gpu_shipped_s"]),
+                        fmt_h(proj["wall_1_gpu_s"]),
+                    ),
+                ],
+                ("machine", "shipped victims", "with training"),
+            )
+        )
         for line in proj["assumptions"]:
             print(f"  assumption: {line}")
-        print(f"{key}_pipeline_s = {fmt_h(figures[f'{key}_pipeline_s'])} on 2 cores "
-              f"({'shipped victims' if shipped else 'training included'}); target for config/paper.yaml "
-              "with shipped victims: <= 2 h")
+        print(
+            f"{key}_pipeline_s = {fmt_h(figures[f'{key}_pipeline_s'])} on 2 cores "
+            f"({'shipped victims' if shipped else 'training included'}); target for config/paper.yaml "
+            "with shipped victims: <= 2 h"
+        )
     C.save("pipeline_cost", figures, details, a.quick, a.no_save)
 
 

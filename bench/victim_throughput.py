@@ -57,8 +57,9 @@ def run_train(env_cfg: dict, algo: str, hp: dict, steps: int) -> dict:
 
     cfg = build_config(algo, {**hp, "total_steps": steps})
     with C.Timer() as t:
-        env = make_env(env_cfg["name"], cfg.num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0,
-                       kwargs=env_cfg["kwargs"])
+        env = make_env(
+            env_cfg["name"], cfg.num_envs, "cpu", max_steps=env_cfg["max_steps"], seed=0, kwargs=env_cfg["kwargs"]
+        )
         _, curve = ALGOS[algo].train(env, cfg, seed=0, progress=False)
     return {"seconds": t.seconds, "steps": curve[-1]["env_steps"], "num_envs": cfg.num_envs}
 
@@ -66,11 +67,13 @@ def run_train(env_cfg: dict, algo: str, hp: dict, steps: int) -> dict:
 def main() -> None:
     p = C.parser(__doc__)
     p.add_argument("--config", default=str(C.ROOT / "config" / "paper.yaml"))
-    p.add_argument("--envs", nargs="+", default=None,
-                   help="default: every env of the config (--quick: the first of each family)")
+    p.add_argument(
+        "--envs", nargs="+", default=None, help="default: every env of the config (--quick: the first of each family)"
+    )
     p.add_argument("--algos", nargs="+", default=["mappo", "ippo", "qmix", "vdn"])
-    p.add_argument("--steps", type=int, default=None,
-                   help="env steps per training run (default: 20,000 full, 4,000 quick)")
+    p.add_argument(
+        "--steps", type=int, default=None, help="env steps per training run (default: 20,000 full, 4,000 quick)"
+    )
     p.add_argument("--reps", type=int, default=None, help="repetitions (default: 2 full, 1 quick)")
     a = p.parse_args()
     C.set_threads(a.threads)
@@ -109,23 +112,54 @@ def main() -> None:
                 limits[num_envs] = [C.random_stepping(env_cfg, num_envs, steps) for _ in range(reps)]
             limit = max(x["steps"] / x["seconds"] for x in limits[num_envs])
             train = max((x["steps"] / x["seconds"] for x in runs), default=None)
-            results.append({"env": env, "algo": algo, "settings_from": source, "hp": hp, "runs": runs,
-                            "limit_runs": limits[num_envs], "train_steps_per_s": train,
-                            "limit_steps_per_s": limit, "error": error})
-            rows.append((env, algo, num_envs, "FAILED" if train is None else f"{train:,.0f}",
-                         f"{limit:,.0f}", "-" if train is None else f"{train / limit:.2f}", source))
+            results.append(
+                {
+                    "env": env,
+                    "algo": algo,
+                    "settings_from": source,
+                    "hp": hp,
+                    "runs": runs,
+                    "limit_runs": limits[num_envs],
+                    "train_steps_per_s": train,
+                    "limit_steps_per_s": limit,
+                    "error": error,
+                }
+            )
+            rows.append(
+                (
+                    env,
+                    algo,
+                    num_envs,
+                    "FAILED" if train is None else f"{train:,.0f}",
+                    f"{limit:,.0f}",
+                    "-" if train is None else f"{train / limit:.2f}",
+                    source,
+                )
+            )
             print(f"  {env} {algo}: train {rows[-1][3]} steps/s, limit {rows[-1][4]} steps/s", flush=True)
-    print(C.table(rows, ("env", "algo", "parallel envs", "train steps/s", "env limit steps/s",
-                         "train / limit", "settings")))
+    print(
+        C.table(
+            rows, ("env", "algo", "parallel envs", "train steps/s", "env limit steps/s", "train / limit", "settings")
+        )
+    )
     trained = [r for r in results if r.get("train_steps_per_s")]
     failed = [f"{r['env']}/{r['algo']}" for r in results if r.get("error")]
     print(f"{len(trained)} env x algo pairs trained, {len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
-    figures = {"victim_train_steps_per_s_min": min((r["train_steps_per_s"] for r in trained), default=None),
-               "victim_train_vs_env_limit_min": min((r["train_steps_per_s"] / r["limit_steps_per_s"]
-                                                     for r in trained), default=None)}
-    details = {"config": a.config, "steps_per_run": steps, "reps": reps, "threads": a.threads,
-               "results": results, "failed": failed,
-               "note": "best repetition of each; env construction included in every timing"}
+    figures = {
+        "victim_train_steps_per_s_min": min((r["train_steps_per_s"] for r in trained), default=None),
+        "victim_train_vs_env_limit_min": min(
+            (r["train_steps_per_s"] / r["limit_steps_per_s"] for r in trained), default=None
+        ),
+    }
+    details = {
+        "config": a.config,
+        "steps_per_run": steps,
+        "reps": reps,
+        "threads": a.threads,
+        "results": results,
+        "failed": failed,
+        "note": "best repetition of each; env construction included in every timing",
+    }
     C.save("victim_throughput", figures, details, a.quick, a.no_save)
 
 

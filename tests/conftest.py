@@ -16,8 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)
 
 
-def random_spec(seed: int, n_agents: int | None = None, obs_dim: int | None = None,
-                bounded: bool | None = None, discrete: bool = True) -> EnvSpec:
+def random_spec(
+    seed: int,
+    n_agents: int | None = None,
+    obs_dim: int | None = None,
+    bounded: bool | None = None,
+    discrete: bool = True,
+) -> EnvSpec:
     """A random observation layout: sizes, finite or infinite bounds, ID dims at random places."""
     g = torch.Generator().manual_seed(seed)
     n = n_agents or int(torch.randint(2, 6, (1,), generator=g))
@@ -31,9 +36,17 @@ def random_spec(seed: int, n_agents: int | None = None, obs_dim: int | None = No
         high = torch.full((n, d), float("inf"))
     perturbable = torch.rand(n, d, generator=g) > 0.3
     perturbable[:, 0] = True  # at least one perturbable dimension
-    return EnvSpec(name=f"random-{seed}", n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
-                   perturbable=perturbable, action_type="discrete" if discrete else "continuous",
-                   action_dim=5 if discrete else 2, max_steps=10)
+    return EnvSpec(
+        name=f"random-{seed}",
+        n_agents=n,
+        obs_dim=d,
+        obs_low=low,
+        obs_high=high,
+        perturbable=perturbable,
+        action_type="discrete" if discrete else "continuous",
+        action_dim=5 if discrete else 2,
+        max_steps=10,
+    )
 
 
 def random_obs(spec: EnvSpec, batch: int, seed: int) -> torch.Tensor:

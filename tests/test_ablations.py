@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from marl_attacks import ablations, collect, evaluate, fit, lineage, train
 from marl_attacks import config as cfgmod
+from marl_attacks.alignment import load_align_model
 from marl_attacks.io import ArtifactError
 from marl_attacks.victims import load_victim
 
@@ -20,15 +21,19 @@ def make_config() -> dict:
     """config/tiny.yaml cut to this victim: the config its files are checked against."""
     cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
     cfg["envs"] = {ENV["name"]: {"max_steps": ENV["max_steps"], "kwargs": ENV["kwargs"]}}
-    cfg["algos"] = {"mappo": {"total_steps": 480, "num_envs": 8, "rollout_len": 6, "epochs": 1, "minibatches": 2,
-                              "hidden": 16}}
+    cfg["algos"] = {
+        "mappo": {"total_steps": 480, "num_envs": 8, "rollout_len": 6, "epochs": 1, "minibatches": 2, "hidden": 16}
+    }
     cfg["collect"] = {"n_samples": 40, "num_envs": 4}
-    cfg["fit"] = {"mlp": {"hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2, "val_frac": 0.2,
-                          "n_samples": 40}}
+    cfg["fit"] = {
+        "mlp": {"hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2, "val_frac": 0.2, "n_samples": 40}
+    }
     cfg["evaluate"]["attacks"] = ["benign", "align-mlp", "hadamard"]
-    cfg["ablations"] = {"samples": dict(BLOCK, attacks=["align-mlp"], n_samples=[20, 40]),
-                        "pgd_steps": dict(BLOCK, attacks=["align-mlp"], pgd_steps=[1, 4]),
-                        "n_attacked": dict(BLOCK, attacks=["hadamard", "targeted-hadamard", "max-noise"])}
+    cfg["ablations"] = {
+        "samples": dict(BLOCK, attacks=["align-mlp"], n_samples=[20, 40]),
+        "pgd_steps": dict(BLOCK, attacks=["align-mlp"], pgd_steps=[1, 4]),
+        "n_attacked": dict(BLOCK, attacks=["hadamard", "targeted-hadamard", "max-noise"]),
+    }
     for block in cfg["ablations"].values():
         block.pop("max_batch")
     cfgmod.check(cfg)
@@ -41,14 +46,40 @@ def victim(tmp_path_factory):
     cfg = make_config()
     p = {k: str(d / k) for k in ["policy.pt", "curve.csv", "samples.pt", "mlp.pt", "mlp_n20.pt"]}
     expect = lineage.expected(cfg, ENV["name"], "mappo", 0)
-    train.run(ENV, "mappo", cfgmod.algo_params(cfg, ENV["name"], "mappo"), 0, 0, "cpu", p["policy.pt"],
-              p["curve.csv"], progress=False)
-    collect.run(ENV, VICTIM, p["policy.pt"], 40, 4, 0, "cpu", p["samples.pt"], progress=False,
-                expect_policy=expect["policy"])
-    fit.run(p["samples.pt"], VICTIM, cfgmod.fit_params(cfg, "mlp"), 0, "cpu", p["mlp.pt"], progress=False,
-            expect_samples=expect["samples"])
-    fit.run(p["samples.pt"], VICTIM, cfgmod.ablation_fit_params(cfg, "mlp", 20), 0, "cpu", p["mlp_n20.pt"],
-            progress=False, expect_samples=expect["samples"])
+    train.run(
+        ENV,
+        "mappo",
+        cfgmod.algo_params(cfg, ENV["name"], "mappo"),
+        0,
+        0,
+        "cpu",
+        p["policy.pt"],
+        p["curve.csv"],
+        progress=False,
+    )
+    collect.run(
+        ENV, VICTIM, p["policy.pt"], 40, 4, 0, "cpu", p["samples.pt"], progress=False, expect_policy=expect["policy"]
+    )
+    fit.run(
+        p["samples.pt"],
+        VICTIM,
+        cfgmod.fit_params(cfg, "mlp"),
+        0,
+        "cpu",
+        p["mlp.pt"],
+        progress=False,
+        expect_samples=expect["samples"],
+    )
+    fit.run(
+        p["samples.pt"],
+        VICTIM,
+        cfgmod.ablation_fit_params(cfg, "mlp", 20),
+        0,
+        "cpu",
+        p["mlp_n20.pt"],
+        progress=False,
+        expect_samples=expect["samples"],
+    )
     p["config"] = cfg
     return p
 
@@ -56,16 +87,28 @@ def victim(tmp_path_factory):
 def run(victim, ablation, block, align, tmp_path):
     """The ablation job, checking its inputs as the workflow does."""
     cfg, out = victim["config"], str(tmp_path / f"{ablation}.csv")
-    ablations.run(ablation, ENV, VICTIM, victim["policy.pt"], align, dict(block, max_batch=8), {}, 0, "cpu", out,
-                  progress=False, expect_policy=lineage.expected(cfg, ENV["name"], "mappo", 0)["policy"],
-                  expect_align=lineage.expected_ablation(cfg, ablation, ENV["name"], "mappo", 0))
+    ablations.run(
+        ablation,
+        ENV,
+        VICTIM,
+        victim["policy.pt"],
+        align,
+        dict(block, max_batch=8),
+        {},
+        0,
+        "cpu",
+        out,
+        progress=False,
+        expect_policy=lineage.expected(cfg, ENV["name"], "mappo", 0)["policy"],
+        expect_align=lineage.expected_ablation(cfg, ablation, ENV["name"], "mappo", 0),
+    )
     return pd.read_csv(out)
 
 
 def main_rows(victim, attacks, eps, attack_params=None):
     """The main evaluation of the same victim on the ablation's episodes."""
     policy, _ = load_victim(victim["policy.pt"])
-    model, _ = fit.load_align_model(victim["mlp.pt"])
+    model, _ = load_align_model(victim["mlp.pt"])
     cfg = dict(BLOCK, attacks=attacks, n_attacked=["all"], eps=eps)
     rows, _ = evaluate.evaluate(ENV, policy, {"mlp": model}, cfg, attack_params or {}, 0, "cpu", progress=False)
     return rows

@@ -4,15 +4,14 @@ and a short QMIX-family learning check."""
 
 import pytest
 import torch
-
 from conftest import Crash, crash_after, random_obs, random_spec
+
 from marl_attacks.algos import ALGOS, build_config, rebuild_policy
 from marl_attacks.algos.common import Checkpointer
 from marl_attacks.algos.ippo import IndependentCritic
 from marl_attacks.algos.mappo import MappoPolicy
-from marl_attacks.algos.qmix import (QMixer, QPolicy, ReplayBuffer, RunningMeanStd, VdnConfig, VdnMixer,
-                                     td_target,
-                                     train as train_value)
+from marl_attacks.algos.qmix import QMixer, QPolicy, ReplayBuffer, RunningMeanStd, VdnConfig, VdnMixer, td_target
+from marl_attacks.algos.qmix import train as train_value
 from marl_attacks.attacks import AttackContext, make_attack
 from marl_attacks.envs import Step, make_env
 from marl_attacks.rollout import run_episodes, victim_actor
@@ -21,16 +20,29 @@ from marl_attacks.utils import seed_everything
 BALANCE = {"n_agents": 3, "continuous_actions": False}
 # tiny budgets: a few updates, several segments (resume points), replay learning from the start
 TINY = {
-    "mappo": dict(total_steps=8 * 4 * 6, num_envs=4, rollout_len=8, epochs=1, minibatches=2, hidden=16,
-                  checkpoint_every=2),
-    "qmix": dict(total_steps=4 * 4 * 12, num_envs=4, rollout_len=4, train_steps=2, batch_size=16,
-                 buffer_size=100, learning_starts=16, target_update=3, hidden=16, mixer_embed=8,
-                 hypernet_embed=16, checkpoint_every=4, n_step=3, standardise_rewards=True,
-                 normalise_state=True),
+    "mappo": dict(
+        total_steps=8 * 4 * 6, num_envs=4, rollout_len=8, epochs=1, minibatches=2, hidden=16, checkpoint_every=2
+    ),
+    "qmix": dict(
+        total_steps=4 * 4 * 12,
+        num_envs=4,
+        rollout_len=4,
+        train_steps=2,
+        batch_size=16,
+        buffer_size=100,
+        learning_starts=16,
+        target_update=3,
+        hidden=16,
+        mixer_embed=8,
+        hypernet_embed=16,
+        checkpoint_every=4,
+        n_step=3,
+        standardise_rewards=True,
+        normalise_state=True,
+    ),
 }
 TINY["ippo"] = TINY["mappo"]
-TINY["vdn"] = {k: v for k, v in TINY["qmix"].items()
-               if k not in ("mixer_embed", "hypernet_embed", "normalise_state")}
+TINY["vdn"] = {k: v for k, v in TINY["qmix"].items() if k not in ("mixer_embed", "hypernet_embed", "normalise_state")}
 
 
 def _env(name="vmas-balance", num_envs=4, max_steps=10, seed=0):
@@ -86,8 +98,7 @@ def test_same_seed_same_policy(algo):
     assert not _same_weights(a, c)
 
 
-@pytest.mark.parametrize("algo,env_name", [(a, "vmas-balance") for a in sorted(ALGOS)]
-                         + [("vdn", "mpe-simple_spread")])
+@pytest.mark.parametrize("algo,env_name", [(a, "vmas-balance") for a in sorted(ALGOS)] + [("vdn", "mpe-simple_spread")])
 def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
     cfg = TINY[algo]
     full, full_curve = _train(algo, env=_env(env_name, cfg["num_envs"], max_steps=5))
@@ -95,12 +106,10 @@ def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
     # crash in the middle of the third segment (after two resume points were written)
     crash_at = int(cfg["rollout_len"] * cfg["checkpoint_every"] * 2.5)
     with pytest.raises(Crash):
-        _train(algo, env=crash_after(_env(env_name, cfg["num_envs"], max_steps=5), crash_at),
-               checkpoint=ckpt)
+        _train(algo, env=crash_after(_env(env_name, cfg["num_envs"], max_steps=5), crash_at), checkpoint=ckpt)
     assert ckpt.load()["update"] == 2 * cfg["checkpoint_every"]
     # a new process: fresh env; train.py would reseed the global RNGs as at the start
-    resumed, resumed_curve = _train(algo, seed=0, env=_env(env_name, cfg["num_envs"], max_steps=5),
-                                    checkpoint=ckpt)
+    resumed, resumed_curve = _train(algo, seed=0, env=_env(env_name, cfg["num_envs"], max_steps=5), checkpoint=ckpt)
     assert _same_weights(full, resumed)
     assert _strip_wall(full_curve) == _strip_wall(resumed_curve)
 
@@ -118,6 +127,7 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path):
 
 # ---- IPPO ---------------------------------------------------------------------------------
 
+
 def test_ippo_critic_sees_only_its_own_observation():
     torch.manual_seed(0)
     critic = IndependentCritic(3, 5, 16)
@@ -132,6 +142,7 @@ def test_ippo_critic_sees_only_its_own_observation():
 
 
 # ---- QMIX / VDN ---------------------------------------------------------------------------
+
 
 def test_qmix_mixer_is_monotonic_in_every_agent_q():
     torch.manual_seed(0)
@@ -170,9 +181,13 @@ def test_td_target_bootstraps_truncation_not_termination():
     online, target = FixedQ(1.0), FixedQ(-2.0)  # differ, so double-Q matters
     reset_obs = torch.full((3, 2, 3), 100.0)  # what the env shows after its auto-reset
     final = torch.tensor([[[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]]]).expand(3, 2, 3).clone()
-    step = Step(obs=reset_obs, reward=torch.tensor([1.0, 2.0, 3.0]),
-                terminated=torch.tensor([True, False, False]),
-                truncated=torch.tensor([False, True, False]), final_obs=final)
+    step = Step(
+        obs=reset_obs,
+        reward=torch.tensor([1.0, 2.0, 3.0]),
+        terminated=torch.tensor([True, False, False]),
+        truncated=torch.tensor([False, True, False]),
+        final_obs=final,
+    )
     buffer = ReplayBuffer(8, 3, 2, 3)
     buffer.add(torch.zeros(3, 2, 3), torch.zeros(3, 2, dtype=torch.long), step.reward, step)
     batch = {k: getattr(buffer, k)[0] for k in buffer.FIELDS}
@@ -192,8 +207,13 @@ def test_replay_buffer_wraps_and_round_trips():
     buf = ReplayBuffer(6, 2, 1, 1)  # 3 time rows of 2 parallel episodes
     for k in range(4):  # 4 rows into 3
         obs = torch.tensor([[[2.0 * k]], [[2.0 * k + 1]]])
-        step = Step(obs=obs, reward=obs.flatten(), terminated=torch.zeros(2, dtype=torch.bool),
-                    truncated=torch.zeros(2, dtype=torch.bool), final_obs=obs + 0.5)
+        step = Step(
+            obs=obs,
+            reward=obs.flatten(),
+            terminated=torch.zeros(2, dtype=torch.bool),
+            truncated=torch.zeros(2, dtype=torch.bool),
+            final_obs=obs + 0.5,
+        )
         buf.add(obs, torch.zeros(2, 1, dtype=torch.long), obs.flatten(), step)
     assert buf.size == 3 and buf.pos == 1 and len(buf) == 6
     assert sorted(buf.reward.flatten().tolist()) == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0]  # oldest row gone
@@ -208,7 +228,7 @@ def _hand_n_step(rewards, terminated, ended, start, n, gamma, newest):
     ret, t = 0.0, start
     for k in range(n):
         t = start + k
-        ret += gamma ** k * rewards[t]
+        ret += gamma**k * rewards[t]
         if ended[t] or t == newest or k == n - 1:
             return ret, gamma ** (k + 1), terminated[t], t
 
@@ -222,10 +242,14 @@ def test_n_step_sample_stops_at_termination_truncation_cut_and_newest_row():
     buf = ReplayBuffer(16, 1, 1, 1, action_dim=2)
     for t, r in enumerate(rewards):
         obs = torch.full((1, 1, 1), float(t))
-        step = Step(obs=obs + 100, reward=torch.tensor([r]), terminated=torch.tensor([terminated[t]]),
-                    truncated=torch.tensor([truncated[t]]), final_obs=obs + 0.5)
-        buf.add(obs, torch.zeros(1, 1, dtype=torch.long), step.reward, step,
-                torch.tensor([[[True, t % 2 == 0]]]))
+        step = Step(
+            obs=obs + 100,
+            reward=torch.tensor([r]),
+            terminated=torch.tensor([terminated[t]]),
+            truncated=torch.tensor([truncated[t]]),
+            final_obs=obs + 0.5,
+        )
+        buf.add(obs, torch.zeros(1, 1, dtype=torch.long), step.reward, step, torch.tensor([[[True, t % 2 == 0]]]))
         if t == 6:
             buf.cut()
     ended = [a or b or t == 6 for t, (a, b) in enumerate(zip(terminated, truncated))]
@@ -258,15 +282,20 @@ def test_n_step_td_target_with_standardised_rewards_matches_hand_computed():
     buf = ReplayBuffer(4, 1, 1, 2)
     for t, r in enumerate([1.0, 3.0]):
         obs = torch.full((1, 1, 2), float(t))
-        step = Step(obs=obs + 1, reward=torch.tensor([r]), terminated=torch.tensor([False]),
-                    truncated=torch.tensor([False]), final_obs=obs + 1)
+        step = Step(
+            obs=obs + 1,
+            reward=torch.tensor([r]),
+            terminated=torch.tensor([False]),
+            truncated=torch.tensor([False]),
+            final_obs=obs + 1,
+        )
         buf.add(obs, torch.zeros(1, 1, dtype=torch.long), step.reward, step)
     torch.manual_seed(1)
     batch = buf.sample(20, torch.device("cpu"), n_step=3, gamma=gamma, reward_fn=lambda r: 2 * r - 1)
     policy = FixedQ(1.0)  # Q = obs: greedy value 2 at the bootstrap state obs == 2 (after step 1)
     y = td_target(batch, policy, policy, VdnMixer(), gamma, double_q=True)
     for i, t in enumerate(batch["obs"][:, 0, 0].long().tolist()):
-        expected = (1 + gamma * 5 + gamma ** 2 * 2) if t == 0 else (5 + gamma * 2)
+        expected = (1 + gamma * 5 + gamma**2 * 2) if t == 0 else (5 + gamma * 2)
         assert y[i].item() == pytest.approx(expected)
 
 
@@ -299,8 +328,7 @@ def test_vdn_improves_on_simple_spread():
     smaller gradient steps per env step (the defaults' 1 x 512 is tuned for 200k+ steps)."""
     seed_everything(0)
     env = make_env("mpe-simple_spread", 16, max_steps=25, seed=0, kwargs={"N": 2})
-    cfg = VdnConfig(total_steps=15_000, num_envs=16, eps_anneal_steps=6_000, train_steps=8,
-                    batch_size=128)
+    cfg = VdnConfig(total_steps=15_000, num_envs=16, eps_anneal_steps=6_000, train_steps=8, batch_size=128)
     policy, curve = train_value(env, cfg, 0, progress=False)
     rows = [r for r in curve if r["episodes"] > 0]
     k = len(rows) // 10
@@ -325,8 +353,7 @@ def test_train_stage_resumes_from_its_checkpoint_and_deletes_it(tmp_path, monkey
     env = {"name": "vmas-balance", "max_steps": 10, "kwargs": BALANCE}
 
     def run(out):
-        stage.run(env, "vdn", TINY["vdn"], 0, 0, "cpu", str(out / "policy.pt"), str(out / "curve.csv"),
-                  progress=False)
+        stage.run(env, "vdn", TINY["vdn"], 0, 0, "cpu", str(out / "policy.pt"), str(out / "curve.csv"), progress=False)
 
     run(tmp_path / "straight")
     real_make_env = stage.make_env
@@ -405,8 +432,13 @@ def test_masked_greedy_and_white_box_use_the_mask():
 def test_replay_buffer_next_mask_is_all_valid_after_an_episode_end():
     buf = ReplayBuffer(8, 2, n_agents=2, obs_dim=3, action_dim=4)
     obs, act = torch.zeros(2, 2, 3), torch.zeros(2, 2, dtype=torch.long)
-    step = Step(obs=obs, reward=torch.zeros(2), terminated=torch.tensor([False, False]),
-                truncated=torch.tensor([False, True]), final_obs=obs)
+    step = Step(
+        obs=obs,
+        reward=torch.zeros(2),
+        terminated=torch.tensor([False, False]),
+        truncated=torch.tensor([False, True]),
+        final_obs=obs,
+    )
     nxt = torch.zeros(2, 2, 4, dtype=torch.bool)
     nxt[..., 1] = True
     buf.add(obs, act, torch.zeros(2), step, nxt)
@@ -422,9 +454,12 @@ def test_td_target_maximises_over_valid_next_actions_only():
         for p in policy.parameters():
             p.zero_()
         policy.net[-1].bias.copy_(torch.tensor([5.0, 1.0, 2.0]))  # action 0 is best ...
-    batch = dict(next_obs=torch.zeros(1, 1, 2), reward=torch.zeros(1),
-                 terminated=torch.zeros(1, dtype=torch.bool),
-                 next_avail=torch.tensor([[[False, True, True]]]))  # ... but unavailable
+    batch = dict(
+        next_obs=torch.zeros(1, 1, 2),
+        reward=torch.zeros(1),
+        terminated=torch.zeros(1, dtype=torch.bool),
+        next_avail=torch.tensor([[[False, True, True]]]),
+    )  # ... but unavailable
     target = td_target(batch, policy, policy, VdnMixer(), gamma=1.0, double_q=True)
     assert target.item() == pytest.approx(2.0)
 
@@ -461,11 +496,20 @@ def test_qmix_mixer_standardises_its_state_when_given_a_norm():
 
 # ---- victim actions: greedy or sampled (config envs.<env>.victim_actions) ---------------------
 
+
 def _untrained(env, seed=0, discrete=True):
     """A random MAPPO actor: its policy is far from deterministic."""
     torch.manual_seed(seed)
-    return MappoPolicy(env.spec.n_agents, env.spec.obs_dim, env.spec.action_type, env.spec.action_dim,
-                       env.spec.action_low, env.spec.action_high, hidden=16, init_log_std=0.0)
+    return MappoPolicy(
+        env.spec.n_agents,
+        env.spec.obs_dim,
+        env.spec.action_type,
+        env.spec.action_dim,
+        env.spec.action_low,
+        env.spec.action_high,
+        hidden=16,
+        init_log_std=0.0,
+    )
 
 
 def test_sampled_victim_is_reproducible_and_differs_from_greedy():
@@ -514,8 +558,7 @@ def test_sampled_discrete_actions_follow_the_masked_softmax():
 
 
 def test_sampled_continuous_actions_stay_in_bounds_and_spread_around_the_mean():
-    policy = MappoPolicy(3, 4, "continuous", 2, action_low=-1.0, action_high=1.0, hidden=8,
-                         init_log_std=-1.0)
+    policy = MappoPolicy(3, 4, "continuous", 2, action_low=-1.0, action_high=1.0, hidden=8, init_log_std=-1.0)
     obs = torch.randn(2, 3, 4)
     g = torch.Generator().manual_seed(0)
     draws = torch.stack([policy.sample(obs, None, g) for _ in range(2000)])
@@ -574,8 +617,9 @@ def test_trained_value_victims_explore_with_their_final_epsilon_and_old_files_lo
 def test_value_victims_explore_in_sample_mode_only(algo):
     env = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=20, seed=1))
     torch.manual_seed(0)
-    policy = ALGOS[algo].policy(n_agents=2, obs_dim=env.spec.obs_dim, action_dim=env.spec.action_dim,
-                                hidden=16, explore_eps=0.5)
+    policy = ALGOS[algo].policy(
+        n_agents=2, obs_dim=env.spec.obs_dim, action_dim=env.spec.action_dim, hidden=16, explore_eps=0.5
+    )
     seeds = list(range(8))
     greedy = run_episodes(env, victim_actor(policy, "greedy", range(8)), seeds, record=True)
     sampled = run_episodes(env, victim_actor(policy, "sample", range(8)), seeds, record=True)

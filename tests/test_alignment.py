@@ -3,19 +3,30 @@
 import pytest
 import torch
 
-from marl_attacks.alignment import (ALIGN_MODELS, AlignmentMLP, AlignmentRNN, AlignmentTransformer,
-                                    BatchedLSTM, FitConfig, adversarial_delta, fit, others_index)
+from marl_attacks.alignment import (
+    ALIGN_MODELS,
+    AlignmentMLP,
+    AlignmentRNN,
+    AlignmentTransformer,
+    BatchedLSTM,
+    FitConfig,
+    adversarial_delta,
+    fit,
+    others_index,
+)
 
 #: small but sufficient settings per architecture for the synthetic aligned data
 FIT = {
     "mlp": dict(hidden=64, layers=2, lr=3e-3, epochs=60),
-    "rnn": dict(hidden=64, layers=1, lstm_hidden=32, dropout=0.0, seq_len=20, batch_size=80, lr=1e-2,
-                epochs=80),
+    "rnn": dict(hidden=64, layers=1, lstm_hidden=32, dropout=0.0, seq_len=20, batch_size=80, lr=1e-2, epochs=80),
     "transformer": dict(d_model=32, heads=2, layers=1, ff_dim=64, dropout=0.0, lr=3e-3, epochs=60),
     "mlp-robust": dict(hidden=64, layers=2, lr=3e-3, epochs=60, adv_eps=0.05),
 }
-SMALL = {AlignmentMLP: dict(hidden=8, layers=2), AlignmentRNN: dict(hidden=8, layers=2, lstm_hidden=4),
-         AlignmentTransformer: dict(d_model=8, heads=2, layers=2, ff_dim=8)}
+SMALL = {
+    AlignmentMLP: dict(hidden=8, layers=2),
+    AlignmentRNN: dict(hidden=8, layers=2, lstm_hidden=4),
+    AlignmentTransformer: dict(d_model=8, heads=2, layers=2, ff_dim=8),
+}
 
 
 def aligned_dataset(N=600, n=3, d=4, seed=0):
@@ -30,8 +41,7 @@ def aligned_dataset(N=600, n=3, d=4, seed=0):
 def test_fit_reaches_near_zero_validation_mse(arch):
     data = aligned_dataset(N=400)
     episode = torch.arange(400) // 20  # 20 episodes of 20 steps, for the recurrent model
-    model, stats = fit(data, FitConfig(arch=arch, n_samples=400, **FIT[arch]), seed=0, progress=False,
-                       episode=episode)
+    model, stats = fit(data, FitConfig(arch=arch, n_samples=400, **FIT[arch]), seed=0, progress=False, episode=episode)
     var = data.var(0).mean(-1)  # per-agent variance: the MSE of predicting the mean
     val = torch.tensor(stats["val_mse"])
     assert (val < 0.05 * var).all(), (val, var)
@@ -54,12 +64,20 @@ def test_robust_fit_is_adversarial_training():
     """With adv_eps = 0 it is the plain fit; with adv_eps > 0 it resists its own FGSM better."""
     data, test = aligned_dataset(N=400), aligned_dataset(N=600)[400:]
     plain, _ = fit(data, FitConfig(arch="mlp", **FIT["mlp"], n_samples=400), seed=0, progress=False)
-    zero, _ = fit(data, FitConfig(arch="mlp-robust", **dict(FIT["mlp-robust"], adv_eps=0.0),
-                                  n_samples=400), seed=0, progress=False)
+    zero, _ = fit(
+        data,
+        FitConfig(arch="mlp-robust", **dict(FIT["mlp-robust"], adv_eps=0.0), n_samples=400),
+        seed=0,
+        progress=False,
+    )
     for a, b in zip(plain.parameters(), zero.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
-    robust, stats = fit(data, FitConfig(arch="mlp-robust", **dict(FIT["mlp-robust"], adv_eps=0.1),
-                                        n_samples=400), seed=0, progress=False)
+    robust, stats = fit(
+        data,
+        FitConfig(arch="mlp-robust", **dict(FIT["mlp-robust"], adv_eps=0.1), n_samples=400),
+        seed=0,
+        progress=False,
+    )
     assert "val_adv_mse" in stats
 
     def adv_loss(model):

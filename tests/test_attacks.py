@@ -2,19 +2,27 @@
 
 import pytest
 import torch
-
 from conftest import random_obs, random_spec
-from marl_attacks.alignment import ALIGN_MODELS, AlignmentMLP, AlignmentRNN, AlignmentTransformer
+
 from marl_attacks.algos.mappo import MappoPolicy
-from marl_attacks.attacks import (ATTACKS, AttackContext, hadamard_directions, make_attack,
-                                  project_delta, sylvester_hadamard)
+from marl_attacks.alignment import ALIGN_MODELS, AlignmentMLP, AlignmentRNN, AlignmentTransformer
+from marl_attacks.attacks import (
+    ATTACKS,
+    AttackContext,
+    hadamard_directions,
+    make_attack,
+    project_delta,
+    sylvester_hadamard,
+)
 from marl_attacks.attacks.align import AlignAttack
 
 SPEC_SEEDS = range(12)
 #: tiny sizes of every f_theta architecture
-TINY = {AlignmentMLP: dict(hidden=16, layers=2),
-        AlignmentRNN: dict(hidden=16, layers=2, lstm_hidden=8),
-        AlignmentTransformer: dict(d_model=8, heads=2, layers=1, ff_dim=16)}
+TINY = {
+    AlignmentMLP: dict(hidden=16, layers=2),
+    AlignmentRNN: dict(hidden=16, layers=2, lstm_hidden=8),
+    AlignmentTransformer: dict(d_model=8, heads=2, layers=1, ff_dim=16),
+}
 PGD = {name for name, e in ATTACKS.items() if e.config and "pgd_steps" in e.config.__dataclass_fields__}
 
 
@@ -29,13 +37,11 @@ def context(spec, seed=0, arch="mlp"):
     torch.manual_seed(seed)
     model = tiny_model(arch or "mlp", spec.n_agents, spec.obs_dim)
     victim = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim, hidden=16)
-    return AttackContext(spec=spec, generator=torch.Generator().manual_seed(seed),
-                         align_model=model, victim=victim)
+    return AttackContext(spec=spec, generator=torch.Generator().manual_seed(seed), align_model=model, victim=victim)
 
 
 def build(name, spec, seed=0):
-    return make_attack(name, context(spec, seed, ATTACKS[name].align_arch),
-                       {"pgd_steps": 3} if name in PGD else None)
+    return make_attack(name, context(spec, seed, ATTACKS[name].align_arch), {"pgd_steps": 3} if name in PGD else None)
 
 
 def run_attack(name, spec, obs, eps, attacked, steps=3):
@@ -128,11 +134,11 @@ def test_hadamard_attack_is_constant_and_respects_id_dims():
 
 def test_pgd_more_steps_reach_at_least_fgsm_loss():
     from test_alignment import aligned_dataset
+
     from marl_attacks.alignment import FitConfig, fit
 
     data = aligned_dataset(N=400, n=3, d=6, seed=1)
-    model, _ = fit(data, FitConfig(hidden=64, layers=3, lr=3e-3, epochs=40, n_samples=400), seed=0,
-                   progress=False)
+    model, _ = fit(data, FitConfig(hidden=64, layers=3, lr=3e-3, epochs=40, n_samples=400), seed=0, progress=False)
     spec = random_spec(1, n_agents=3, obs_dim=6, bounded=False)
     ctx = AttackContext(spec=spec, generator=torch.Generator().manual_seed(0), align_model=model)
     obs = data[:128]

@@ -15,7 +15,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
@@ -29,8 +28,9 @@ def cluster(tmp_path_factory):
     # OMP_NUM_THREADS (set by earlier tests in this process) would cap `nproc` and the jobs' cores
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     env["SLURM_TEST_STATE"] = str(state)
-    start = subprocess.run(["bash", str(ROOT / "tests/cluster/start-slurm.sh")], env=env,
-                           capture_output=True, text=True, timeout=600)
+    start = subprocess.run(
+        ["bash", str(ROOT / "tests/cluster/start-slurm.sh")], env=env, capture_output=True, text=True, timeout=600
+    )
     if start.returncode != 0:
         pytest.skip(f"could not start SLURM: {start.stderr[-2000:]}")
     yield env
@@ -44,19 +44,38 @@ def test_tiny_config_runs_through_slurm_profile(cluster, tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     rules = ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "score_victim"]
     cmd = [
-        "timeout", "-s", "KILL", "1500", sys.executable, "-m", "snakemake",
-        "--profile", "profiles/slurm", "--configfile", "config/tiny.yaml",
-        "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-        "--slurm-no-account", "--slurm-keep-successful-logs", "--jobs", "4",
+        "timeout",
+        "-s",
+        "KILL",
+        "1500",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        "config/tiny.yaml",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--slurm-no-account",
+        "--slurm-keep-successful-logs",
+        "--jobs",
+        "4",
         # this one-node test cluster has no GPUs and only this machine's cores: one core per
         # job lets two jobs run side by side on a 2-core machine
-        "--set-resources", "fit_align:gpu=0", "evaluate_attacks:gpu=0",
+        "--set-resources",
+        "fit_align:gpu=0",
+        "evaluate_attacks:gpu=0",
         *[f"{r}:cpus_per_task=1" for r in rules],
-        "--set-threads", *[f"{r}=1" for r in rules],
+        "--set-threads",
+        *[f"{r}=1" for r in rules],
         # one victim's chain (train, score, collect, the four f_theta fits, evaluate): every
         # rule kind goes through sbatch; the whole tiny workflow (~45 jobs, one at a time through
         # the scheduler) is tests/test_workflow.py's job and took ~12 min here
-        "--", "results/tiny/eval/vmas-balance/mappo/seed0.csv",
+        "--",
+        "results/tiny/eval/vmas-balance/mappo/seed0.csv",
         "results/tiny/victims/vmas-balance/mappo/seed0/score.json",
     ]
     res = subprocess.run(cmd, cwd=tmp_path, env=cluster, capture_output=True, text=True)

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import ROOT
+
 from marl_attacks import config as cfgmod
 
 
@@ -53,14 +53,20 @@ BAD = [
     # values out of range
     ("evaluate.eps", [0.1, -0.2], ["'evaluate.eps.1'", "-0.2", "minimum of 0"]),
     ("evaluate.n_attacked", [0], ["'evaluate.n_attacked.0'", "0 is not allowed", '"const": "all"']),
-    ("envs.vmas-balance.evaluate", {"n_attacked": ["some"]},
-     ["'envs.vmas-balance.evaluate.n_attacked.0'", "'some'", '"const": "all"']),
+    (
+        "envs.vmas-balance.evaluate",
+        {"n_attacked": ["some"]},
+        ["'envs.vmas-balance.evaluate.n_attacked.0'", "'some'", '"const": "all"'],
+    ),
     ("envs.vmas-balance.evaluate", {"eps": [-1]}, ["'envs.vmas-balance.evaluate.eps.0'", "-1", "minimum of 0"]),
     ("evaluate.algos", ["qmix"], ["'evaluate.algos'", "'qmix'", "allowed: ['mappo']"]),
     ("evaluate.algos", [], ["'evaluate.algos'", "[]", "non-empty"]),
     ("report.drop_eps", 0.3, ["'report.drop_eps'", "0.3", "[0.1, 0.5]"]),
-    ("envs.vmas-balance.victim_actions", "sampled",
-     ["'envs.vmas-balance.victim_actions'", "'sampled'", "'greedy'", "'sample'"]),
+    (
+        "envs.vmas-balance.victim_actions",
+        "sampled",
+        ["'envs.vmas-balance.victim_actions'", "'sampled'", "'greedy'", "'sample'"],
+    ),
     # empty grids
     ("evaluate.eps", [], ["'evaluate.eps'", "[]", "non-empty"]),
     ("evaluate.attacks", [], ["'evaluate.attacks'", "[]", "non-empty"]),
@@ -80,10 +86,9 @@ def test_bad_values_are_rejected(good, key, value, names):
         assert part in str(info.value), (part, str(info.value))
 
 
-
 ABLATION_BAD = [
     ("ablations.samples.n_samples", [20, 5000], "ablations.samples.n_samples"),  # more than the pool
-    ("ablations.samples.attacks", ["hadamard"], "ablations.samples.attacks"),    # uses no f_theta
+    ("ablations.samples.attacks", ["hadamard"], "ablations.samples.attacks"),  # uses no f_theta
     ("ablations.pgd_steps.attacks", ["white-box-fgsm"], "ablations.pgd_steps.attacks"),  # K fixed at 1
     ("ablations.pgd_steps.pgd_steps", [0, 1], "ablations.pgd_steps.pgd_steps"),  # K < 1
     ("ablations.n_attacked.envs", ["lbf-8x8-2p-2f-coop"], "ablations.n_attacked.envs"),  # not trained
@@ -158,12 +163,15 @@ def test_algorithm_that_fits_no_env_is_rejected(good):
         cfgmod.check(good)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("vmas-balance", {"n_agents": 3, "continuous_actions": True}),
-    ("vmas-balance", {"n_agents": 3, "continuous_actions": False}),
-    ("vmas-navigation", {"n_agents": 2}),
-    ("mpe-simple_spread", {"N": 2}),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("vmas-balance", {"n_agents": 3, "continuous_actions": True}),
+        ("vmas-balance", {"n_agents": 3, "continuous_actions": False}),
+        ("vmas-navigation", {"n_agents": 2}),
+        ("mpe-simple_spread", {"N": 2}),
+    ],
+)
 def test_static_action_type_matches_the_built_env(name, kwargs):
     from marl_attacks.envs import ENVS, action_type, make_env
 
@@ -218,8 +226,7 @@ def test_env_evaluate_overrides_merge_and_are_checked(good):
     cfgmod.check(cfg)
     assert cfgmod.needed_archs(cfg, env) == []
     assert cfgmod.needed_archs(cfg) == cfgmod.needed_archs(cfg, list(cfg["envs"])[-1]) != []
-    for bad, msg in ((["benign", "nosuch"], "unknown attack 'nosuch'"),
-                     (["benign", "max-noise"], "'max-noise' needs")):
+    for bad, msg in ((["benign", "nosuch"], "unknown attack 'nosuch'"), (["benign", "max-noise"], "'max-noise' needs")):
         cfg["envs"][env]["evaluate"] = {"attacks": bad}
         with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.evaluate.attacks.*{msg}"):
             cfgmod.check(cfg)
@@ -267,8 +274,13 @@ def test_workflow_stops_on_a_bad_config_before_any_job(good, tmp_path):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     good["envs"]["vmas-flying"] = {"max_steps": 10}
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(good))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "bad.yaml"],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "bad.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert "invalid config: config key 'envs': unknown env 'vmas-flying'; allowed: [" in out, out[-2000:]
@@ -278,9 +290,13 @@ def test_workflow_stops_on_a_bad_config_before_any_job(good, tmp_path):
 def test_profiles_rerun_incomplete_jobs_and_name_real_rules():
     """Both profiles rerun jobs a crash left incomplete; the SLURM profile submits to SLURM, and
     every rule it sizes exists (Snakemake silently ignores resources of unknown rules)."""
-    rules = set(re.findall(r"^rule (\w+):", "".join(p.read_text() for p in
-                                                  [ROOT / "Snakefile", *(ROOT / "workflow/rules").glob("*.smk")]),
-                           re.M))
+    rules = set(
+        re.findall(
+            r"^rule (\w+):",
+            "".join(p.read_text() for p in [ROOT / "Snakefile", *(ROOT / "workflow/rules").glob("*.smk")]),
+            re.M,
+        )
+    )
     assert {"train_victim", "evaluate_attacks"} <= rules
     for name in ["local", "slurm"]:
         profile = yaml.safe_load((ROOT / "profiles" / name / "config.yaml").read_text())

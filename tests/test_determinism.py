@@ -9,23 +9,55 @@ from marl_attacks.io import load_artifact
 
 ENV = {"name": "mpe-simple_spread", "max_steps": 8, "kwargs": {"N": 3}}
 MAPPO = {"total_steps": 640, "num_envs": 8, "rollout_len": 8, "epochs": 1, "minibatches": 2, "hidden": 16}
-FIT = {"arch": "mlp", "hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2,
-       "val_frac": 0.2, "n_samples": 30}
-EVAL = {"episodes": 3, "eps": [0.2], "max_batch": 8, "n_attacked": ["all", 1],
-        "attacks": ["benign", "align-mlp", "hadamard", "noise-uniform", "noise-gaussian",
-                    "noise-exponential", "noise-ou", "max-noise", "white-box-fgsm"]}
+FIT = {
+    "arch": "mlp",
+    "hidden": 16,
+    "layers": 2,
+    "lr": 1e-3,
+    "batch_size": 16,
+    "epochs": 2,
+    "val_frac": 0.2,
+    "n_samples": 30,
+}
+EVAL = {
+    "episodes": 3,
+    "eps": [0.2],
+    "max_batch": 8,
+    "n_attacked": ["all", 1],
+    "attacks": [
+        "benign",
+        "align-mlp",
+        "hadamard",
+        "noise-uniform",
+        "noise-gaussian",
+        "noise-exponential",
+        "noise-ou",
+        "max-noise",
+        "white-box-fgsm",
+    ],
+}
 
 
 def _run(d):
-    p = {k: str(d / v) for k, v in dict(policy="policy.pt", curve="curve.csv", samples="samples.pt",
-                                          model="mlp.pt", rows="eval.csv", cost="cost.csv",
-                                          summary="summary.csv").items()}
+    p = {
+        k: str(d / v)
+        for k, v in dict(
+            policy="policy.pt",
+            curve="curve.csv",
+            samples="samples.pt",
+            model="mlp.pt",
+            rows="eval.csv",
+            cost="cost.csv",
+            summary="summary.csv",
+        ).items()
+    }
     train.run(ENV, "mappo", MAPPO, 0, 0, "cpu", p["policy"], p["curve"], progress=False)
     victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
     collect.run(ENV, victim, p["policy"], 30, 4, 0, "cpu", p["samples"], progress=False)
     fit.run(p["samples"], victim, FIT, 0, "cpu", p["model"], progress=False)
-    evaluate.run(ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"], p["cost"],
-                 progress=False)
+    evaluate.run(
+        ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"], p["cost"], progress=False
+    )
     report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
     return p
 

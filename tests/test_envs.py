@@ -35,7 +35,7 @@ def test_batched_interface(name):
     assert spec.perturbable.dtype == torch.bool
     g = torch.Generator().manual_seed(0)
     ended = torch.zeros(B, dtype=torch.bool)
-    for t in range(T):
+    for _t in range(T):
         step = env.step(env.random_actions(g))
         assert step.obs.shape == obs.shape and step.final_obs.shape == obs.shape
         assert step.reward.shape == (B,)
@@ -74,6 +74,7 @@ def test_time_limit_is_truncation_with_final_obs(name):
 
 # ---- perturbation metadata vs the env's real observation layout -----------------------------
 
+
 def _native_bounds(env):
     """Per-agent bounds [n, d] of the observation space the wrapped env itself declares."""
     family = env.spec.name.split("-")[0]
@@ -83,8 +84,10 @@ def _native_bounds(env):
         spaces = [env._envs[0].observation_space(a) for a in env._agents]
     else:
         spaces = list(env._env.observation_space)
-    return (torch.as_tensor(np.stack([s.low for s in spaces]), dtype=torch.float32),
-            torch.as_tensor(np.stack([s.high for s in spaces]), dtype=torch.float32))
+    return (
+        torch.as_tensor(np.stack([s.low for s in spaces]), dtype=torch.float32),
+        torch.as_tensor(np.stack([s.high for s in spaces]), dtype=torch.float32),
+    )
 
 
 def _sample_obs(env, steps, seeds):
@@ -132,12 +135,12 @@ def test_lbf_observation_layout(task):
     assert (spec.obs_low.view(n, -1, 3)[..., 2] == 0).all()
     assert (spec.obs_high.view(n, -1, 3)[..., 0] == rows - 1).all()
     assert (spec.obs_high.view(n, -1, 3)[..., 1] == cols - 1).all()
-    assert (spec.obs_high[:, 3 * F + 2::3] == raw.max_player_level.max()).all()
+    assert (spec.obs_high[:, 3 * F + 2 :: 3] == raw.max_player_level.max()).all()
     obs = env.reset([5, 6, 7, 8])
     if raw.sight >= max(rows, cols):  # full observability: positions are absolute
         for b, e in enumerate(env._envs):
             for i, player in enumerate(e.players):  # the observing agent comes first
-                y, x, level = obs[b, i, 3 * F:3 * F + 3].tolist()
+                y, x, level = obs[b, i, 3 * F : 3 * F + 3].tolist()
                 assert (y, x, level) == (*player.position, player.level)
     assert _id_like_dims(_sample_obs(env, 60, [1, 2, 3, 4])) == []
 
@@ -179,6 +182,7 @@ def test_rware_observation_layout_and_content_bounds():
 
 
 # ---- LBF / RWARE: their time limit is reported as termination; ours is truncation -----------
+
 
 @pytest.mark.parametrize("name", ["lbf-8x8-2p-2f-coop", "rware-tiny-2ag"])
 def test_lbf_rware_time_limit_ends_are_truncations(name):

@@ -3,17 +3,31 @@
 import numpy as np
 import pandas as pd
 import pytest
+from test_report import make_rows
 
 from marl_attacks import figures, report
 from marl_attacks.attacks import ALL_NAMES
-from test_report import make_rows
 
 
 @pytest.fixture(scope="module")
 def summary():
-    effect = {a: 10.0 + k for k, a in enumerate(["align-mlp", "align-rnn", "align-transformer", "robust-align",
-                                                  "hadamard", "targeted-align", "targeted-hadamard", "max-noise",
-                                                  "white-box-fgsm", "white-box-pgd"])}
+    effect = {
+        a: 10.0 + k
+        for k, a in enumerate(
+            [
+                "align-mlp",
+                "align-rnn",
+                "align-transformer",
+                "robust-align",
+                "hadamard",
+                "targeted-align",
+                "targeted-hadamard",
+                "max-noise",
+                "white-box-fgsm",
+                "white-box-pgd",
+            ]
+        )
+    }
     return report.summarise(make_rows(effect=effect, episodes=8, eps=(0.05, 0.1, 0.5)), 100, 0.95, 0)
 
 
@@ -24,11 +38,22 @@ def ablation_summary(ablation, values):
         attack = "benign" if np.isnan(value) else "align-mlp"
         ret = 20 - (0 if attack == "benign" else np.log(value)) + rng.normal(0, 1, 6)
         for ep in range(6):
-            rows.append({"env": "vmas-navigation", "algo": "mappo", "seed": 0, "attack": attack,
-                         "eps": 0.0 if attack == "benign" else 0.2,
-                         "n_attacked": 0 if attack == "benign" else (value if ablation == "n_attacked" else 3),
-                         "episode": ep, "return": ret[ep], "length": 100, "max_abs_delta": 0.2, "value": value,
-                         "val_mse": 1 / value if ablation == "samples" and attack != "benign" else np.nan})
+            rows.append(
+                {
+                    "env": "vmas-navigation",
+                    "algo": "mappo",
+                    "seed": 0,
+                    "attack": attack,
+                    "eps": 0.0 if attack == "benign" else 0.2,
+                    "n_attacked": 0 if attack == "benign" else (value if ablation == "n_attacked" else 3),
+                    "episode": ep,
+                    "return": ret[ep],
+                    "length": 100,
+                    "max_abs_delta": 0.2,
+                    "value": value,
+                    "val_mse": 1 / value if ablation == "samples" and attack != "benign" else np.nan,
+                }
+            )
     return report.summarise(pd.DataFrame(rows), 100, 0.95, 0, keys=["attack", "eps", "n_attacked", "value"])
 
 
@@ -47,8 +72,9 @@ def test_same_data_gives_the_same_figure_bytes(summary, tmp_path):
     assert b"CreationDate" not in (tmp_path / "a.pdf").read_bytes()
 
 
-@pytest.mark.parametrize("ablation,values", [("samples", [10, 100, 1000]), ("pgd_steps", [1, 5, 20]),
-                                             ("n_attacked", [1, 2, 3])])
+@pytest.mark.parametrize(
+    "ablation,values", [("samples", [10, 100, 1000]), ("pgd_steps", [1, 5, 20]), ("n_attacked", [1, 2, 3])]
+)
 def test_ablation_figures(ablation, values, tmp_path):
     s = ablation_summary(ablation, values)
     summary_path = tmp_path / "summary.csv"
@@ -97,14 +123,22 @@ def test_eps_tick_labels_do_not_crowd():
 
 
 def test_panel_titles_say_where_victims_fail(tmp_path):
-    victims = pd.DataFrame({"env": ["vmas-balance"] * 3 + ["rware-tiny-2ag"] * 3 + ["mpe-simple_spread"] * 3,
-                            "algo": "qmix", "seed": [0, 1, 2] * 3,
-                            "passed": [True, False, True, False, False, False, True, True, True]})
+    victims = pd.DataFrame(
+        {
+            "env": ["vmas-balance"] * 3 + ["rware-tiny-2ag"] * 3 + ["mpe-simple_spread"] * 3,
+            "algo": "qmix",
+            "seed": [0, 1, 2] * 3,
+            "passed": [True, False, True, False, False, False, True, True, True],
+        }
+    )
     path = tmp_path / "victims.csv"
     victims.to_csv(path, index=False)
     comp = figures.competence(pd.read_csv(path))
-    assert comp == {("vmas-balance", "qmix"): (2, 3), ("rware-tiny-2ag", "qmix"): (0, 3),
-                    ("mpe-simple_spread", "qmix"): (3, 3)}
+    assert comp == {
+        ("vmas-balance", "qmix"): (2, 3),
+        ("rware-tiny-2ag", "qmix"): (0, 3),
+        ("mpe-simple_spread", "qmix"): (3, 3),
+    }
     assert figures.env_title("vmas-balance", "qmix", comp).endswith("2 of 3 victims competent")
     assert "not competent" in figures.env_title("rware-tiny-2ag", "qmix", comp)
     assert "\n" not in figures.env_title("mpe-simple_spread", "qmix", comp)
@@ -115,7 +149,8 @@ def test_figures_draw_with_victims_table(summary, tmp_path):
     summary_path, victims_path = tmp_path / "summary.csv", tmp_path / "victims.csv"
     summary.to_csv(summary_path, index=False)
     pd.DataFrame({"env": sorted(set(summary.env)), "algo": "mappo", "seed": 0, "passed": False}).to_csv(
-        victims_path, index=False)
+        victims_path, index=False
+    )
     for kind in ["return_vs_eps", "episode_length", "ablation_architecture", "ablation_selection"]:
         report.draw_figure(kind, str(summary_path), str(tmp_path / kind), str(victims_path))
         assert (tmp_path / f"{kind}.png").stat().st_size > 5000

@@ -38,6 +38,5 @@ def test_truncation_bootstraps_from_final_observation():
     r = bootstrap_truncated(reward, truncated, final_value, gamma)
     assert torch.allclose(r, torch.tensor([1.0 + gamma * 10.0, 1.0]))
     # one truncated step: advantage = r + gamma V(final) - V(s), never the next episode's value
-    adv, _ = gae(r[:1].view(1, 1), torch.tensor([[3.0]]), torch.tensor([[1.0]]),
-                 torch.tensor([-50.0]), gamma, 0.95)
+    adv, _ = gae(r[:1].view(1, 1), torch.tensor([[3.0]]), torch.tensor([[1.0]]), torch.tensor([-50.0]), gamma, 0.95)
     assert torch.isclose(adv[0, 0], torch.tensor(1.0 + gamma * 10.0 - 3.0))

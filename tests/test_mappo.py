@@ -11,8 +11,9 @@ KW = {"n_agents": 2}
 
 def _train(seed, continuous=False, steps=800):
     seed_everything(seed)
-    env = make_env("vmas-balance", 8, max_steps=10, seed=seed,
-                   kwargs={**KW, "n_agents": 3, "continuous_actions": continuous})
+    env = make_env(
+        "vmas-balance", 8, max_steps=10, seed=seed, kwargs={**KW, "n_agents": 3, "continuous_actions": continuous}
+    )
     cfg = MappoConfig(total_steps=steps, num_envs=8, rollout_len=10, epochs=1, minibatches=2, hidden=16)
     return train(env, cfg, seed, progress=False)
 
@@ -37,8 +38,7 @@ def test_mappo_improves_on_a_simple_task():
     """On MPE simple_spread a short run raises the team return well above the start."""
     seed_everything(0)
     env = make_env("mpe-simple_spread", 16, max_steps=25, seed=0, kwargs={"N": 2})
-    cfg = MappoConfig(total_steps=40_000, num_envs=16, rollout_len=25, epochs=4, minibatches=2,
-                      hidden=64, lr=1e-3)
+    cfg = MappoConfig(total_steps=40_000, num_envs=16, rollout_len=25, epochs=4, minibatches=2, hidden=64, lr=1e-3)
     _, curve = train(env, cfg, 0, progress=False)
     first = sum(r["episode_return"] for r in curve[:5]) / 5
     last = sum(r["episode_return"] for r in curve[-5:]) / 5

@@ -1,10 +1,9 @@
 """pyproject.toml and environment.yml pin the same versions."""
 
 import re
+
 import tomllib
-
 import yaml
-
 from conftest import ROOT
 
 

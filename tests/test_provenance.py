@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 import yaml
-
 from conftest import ROOT, Crash, crash_after
+
 from marl_attacks import collect, evaluate, fit, lineage, train
 from marl_attacks import config as cfgmod
 from marl_attacks.io import ArtifactError, atomic_write, config_hash, load_artifact, save_artifact
@@ -49,10 +49,12 @@ def test_written_file_gets_the_mode_a_plain_open_gives(tmp_path):
 def test_killed_writer_leaves_nothing_under_the_final_name(tmp_path):
     """SIGKILL in the middle of a write (no clean-up runs): the final name never appears."""
     path = tmp_path / "policy.pt"
-    code = ("import sys, time; from marl_attacks.io import atomic_write\n"
-            "def write(fh):\n"
-            "    fh.write(b'x' * 100000); fh.flush(); print('half written', flush=True); time.sleep(60)\n"
-            "atomic_write(sys.argv[1], write)\n")
+    code = (
+        "import sys, time; from marl_attacks.io import atomic_write\n"
+        "def write(fh):\n"
+        "    fh.write(b'x' * 100000); fh.flush(); print('half written', flush=True); time.sleep(60)\n"
+        "atomic_write(sys.argv[1], write)\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline() == "half written\n"
@@ -103,34 +105,80 @@ def _train(cfg, policy, checkpoint_every=None):
     algo_cfg = cfgmod.algo_params(cfg, ENV, ALGO)
     if checkpoint_every:
         algo_cfg["checkpoint_every"] = checkpoint_every
-    train.run(cfgmod.env_params(cfg, ENV), ALGO, algo_cfg, 0, cfg["seed"], "cpu", str(policy),
-              str(Path(policy).with_suffix(".csv")), progress=False)
+    train.run(
+        cfgmod.env_params(cfg, ENV),
+        ALGO,
+        algo_cfg,
+        0,
+        cfg["seed"],
+        "cpu",
+        str(policy),
+        str(Path(policy).with_suffix(".csv")),
+        progress=False,
+    )
 
 
 def _collect(cfg, policy, out, victim=VICTIM):
     expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    collect.run(cfgmod.env_params(cfg, ENV), victim, str(policy), cfg["collect"]["n_samples"],
-                cfg["collect"]["num_envs"], cfg["seed"], "cpu", str(out), progress=False,
-                expect_policy=expect["policy"])
+    collect.run(
+        cfgmod.env_params(cfg, ENV),
+        victim,
+        str(policy),
+        cfg["collect"]["n_samples"],
+        cfg["collect"]["num_envs"],
+        cfg["seed"],
+        "cpu",
+        str(out),
+        progress=False,
+        expect_policy=expect["policy"],
+    )
 
 
 def _fit(cfg, samples, out, victim=VICTIM):
     expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    fit.run(str(samples), victim, cfgmod.fit_params(cfg, "mlp"), cfg["seed"], "cpu", str(out),
-            progress=False, expect_samples=expect["samples"])
+    fit.run(
+        str(samples),
+        victim,
+        cfgmod.fit_params(cfg, "mlp"),
+        cfg["seed"],
+        "cpu",
+        str(out),
+        progress=False,
+        expect_samples=expect["samples"],
+    )
 
 
 def _evaluate(cfg, policy, model, out_dir, victim=VICTIM):
     expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    evaluate.run(cfgmod.env_params(cfg, ENV), victim, str(policy), {"mlp": str(model)}, cfg["evaluate"],
-                 {}, cfg["seed"], "cpu", str(out_dir / "eval.csv"), str(out_dir / "cost.csv"),
-                 progress=False, expect_policy=expect["policy"], expect_align=expect["align"])
+    evaluate.run(
+        cfgmod.env_params(cfg, ENV),
+        victim,
+        str(policy),
+        {"mlp": str(model)},
+        cfg["evaluate"],
+        {},
+        cfg["seed"],
+        "cpu",
+        str(out_dir / "eval.csv"),
+        str(out_dir / "cost.csv"),
+        progress=False,
+        expect_policy=expect["policy"],
+        expect_align=expect["align"],
+    )
 
 
 def _score(cfg, policy, out_dir, victim=VICTIM):
     expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    evaluate.run_score(cfgmod.env_params(cfg, ENV), victim, str(policy), 2, cfg["seed"], "cpu",
-                       str(out_dir / "score.json"), expect_policy=expect["policy"])
+    evaluate.run_score(
+        cfgmod.env_params(cfg, ENV),
+        victim,
+        str(policy),
+        2,
+        cfg["seed"],
+        "cpu",
+        str(out_dir / "score.json"),
+        expect_policy=expect["policy"],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +196,11 @@ def made(tmp_path_factory):
 
 def test_files_carry_the_provenance_their_readers_expect(made):
     expect = lineage.expected(made.cfg, ENV, ALGO, 0)
-    for path, want in [(made.policy, expect["policy"]), (made.samples, expect["samples"]),
-                       (made.model, expect["align"]["mlp"])]:
+    for path, want in [
+        (made.policy, expect["policy"]),
+        (made.samples, expect["samples"]),
+        (made.model, expect["align"]["mlp"]),
+    ]:
         load_artifact(path, expect_config=want["config"], expect_seed=want["seed"])
 
 
@@ -175,51 +226,65 @@ POLICY_MISMATCH = [
 
 @pytest.mark.parametrize("key,value,names", POLICY_MISMATCH)
 def test_collect_refuses_a_policy_of_another_config(made, tmp_path, key, value, names):
-    _refused(lambda: _collect(_changed(made.cfg, key, value), made.policy, tmp_path / "s.pt"),
-             made.policy, names)
+    _refused(lambda: _collect(_changed(made.cfg, key, value), made.policy, tmp_path / "s.pt"), made.policy, names)
     assert not (tmp_path / "s.pt").exists()
 
 
 def test_collect_refuses_the_policy_of_another_victim(made, tmp_path):
     other = dict(VICTIM, seed=1)
-    _refused(lambda: _collect(made.cfg, made.policy, tmp_path / "s.pt", victim=other), made.policy,
-             "seed = 0 in the file, 1 expected")
+    _refused(
+        lambda: _collect(made.cfg, made.policy, tmp_path / "s.pt", victim=other),
+        made.policy,
+        "seed = 0 in the file, 1 expected",
+    )
 
 
-@pytest.mark.parametrize("key,value,names", [
-    ("collect.n_samples", 50, "n_samples = 60 in the file, 50 expected"),
-    ("collect.num_envs", 2, "num_envs"),
-    # the samples were recorded from the policy of another config
-    ("algos.mappo.total_steps", 320, "victim_config_hash"),
-])
+@pytest.mark.parametrize(
+    "key,value,names",
+    [
+        ("collect.n_samples", 50, "n_samples = 60 in the file, 50 expected"),
+        ("collect.num_envs", 2, "num_envs"),
+        # the samples were recorded from the policy of another config
+        ("algos.mappo.total_steps", 320, "victim_config_hash"),
+    ],
+)
 def test_fit_refuses_samples_of_another_config(made, tmp_path, key, value, names):
-    msg = _refused(lambda: _fit(_changed(made.cfg, key, value), made.samples, tmp_path / "m.pt"),
-                   made.samples, names)
+    msg = _refused(lambda: _fit(_changed(made.cfg, key, value), made.samples, tmp_path / "m.pt"), made.samples, names)
     if "hash" in names:
         assert "made from an input of another config" in msg
     assert not (tmp_path / "m.pt").exists()
 
 
 def test_fit_refuses_samples_of_another_victim(made, tmp_path):
-    _refused(lambda: _fit(made.cfg, made.samples, tmp_path / "m.pt", victim=dict(VICTIM, seed=1)),
-             made.samples, "victim_config_hash")
+    _refused(
+        lambda: _fit(made.cfg, made.samples, tmp_path / "m.pt", victim=dict(VICTIM, seed=1)),
+        made.samples,
+        "victim_config_hash",
+    )
 
 
-@pytest.mark.parametrize("key,value,bad,names", [
-    *[(k, v, "policy", n) for k, v, n in POLICY_MISMATCH],
-    ("fit.mlp.epochs", 2, "model", "fit.epochs = 1 in the file, 2 expected"),
-    ("fit.mlp.hidden", 8, "model", "fit.hidden"),
-    ("collect.n_samples", 50, "model", "samples_config_hash"),  # fitted on other samples
-])
+@pytest.mark.parametrize(
+    "key,value,bad,names",
+    [
+        *[(k, v, "policy", n) for k, v, n in POLICY_MISMATCH],
+        ("fit.mlp.epochs", 2, "model", "fit.epochs = 1 in the file, 2 expected"),
+        ("fit.mlp.hidden", 8, "model", "fit.hidden"),
+        ("collect.n_samples", 50, "model", "samples_config_hash"),  # fitted on other samples
+    ],
+)
 def test_evaluate_refuses_a_policy_or_f_theta_of_another_config(made, tmp_path, key, value, bad, names):
-    _refused(lambda: _evaluate(_changed(made.cfg, key, value), made.policy, made.model, tmp_path),
-             getattr(made, bad), names)
+    _refused(
+        lambda: _evaluate(_changed(made.cfg, key, value), made.policy, made.model, tmp_path), getattr(made, bad), names
+    )
     assert not (tmp_path / "eval.csv").exists()
 
 
 def test_score_refuses_a_policy_of_another_config(made, tmp_path):
-    _refused(lambda: _score(_changed(made.cfg, "algos.mappo.total_steps", 320), made.policy, tmp_path),
-             made.policy, "algo_cfg.total_steps")
+    _refused(
+        lambda: _score(_changed(made.cfg, "algos.mappo.total_steps", 320), made.policy, tmp_path),
+        made.policy,
+        "algo_cfg.total_steps",
+    )
 
 
 def test_by_hand_commands_check_inputs_against_their_config(made, tmp_path):
@@ -227,13 +292,33 @@ def test_by_hand_commands_check_inputs_against_their_config(made, tmp_path):
     path = tmp_path / "other.yaml"
     path.write_text(yaml.safe_dump(_changed(made.cfg, "algos.mappo.total_steps", 320)))
     common = ["--config", str(path), "--env", ENV, "--algo", ALGO, "--seed", "0"]
-    _refused(lambda: collect.main([*common, "--policy", str(made.policy), "--out", str(tmp_path / "s.pt")]),
-             made.policy, "algo_cfg.total_steps")
-    _refused(lambda: fit.main([*common, "--samples", str(made.samples), "--out", str(tmp_path / "m.pt")]),
-             made.samples, "victim_config_hash")
-    _refused(lambda: evaluate.main([*common, "--policy", str(made.policy), "--align", f"mlp={made.model}",
-                                    "--out", str(tmp_path / "e.csv"), "--cost", str(tmp_path / "c.csv")]),
-             made.policy, "algo_cfg.total_steps")
+    _refused(
+        lambda: collect.main([*common, "--policy", str(made.policy), "--out", str(tmp_path / "s.pt")]),
+        made.policy,
+        "algo_cfg.total_steps",
+    )
+    _refused(
+        lambda: fit.main([*common, "--samples", str(made.samples), "--out", str(tmp_path / "m.pt")]),
+        made.samples,
+        "victim_config_hash",
+    )
+    _refused(
+        lambda: evaluate.main(
+            [
+                *common,
+                "--policy",
+                str(made.policy),
+                "--align",
+                f"mlp={made.model}",
+                "--out",
+                str(tmp_path / "e.csv"),
+                "--cost",
+                str(tmp_path / "c.csv"),
+            ]
+        ),
+        made.policy,
+        "algo_cfg.total_steps",
+    )
 
 
 def _truncate(src, dst):
@@ -242,15 +327,19 @@ def _truncate(src, dst):
     return dst
 
 
-@pytest.mark.parametrize("stage,bad", [("collect", "policy"), ("fit", "samples"), ("evaluate", "policy"),
-                                       ("evaluate", "model"), ("score", "policy")])
+@pytest.mark.parametrize(
+    "stage,bad",
+    [("collect", "policy"), ("fit", "samples"), ("evaluate", "policy"), ("evaluate", "model"), ("score", "policy")],
+)
 def test_truncated_input_is_refused_by_name(made, tmp_path, stage, bad):
     files = {k: getattr(made, k) for k in ("policy", "samples", "model")}
     files[bad] = _truncate(files[bad], tmp_path / Path(files[bad]).name)
-    call = {"collect": lambda: _collect(made.cfg, files["policy"], tmp_path / "s.pt"),
-            "fit": lambda: _fit(made.cfg, files["samples"], tmp_path / "m.pt"),
-            "evaluate": lambda: _evaluate(made.cfg, files["policy"], files["model"], tmp_path),
-            "score": lambda: _score(made.cfg, files["policy"], tmp_path)}[stage]
+    call = {
+        "collect": lambda: _collect(made.cfg, files["policy"], tmp_path / "s.pt"),
+        "fit": lambda: _fit(made.cfg, files["samples"], tmp_path / "m.pt"),
+        "evaluate": lambda: _evaluate(made.cfg, files["policy"], files["model"], tmp_path),
+        "score": lambda: _score(made.cfg, files["policy"], tmp_path),
+    }[stage]
     _refused(call, files[bad], "truncated or corrupted")
 
 
@@ -259,8 +348,11 @@ def test_input_with_a_tampered_block_is_refused(made, tmp_path):
     payload = torch.load(made.policy, weights_only=True)
     payload["meta"]["config"]["algo_cfg"]["hidden"] = 99
     torch.save(payload, tmp_path / "policy.pt")
-    _refused(lambda: _collect(made.cfg, tmp_path / "policy.pt", tmp_path / "s.pt"), tmp_path / "policy.pt",
-             "algo_cfg.hidden = 99 in the file, 16 expected")
+    _refused(
+        lambda: _collect(made.cfg, tmp_path / "policy.pt", tmp_path / "s.pt"),
+        tmp_path / "policy.pt",
+        "algo_cfg.hidden = 99 in the file, 16 expected",
+    )
 
 
 def test_truncated_checkpoint_is_ignored_with_a_warning(made, tmp_path, monkeypatch, capsys):

@@ -9,12 +9,26 @@ import pytest
 from marl_attacks import report
 
 #: attack -> return lost per unit of eps (all agents attacked)
-EFFECT = {"align-mlp": 30.0, "hadamard": 20.0, "max-noise": 10.0, "targeted-align": 20.0,
-          "targeted-hadamard": 2.0, "white-box-fgsm": 60.0}
+EFFECT = {
+    "align-mlp": 30.0,
+    "hadamard": 20.0,
+    "max-noise": 10.0,
+    "targeted-align": 20.0,
+    "targeted-hadamard": 2.0,
+    "white-box-fgsm": 60.0,
+}
 
 
-def make_rows(effect=EFFECT, envs=("vmas-balance", "mpe-simple_spread"), seeds=(0, 1), episodes=30,
-              eps=(0.1, 0.5), team=3, win=False, seed=0):
+def make_rows(
+    effect=EFFECT,
+    envs=("vmas-balance", "mpe-simple_spread"),
+    seeds=(0, 1),
+    episodes=30,
+    eps=(0.1, 0.5),
+    team=3,
+    win=False,
+    seed=0,
+):
     """Rows of the evaluation's data contract: every attack on the benign episodes' env seeds
     (an episode effect shared by all attacks), m = team and m = 1 (targeted: only m = 1 counts)."""
     rng = np.random.default_rng(seed)
@@ -24,12 +38,25 @@ def make_rows(effect=EFFECT, envs=("vmas-balance", "mpe-simple_spread"), seeds=(
             base = 20 + rng.normal(0, 4, episodes)  # the episode's own difficulty
             configs = [("benign", 0.0, 0)] + [(a, e, m) for a in effect for e in eps for m in (team, 1)]
             for attack, e, m in configs:
-                loss = 0 if attack == "benign" else effect[attack] * e * (1 if m == team or
-                                                                             attack.startswith("targeted") else 0.4)
+                loss = (
+                    0
+                    if attack == "benign"
+                    else effect[attack] * e * (1 if m == team or attack.startswith("targeted") else 0.4)
+                )
                 ret = base - loss + rng.normal(0, 0.5, episodes)
                 for ep in range(episodes):
-                    row = {"env": env, "algo": "mappo", "seed": s, "attack": attack, "eps": e, "n_attacked": m,
-                           "episode": ep, "return": ret[ep], "length": 25 + int(loss > 5), "max_abs_delta": e}
+                    row = {
+                        "env": env,
+                        "algo": "mappo",
+                        "seed": s,
+                        "attack": attack,
+                        "eps": e,
+                        "n_attacked": m,
+                        "episode": ep,
+                        "return": ret[ep],
+                        "length": 25 + int(loss > 5),
+                        "max_abs_delta": e,
+                    }
                     if win:
                         row["win"] = bool(ret[ep] > 18)
                     rows.append(row)
@@ -47,9 +74,24 @@ def summary(rows):
 
 
 def test_summary_follows_the_data_contract(summary):
-    for col in ["env", "algo", "attack", "eps", "n_attacked", "iqm", "ci_low", "ci_high", "drop_pct",
-                "drop_ci_low", "drop_ci_high", "length_change_pct", "length_change_ci_low",
-                "length_change_ci_high", "episodes", "seeds"]:
+    for col in [
+        "env",
+        "algo",
+        "attack",
+        "eps",
+        "n_attacked",
+        "iqm",
+        "ci_low",
+        "ci_high",
+        "drop_pct",
+        "drop_ci_low",
+        "drop_ci_high",
+        "length_change_pct",
+        "length_change_ci_low",
+        "length_change_ci_high",
+        "episodes",
+        "seeds",
+    ]:
         assert col in summary
     assert (summary.ci_low <= summary.iqm + 1e-9).all() and (summary.iqm <= summary.ci_high + 1e-9).all()
     assert (summary.drop_ci_low <= summary.drop_pct + 1e-9).all()
@@ -101,8 +143,12 @@ def test_claims_verdicts_follow_the_data(rows):
     per_env = c[c.env != "overall"]
     # align (30/eps) > max-noise (10/eps); hadamard (20) > max-noise; at m = 1: targeted align (20) >
     # align (0.4 x 30 = 12); targeted hadamard (2) < hadamard (0.4 x 20 = 8)
-    expect = {("1", "align-mlp"): "holds", ("2", "hadamard"): "holds",
-              ("3", "targeted-align"): "holds", ("3", "targeted-hadamard"): "reversed"}
+    expect = {
+        ("1", "align-mlp"): "holds",
+        ("2", "hadamard"): "holds",
+        ("3", "targeted-align"): "holds",
+        ("3", "targeted-hadamard"): "reversed",
+    }
     at = per_env[per_env.eps == 0.5]
     for (claim, attack), verdict in expect.items():
         assert set(at[(at.claim == claim) & (at.attack == attack)].verdict) == {verdict}, (claim, attack)
@@ -134,8 +180,12 @@ def test_claims_use_the_summarys_resamples(rows, summary):
     """The drop CI of an attack in the claims table is the summary's (same paired resamples)."""
     c = report.claims(rows, 1000, 0.95, 0)
     r = c[(c.claim == "2") & (c.env == "vmas-balance") & (c.eps == 0.5)].iloc[0]
-    s = summary[(summary.env == "vmas-balance") & (summary.attack == "hadamard") & (summary.eps == 0.5) &
-                (summary.n_attacked == 3)].iloc[0]
+    s = summary[
+        (summary.env == "vmas-balance")
+        & (summary.attack == "hadamard")
+        & (summary.eps == 0.5)
+        & (summary.n_attacked == 3)
+    ].iloc[0]
     assert (r.attack_drop_pct_ci_low, r.attack_drop_pct_ci_high) == pytest.approx((s.drop_ci_low, s.drop_ci_high))
 
 
@@ -153,8 +203,14 @@ def test_table_claims_writes_three_formats(rows, tmp_path):
 def test_claims_pool_competent_victims_apart(rows, tmp_path):
     """With the victims table, a second pooled row averages only the env x algo whose victims all
     pass: here vmas-balance (2 of 2) but not mpe-simple_spread (1 of 2)."""
-    victims = pd.DataFrame({"env": ["vmas-balance"] * 2 + ["mpe-simple_spread"] * 2, "algo": "mappo",
-                            "seed": [0, 1, 0, 1], "passed": [True, True, True, False]})
+    victims = pd.DataFrame(
+        {
+            "env": ["vmas-balance"] * 2 + ["mpe-simple_spread"] * 2,
+            "algo": "mappo",
+            "seed": [0, 1, 0, 1],
+            "passed": [True, True, True, False],
+        }
+    )
     c = report.claims(rows, 300, 0.95, 0, report.competence(victims))
     key = (c.claim == "1") & (c.eps == 0.5)
     competent = c[key & (c.env == report.OVERALL_COMPETENT)].iloc[0]
@@ -177,10 +233,22 @@ def test_victims_table_scores_against_threshold_and_prints_whole_rates(tmp_path)
     scores = []
     for seed, ret in enumerate([0.9, 0.2]):
         path = tmp_path / f"score{seed}.json"
-        path.write_text(json.dumps({"env": "lbf-8x8-2p-2f-coop", "algo": "mappo", "seed": seed,
-                                    "train_steps": 2_000_000, "train_seconds": 1234.4, "return_iqm": ret,
-                                    "random_return": 0.0, "return_mean": ret, "random_return_mean": 0.0,
-                                    "episodes": 30}))
+        path.write_text(
+            json.dumps(
+                {
+                    "env": "lbf-8x8-2p-2f-coop",
+                    "algo": "mappo",
+                    "seed": seed,
+                    "train_steps": 2_000_000,
+                    "train_seconds": 1234.4,
+                    "return_iqm": ret,
+                    "random_return": 0.0,
+                    "return_mean": ret,
+                    "random_return_mean": 0.0,
+                    "episodes": 30,
+                }
+            )
+        )
         scores.append(str(path))
     frame = report.table_victims(scores, str(tmp_path / "victims"), {"lbf-8x8-2p-2f-coop": 0.5})
     assert frame.passed.tolist() == [True, False] and frame.victim_actions.tolist() == ["greedy"] * 2
@@ -213,8 +281,13 @@ def test_marl_eval_layout(rows, tmp_path):
     loaded = json.loads((tmp_path / "marl_eval.json").read_text())
     assert loaded == data
     # marl-eval takes a run's last key as its absolute metrics
-    assert all(list(run)[-1] == "absolute_metrics" for task in loaded.values() for algos in task.values()
-               for runs in algos.values() for run in runs.values())
+    assert all(
+        list(run)[-1] == "absolute_metrics"
+        for task in loaded.values()
+        for algos in task.values()
+        for runs in algos.values()
+        for run in runs.values()
+    )
     assert set(data) == {"vmas", "mpe"} and set(data["vmas"]) == {"balance"}
     algos = data["vmas"]["balance"]
     assert set(algos) == set(data["mpe"]["simple_spread"])  # the same algorithms on every task
@@ -223,8 +296,13 @@ def test_marl_eval_layout(rows, tmp_path):
     assert list(run) == ["step_0", "absolute_metrics"]
     assert run["step_0"]["step_count"] == 0 and len(run["step_0"]["return"]) == 30
     assert run["absolute_metrics"]["episode_length"] == run["step_0"]["episode_length"]
-    first = rows[(rows.env == "vmas-balance") & (rows.attack == "align-mlp") & (rows.eps == 0.1) &
-                 (rows.n_attacked == 3) & (rows.seed == 1)].sort_values("episode")
+    first = rows[
+        (rows.env == "vmas-balance")
+        & (rows.attack == "align-mlp")
+        & (rows.eps == 0.1)
+        & (rows.n_attacked == 3)
+        & (rows.seed == 1)
+    ].sort_values("episode")
     assert run["step_0"]["return"] == pytest.approx(first["return"].tolist())
     for runs in algos.values():
         assert set(runs) == {"seed_0", "seed_1"}

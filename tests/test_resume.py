@@ -16,7 +16,6 @@ import time
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import ROOT
 
 RUN = "resume"
@@ -36,8 +35,7 @@ def _config() -> dict:
     cfg["algos"]["mappo"]["checkpoint_every"] = 5  # 25 updates: resume points after 5, 10, 15, 20
     cfg["fit"] = {"mlp": cfg["fit"]["mlp"]}
     cfg["attacks"] = {"align-mlp": cfg["attacks"]["align-mlp"]}
-    cfg["evaluate"].update(attacks=["benign", "align-mlp", "hadamard", "noise-uniform"],
-                           n_attacked=["all"], episodes=8)
+    cfg["evaluate"].update(attacks=["benign", "align-mlp", "hadamard", "noise-uniform"], n_attacked=["all"], episodes=8)
     return cfg
 
 
@@ -59,8 +57,7 @@ def _cmd(*extra):
 def _start(cwd, *extra):
     log = open(cwd / "snakemake.out", "a")
     # a session of its own, so that the whole process group (snakemake and its jobs) can be killed
-    return subprocess.Popen(_cmd(*extra), cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(_cmd(*extra), cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _kill_when(proc, cwd, ready, what):
@@ -68,8 +65,9 @@ def _kill_when(proc, cwd, ready, what):
     deadline = time.monotonic() + TIMEOUT
     while not ready():
         if proc.poll() is not None:
-            pytest.fail(f"snakemake ended (rc {proc.returncode}) before {what}:\n"
-                        + (cwd / "snakemake.out").read_text()[-3000:])
+            pytest.fail(
+                f"snakemake ended (rc {proc.returncode}) before {what}:\n" + (cwd / "snakemake.out").read_text()[-3000:]
+            )
         if time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
             pytest.fail(f"timed out waiting for {what}")
@@ -111,14 +109,16 @@ def test_killed_run_resumes_to_the_same_summary(tmp_path):
     reference = _start(ref, "--cores", "1")
     try:
         # (a) kill in the middle of training: a resume point exists, the policy does not
-        _kill_when(_start(run, "--cores", "1"), run, lambda: (run / CKPT).exists(),
-                   "a training checkpoint was written")
+        _kill_when(_start(run, "--cores", "1"), run, lambda: (run / CKPT).exists(), "a training checkpoint was written")
         assert not (run / POLICY).exists()
         _unlock(run)
         # (b) rerun; kill it while the evaluation job is running
-        _kill_when(_start(run, "--cores", "1", "--rerun-incomplete"), run,
-                   lambda: "evaluate mpe-simple_spread" in _read(run / EVAL_LOG),
-                   "the evaluation job started evaluating")
+        _kill_when(
+            _start(run, "--cores", "1", "--rerun-incomplete"),
+            run,
+            lambda: "evaluate mpe-simple_spread" in _read(run / EVAL_LOG),
+            "the evaluation job started evaluating",
+        )
         assert not (run / EVAL_ROWS).exists()
         train_log = (run / f"logs/{RUN}/train_victim/{VICTIM}.log").read_text()
         assert "resuming from the checkpoint" in train_log, train_log[-2000:]
@@ -134,4 +134,3 @@ def test_killed_run_resumes_to_the_same_summary(tmp_path):
     curve = f"results/{RUN}/victims/{VICTIM}/curve.csv"
     a, b = (pd.read_csv(d / curve).drop(columns="wall_s") for d in (run, ref))
     pd.testing.assert_frame_equal(a, b)
-

@@ -11,25 +11,58 @@ from marl_attacks.io import ArtifactError, load_artifact
 
 ENV = {"name": "vmas-balance", "max_steps": 12, "kwargs": {"n_agents": 3, "continuous_actions": False}}
 MAPPO = {"total_steps": 960, "num_envs": 8, "rollout_len": 12, "epochs": 1, "minibatches": 2, "hidden": 16}
-FIT = {"arch": "mlp", "hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2,
-       "val_frac": 0.2, "n_samples": 40}
-EVAL = {"episodes": 3, "eps": [0.1, 0.3], "max_batch": 4, "n_attacked": ["all", 1],
-        "attacks": ["benign", "align-mlp", "hadamard", "noise-uniform", "noise-gaussian",
-                    "noise-exponential", "noise-ou", "max-noise", "white-box-fgsm"]}
+FIT = {
+    "arch": "mlp",
+    "hidden": 16,
+    "layers": 2,
+    "lr": 1e-3,
+    "batch_size": 16,
+    "epochs": 2,
+    "val_frac": 0.2,
+    "n_samples": 40,
+}
+EVAL = {
+    "episodes": 3,
+    "eps": [0.1, 0.3],
+    "max_batch": 4,
+    "n_attacked": ["all", 1],
+    "attacks": [
+        "benign",
+        "align-mlp",
+        "hadamard",
+        "noise-uniform",
+        "noise-gaussian",
+        "noise-exponential",
+        "noise-ou",
+        "max-noise",
+        "white-box-fgsm",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     d = tmp_path_factory.mktemp("stages")
-    p = {k: str(d / v) for k, v in dict(policy="policy.pt", curve="curve.csv", samples="samples.pt",
-                                          model="mlp.pt", rows="eval.csv", cost="cost.csv",
-                                          score="score.json", summary="summary.csv").items()}
+    p = {
+        k: str(d / v)
+        for k, v in dict(
+            policy="policy.pt",
+            curve="curve.csv",
+            samples="samples.pt",
+            model="mlp.pt",
+            rows="eval.csv",
+            cost="cost.csv",
+            score="score.json",
+            summary="summary.csv",
+        ).items()
+    }
     train.run(ENV, "mappo", MAPPO, 0, 0, "cpu", p["policy"], p["curve"], progress=False)
     victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
     collect.run(ENV, victim, p["policy"], 40, 4, 0, "cpu", p["samples"], progress=False)
     fit.run(p["samples"], victim, FIT, 0, "cpu", p["model"], progress=False)
-    evaluate.run(ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"],
-                 p["cost"], progress=False)
+    evaluate.run(
+        ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"], p["cost"], progress=False
+    )
     evaluate.run_score(ENV, victim, p["policy"], 3, 0, "cpu", p["score"])
     report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
     return p
@@ -60,8 +93,7 @@ def test_fit_saves_validation_mse_per_agent(pipeline):
 
 def test_evaluation_rows_follow_the_data_contract(pipeline):
     rows = pd.read_csv(pipeline["rows"])
-    for col in ["env", "algo", "seed", "attack", "eps", "n_attacked", "episode", "return", "length",
-                "max_abs_delta"]:
+    for col in ["env", "algo", "seed", "attack", "eps", "n_attacked", "episode", "return", "length", "max_abs_delta"]:
         assert col in rows
     assert set(rows.attack) == set(EVAL["attacks"])
     assert (rows.max_abs_delta <= rows.eps + 1e-6).all()
@@ -81,17 +113,36 @@ def test_same_seeds_for_every_attack(pipeline):
     benign = rows[rows.attack == "benign"].sort_values("episode")["return"].to_numpy()
     ENV_ = dict(ENV)
     from marl_attacks.victims import load_victim
+
     policy, _ = load_victim(pipeline["policy"])
-    frame, _ = evaluate.evaluate(ENV_, policy, {}, dict(EVAL, eps=[0.0], attacks=["benign", "hadamard"],
-                                                        n_attacked=["all"]), {}, 0, "cpu", progress=False)
+    frame, _ = evaluate.evaluate(
+        ENV_,
+        policy,
+        {},
+        dict(EVAL, eps=[0.0], attacks=["benign", "hadamard"], n_attacked=["all"]),
+        {},
+        0,
+        "cpu",
+        progress=False,
+    )
     zero = frame[frame.attack == "hadamard"].sort_values("episode")["return"].to_numpy()
     assert (zero == benign).all()
 
 
 def test_summary_has_drop_and_ci(pipeline):
     s = pd.read_csv(pipeline["summary"])
-    for col in ["env", "algo", "attack", "eps", "n_attacked", "iqm", "ci_low", "ci_high", "drop_pct",
-                "length_change_pct"]:
+    for col in [
+        "env",
+        "algo",
+        "attack",
+        "eps",
+        "n_attacked",
+        "iqm",
+        "ci_low",
+        "ci_high",
+        "drop_pct",
+        "length_change_pct",
+    ]:
         assert col in s
     assert (s.ci_low <= s.iqm + 1e-9).all() and (s.iqm <= s.ci_high + 1e-9).all()
     assert (s[s.attack == "benign"].drop_pct == 0).all()
@@ -127,16 +178,26 @@ def test_corrupted_artifact_is_named(pipeline, tmp_path):
         load_artifact(pipeline["policy"], expect_config={"other": 1})
 
 
-FIT_MORE = {"rnn": dict(FIT, arch="rnn", lstm_hidden=4, seq_len=6),
-            "transformer": {"arch": "transformer", "d_model": 8, "heads": 2, "layers": 1, "ff_dim": 8,
-                            "epochs": 2, "val_frac": 0.2, "n_samples": 40},
-            "mlp-robust": dict(FIT, arch="mlp-robust", adv_eps=0.1)}
+FIT_MORE = {
+    "rnn": dict(FIT, arch="rnn", lstm_hidden=4, seq_len=6),
+    "transformer": {
+        "arch": "transformer",
+        "d_model": 8,
+        "heads": 2,
+        "layers": 1,
+        "ff_dim": 8,
+        "epochs": 2,
+        "val_frac": 0.2,
+        "n_samples": 40,
+    },
+    "mlp-robust": dict(FIT, arch="mlp-robust", adv_eps=0.1),
+}
 
 
 def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
     """Each f_theta arch fits from the samples file; every attack evaluates; costs are tabled."""
+    from marl_attacks.alignment import load_align_model
     from marl_attacks.attacks import ALL_NAMES, ATTACKS
-    from marl_attacks.fit import load_align_model
 
     models = {"mlp": pipeline["model"]}
     for arch, cfg in FIT_MORE.items():
@@ -148,8 +209,19 @@ def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
     ev = dict(EVAL, attacks=list(ALL_NAMES), n_attacked=[1], eps=[0.2], episodes=2)
     victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
     rows, cost = str(tmp_path / "eval.csv"), str(tmp_path / "cost.csv")
-    evaluate.run(ENV, victim, pipeline["policy"], models, ev, {"white-box-pgd": {"pgd_steps": 2}}, 0,
-                 "cpu", rows, cost, progress=False)
+    evaluate.run(
+        ENV,
+        victim,
+        pipeline["policy"],
+        models,
+        ev,
+        {"white-box-pgd": {"pgd_steps": 2}},
+        0,
+        "cpu",
+        rows,
+        cost,
+        progress=False,
+    )
     frame = pd.read_csv(rows)
     assert set(frame.attack) == set(ALL_NAMES)
     attacked = frame[frame.attack != "benign"]
@@ -166,7 +238,7 @@ def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
 
 def test_targeted_evaluation_attacks_lowest_mse_agent(pipeline, monkeypatch):
     """The evaluation lets a targeted attack replace its random choice of agents."""
-    from marl_attacks.fit import load_align_model
+    from marl_attacks.alignment import load_align_model
     from marl_attacks.victims import load_victim
 
     policy, _ = load_victim(pipeline["policy"])
@@ -179,9 +251,16 @@ def test_targeted_evaluation_attacks_lowest_mse_agent(pipeline, monkeypatch):
         return real(*args, attacked=attacked, **kwargs)
 
     monkeypatch.setattr(evaluate, "run_episodes", spy)
-    frame, _ = evaluate.evaluate(ENV, policy, {"mlp": model},
-                                 dict(EVAL, attacks=["targeted-hadamard", "hadamard"], n_attacked=[1],
-                                      eps=[0.2], episodes=3), {}, 0, "cpu", progress=False)
+    frame, _ = evaluate.evaluate(
+        ENV,
+        policy,
+        {"mlp": model},
+        dict(EVAL, attacks=["targeted-hadamard", "hadamard"], n_attacked=[1], eps=[0.2], episodes=3),
+        {},
+        0,
+        "cpu",
+        progress=False,
+    )
     targeted, random_ = calls
     assert (targeted == torch.tensor([False, False, True])).all()
     assert (random_.sum(-1) == 1).all() and not (random_ == targeted).all()
@@ -220,10 +299,10 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
     an attack reproduces the benign episodes (common random numbers), as in greedy mode."""
     from marl_attacks import lineage
     from marl_attacks.victims import load_victim
+
     victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
     samples = str(tmp_path / "samples.pt")
-    collect.run(ENV, victim, pipeline["policy"], 40, 4, 0, "cpu", samples, progress=False,
-                victim_actions="sample")
+    collect.run(ENV, victim, pipeline["policy"], 40, 4, 0, "cpu", samples, progress=False, victim_actions="sample")
     block = load_artifact(samples)["meta"]["config"]
     assert block["victim_actions"] == "sample"
     assert block == lineage.samples_block(ENV, 40, 4, block["victim_config_hash"], "sample")
@@ -234,9 +313,17 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
     scored = json.loads(open(score).read())
     assert scored["victim_actions"] == "sample"
     policy, _ = load_victim(pipeline["policy"])
-    frame, _ = evaluate.evaluate(ENV, policy, {}, dict(EVAL, eps=[0.0, 0.3], attacks=["benign", "hadamard"],
-                                                       n_attacked=["all"]), {}, 0, "cpu", progress=False,
-                                 victim_actions="sample")
+    frame, _ = evaluate.evaluate(
+        ENV,
+        policy,
+        {},
+        dict(EVAL, eps=[0.0, 0.3], attacks=["benign", "hadamard"], n_attacked=["all"]),
+        {},
+        0,
+        "cpu",
+        progress=False,
+        victim_actions="sample",
+    )
     benign = frame[frame.attack == "benign"].sort_values("episode")["return"].to_numpy()
     zero = frame[(frame.attack == "hadamard") & (frame.eps == 0)].sort_values("episode")["return"].to_numpy()
     assert (zero == benign).all()
@@ -248,19 +335,34 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
 def test_partial_team_attacks_and_targeted_skip_full_team(pipeline):
     """Attacks outside evaluate.partial_team_attacks run on the full team only; targeted attacks
     run on fewer agents only (on the full team they equal their untargeted versions)."""
-    from marl_attacks.fit import load_align_model
+    from marl_attacks.alignment import load_align_model
     from marl_attacks.victims import load_victim
 
     policy, _ = load_victim(pipeline["policy"])
     model, _ = load_align_model(pipeline["model"])
-    ev = dict(EVAL, attacks=["benign", "hadamard", "targeted-hadamard", "noise-uniform", "noise-ou",
-                             "max-noise"], partial_team_attacks=["hadamard", "targeted-hadamard"])
-    assert evaluate.eval_jobs(ev) == [("benign", "all"), ("hadamard", "all"), ("hadamard", 1),
-                                      ("targeted-hadamard", 1), ("noise-uniform", "all"), ("noise-ou", "all")]
+    ev = dict(
+        EVAL,
+        attacks=["benign", "hadamard", "targeted-hadamard", "noise-uniform", "noise-ou", "max-noise"],
+        partial_team_attacks=["hadamard", "targeted-hadamard"],
+    )
+    assert evaluate.eval_jobs(ev) == [
+        ("benign", "all"),
+        ("hadamard", "all"),
+        ("hadamard", 1),
+        ("targeted-hadamard", 1),
+        ("noise-uniform", "all"),
+        ("noise-ou", "all"),
+    ]
     frame, costs = evaluate.evaluate(ENV, policy, {"mlp": model}, ev, {}, 0, "cpu", progress=False)
     teams = frame.groupby("attack").n_attacked.agg(lambda s: sorted(set(s)))
-    assert teams.to_dict() == {"benign": [0], "hadamard": [1, 3], "targeted-hadamard": [1],
-                               "noise-uniform": [3], "noise-ou": [3], "max-noise": [3]}
+    assert teams.to_dict() == {
+        "benign": [0],
+        "hadamard": [1, 3],
+        "targeted-hadamard": [1],
+        "noise-uniform": [3],
+        "noise-ou": [3],
+        "max-noise": [3],
+    }
     # without the key every untargeted attack runs at every n_attacked
     jobs = evaluate.eval_jobs({k: v for k, v in ev.items() if k != "partial_team_attacks"})
     assert ("noise-uniform", 1) in jobs and ("targeted-hadamard", "all") not in jobs

@@ -14,8 +14,14 @@ import numpy as np
 import pytest
 from scipy.stats import trim_mean
 
-from marl_attacks.stats import (PairedBootstrap, iqm, percent_change, percent_drop, percentile_ci,
-                                stratified_bootstrap_ci)
+from marl_attacks.stats import (
+    PairedBootstrap,
+    iqm,
+    percent_change,
+    percent_drop,
+    percentile_ci,
+    stratified_bootstrap_ci,
+)
 
 
 def rliable_iqm(scores):

@@ -5,11 +5,9 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -37,18 +35,28 @@ def workdir(tmp_path_factory):
     return d
 
 
-FIGURES = ["return_vs_eps", "episode_length", "ablation_samples", "ablation_pgd_steps", "ablation_architecture",
-           "ablation_n_attacked", "ablation_selection"]
+FIGURES = [
+    "return_vs_eps",
+    "episode_length",
+    "ablation_samples",
+    "ablation_pgd_steps",
+    "ablation_architecture",
+    "ablation_n_attacked",
+    "ablation_selection",
+]
 TABLES = ["main_drop", "victims", "attack_cost", "access_assumptions", "claims"]
 
 
 def test_outputs_and_contract(workdir):
-    for f in ([f"figures/tiny/{x}.{ext}" for x in FIGURES for ext in ("png", "pdf")] +
-              [f"tables/tiny/{x}.{ext}" for x in TABLES for ext in ("csv", "md", "tex")] +
-              ["tables/tiny/claims_by_eps.csv", "results/tiny/summary.csv", "results/tiny/marl_eval.json"]):
+    for f in (
+        [f"figures/tiny/{x}.{ext}" for x in FIGURES for ext in ("png", "pdf")]
+        + [f"tables/tiny/{x}.{ext}" for x in TABLES for ext in ("csv", "md", "tex")]
+        + ["tables/tiny/claims_by_eps.csv", "results/tiny/summary.csv", "results/tiny/marl_eval.json"]
+    ):
         assert (workdir / f).stat().st_size > 0, f
-    rows = pd.concat(pd.read_csv(p) for p in (workdir / "results/tiny/eval").rglob("seed*.csv")
-                     if not p.name.endswith(".cost.csv"))
+    rows = pd.concat(
+        pd.read_csv(p) for p in (workdir / "results/tiny/eval").rglob("seed*.csv") if not p.name.endswith(".cost.csv")
+    )
     assert (rows.max_abs_delta <= rows.eps + 1e-6).all()
     from marl_attacks.attacks import ALL_NAMES
 
@@ -67,14 +75,17 @@ def test_ablations_run_only_what_they_need(workdir):
     """tiny.yaml: ablations on mpe-simple_spread only; one extra f_theta (20 samples; 60 is the main fit)."""
     for ablation, values in [("samples", {20, 60}), ("pgd_steps", {1, 3}), ("n_attacked", {1, 2, 3})]:
         files = list((workdir / "results/tiny/ablations" / ablation).rglob("seed*.csv"))
-        assert [f.relative_to(workdir / "results/tiny/ablations" / ablation).parts[0] for f in files] == ["mpe-simple_spread"]
+        assert [f.relative_to(workdir / "results/tiny/ablations" / ablation).parts[0] for f in files] == [
+            "mpe-simple_spread"
+        ]
         rows = pd.read_csv(files[0])
         assert set(rows[rows.attack != "benign"].value) == values, ablation
         summary = pd.read_csv(workdir / "results/tiny/ablations" / ablation / "summary.csv")
         assert {"drop_pct", "drop_ci_low", "drop_ci_high", "value"} <= set(summary.columns)
     align = workdir / "results/tiny/align"
     assert sorted(p.relative_to(align).as_posix() for p in align.rglob("mlp_n*.pt")) == [
-        "mpe-simple_spread/mappo/seed0/mlp_n20.pt"]
+        "mpe-simple_spread/mappo/seed0/mlp_n20.pt"
+    ]
 
 
 def test_claims_and_marl_eval(workdir):
@@ -118,8 +129,11 @@ def test_deleting_figure_reruns_only_its_job(workdir):
 
 def test_deleting_outputs_reruns_only_their_jobs(workdir):
     """Every figure, table and the marl-eval file is its own job: deleting them reruns those jobs alone."""
-    targets = ([f"figures/tiny/{f}.png" for f in FIGURES] + [f"tables/tiny/{t}.md" for t in TABLES] +
-               ["results/tiny/marl_eval.json"])
+    targets = (
+        [f"figures/tiny/{f}.png" for f in FIGURES]
+        + [f"tables/tiny/{t}.md" for t in TABLES]
+        + ["results/tiny/marl_eval.json"]
+    )
     for t in targets:
         (workdir / t).unlink()
     res = snakemake(workdir, "-n")
@@ -160,8 +174,16 @@ def test_changing_victim_actions_reruns_scoring_and_evaluation_not_training(work
         out = res.stdout + res.stderr
         assert res.returncode == 0, out[-3000:]
         jobs = _jobs(out)
-        for rule in ["score_victim", "collect_samples", "fit_align", "fit_align_n", "evaluate_attacks",
-                     "evaluate_ablation", "table_victims", "summarise"]:
+        for rule in [
+            "score_victim",
+            "collect_samples",
+            "fit_align",
+            "fit_align_n",
+            "evaluate_attacks",
+            "evaluate_ablation",
+            "table_victims",
+            "summarise",
+        ]:
             assert rule in jobs, (rule, jobs)
         assert "train_victim" not in jobs
         # one victim per env in tiny (two in all): only mpe-simple_spread's jobs rerun
@@ -175,8 +197,7 @@ def test_zoo_switch_uses_shipped_victims_instead_of_training(workdir):
     shipped victim is named before any job starts."""
     cfg = (workdir / "config/tiny.yaml").read_text().replace("run: tiny", "run: tinyzoo")
     (workdir / "config/tinyzoo.yaml").write_text(cfg + "\nzoo: results/tiny/victims\n")
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile",
-           "config/tinyzoo.yaml"]
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", "config/tinyzoo.yaml"]
     res = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
@@ -199,8 +220,7 @@ def test_stale_input_is_refused_by_the_job_that_reads_it(workdir, tmp_path):
     assert old in cfg.read_text()
     cfg.write_text(cfg.read_text().replace(old, old.replace("epochs: 3", "epochs: 4")))
     victim = "vmas-balance/mappo/seed0"
-    res = snakemake(d, f"results/tiny/eval/{victim}.csv", "--rerun-triggers", "mtime",
-                    "--forcerun", "evaluate_attacks")
+    res = snakemake(d, f"results/tiny/eval/{victim}.csv", "--rerun-triggers", "mtime", "--forcerun", "evaluate_attacks")
     assert res.returncode != 0
     log = (d / f"logs/tiny/evaluate_attacks/{victim}.log").read_text()
     assert f"results/tiny/align/{victim}/mlp.pt: made by a different config" in log, log[-3000:]
@@ -209,23 +229,51 @@ def test_stale_input_is_refused_by_the_job_that_reads_it(workdir, tmp_path):
 
 
 def test_lint_is_clean():
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Lints for" not in res.stdout + res.stderr
 
 
 def test_slurm_profile_dry_run_plans_the_paper_workflow(tmp_path):
     copy_workflow(tmp_path, extra=["profiles", "zoo"])
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "-n",
-                          "--configfile", "config/paper.yaml", "--config", "zoo=null"],
-                         cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--profile",
+            "profiles/slurm",
+            "-n",
+            "--configfile",
+            "config/paper.yaml",
+            "--config",
+            "zoo=null",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
-    for rule in ["train_victim", "collect_samples", "fit_align", "evaluate_attacks", "summarise",
-                 "figure_return_vs_eps", "table_main_drop", "table_victims", "fit_align_n", "evaluate_ablation",
-                 "summarise_ablation", "figure_ablation_samples", "table_claims", "export_marl_eval"]:
+    for rule in [
+        "train_victim",
+        "collect_samples",
+        "fit_align",
+        "evaluate_attacks",
+        "summarise",
+        "figure_return_vs_eps",
+        "table_main_drop",
+        "table_victims",
+        "fit_align_n",
+        "evaluate_ablation",
+        "summarise_ablation",
+        "figure_ablation_samples",
+        "table_claims",
+        "export_marl_eval",
+    ]:
         assert rule in out
 
 

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import ROOT
+
 from marl_attacks.wrappers import AttackedParallelEnv, AttackedVmasEnv
 
 TINY_FIT = dict(hidden=16, layers=1, epochs=2)
@@ -75,8 +75,9 @@ def test_targeted_attack_in_wrapper_chooses_its_agents():
 def vmas_env(num_envs=3, max_steps=5):
     import vmas
 
-    return vmas.make_env("balance", num_envs=num_envs, max_steps=max_steps, continuous_actions=False,
-                         seed=0, n_agents=3)
+    return vmas.make_env(
+        "balance", num_envs=num_envs, max_steps=max_steps, continuous_actions=False, seed=0, n_agents=3
+    )
 
 
 def test_vmas_wrapper_perturbs_and_reset_at_keeps_other_episodes():
@@ -113,8 +114,9 @@ def test_vmas_collect_records_live_steps_and_fits():
 
 def run_python(code_or_path, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run([sys.executable, str(code_or_path)], capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path, env=env)
+    return subprocess.run(
+        [sys.executable, str(code_or_path)], capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env
+    )
 
 
 def test_example_runs(tmp_path):
@@ -149,16 +151,31 @@ def test_cli_help(command, capsys):
 
 
 def test_cli_runs_as_module():
-    res = subprocess.run([sys.executable, "-m", "marl_attacks", "--help"], capture_output=True, text=True,
-                         timeout=300, cwd=ROOT)
+    res = subprocess.run(
+        [sys.executable, "-m", "marl_attacks", "--help"], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
     assert res.returncode == 0 and "attack" in res.stdout and "evaluate" in res.stdout
 
 
 def test_cli_attack_runs(capsys):
     from marl_attacks.__main__ import main
 
-    main(["attack", "--env", "mpe2.simple_spread_v3", "--env-kwargs", '{"N": 3, "max_cycles": 5}',
-          "--attack", "align-transformer", "--fit", '{"d_model": 8, "heads": 2, "layers": 1, "epochs": 1}',
-          "--collect-episodes", "3", "--episodes", "2"])
+    main(
+        [
+            "attack",
+            "--env",
+            "mpe2.simple_spread_v3",
+            "--env-kwargs",
+            '{"N": 3, "max_cycles": 5}',
+            "--attack",
+            "align-transformer",
+            "--fit",
+            '{"d_model": 8, "heads": 2, "layers": 1, "epochs": 1}',
+            "--collect-episodes",
+            "3",
+            "--episodes",
+            "2",
+        ]
+    )
     out = capsys.readouterr().out
     assert "f_theta (transformer) fitted on 15 samples" in out and "under align-transformer" in out

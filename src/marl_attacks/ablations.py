@@ -32,11 +32,12 @@ import time
 
 import pandas as pd
 
-from . import config as cfgmod, lineage
+from . import config as cfgmod
+from . import lineage
+from .alignment import load_align_model
 from .attacks import ATTACKS, DERIVED
 from .envs import make_env
 from .evaluate import evaluate
-from .fit import load_align_model
 from .io import write_csv
 from .utils import resolve_device, set_threads
 from .victims import load_victim
@@ -58,9 +59,18 @@ def with_bases(attacks: list[str]) -> list[str]:
     return out
 
 
-def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, block: dict,
-                      attack_params: dict, base_seed: int, device, progress: bool = True,
-                      victim_actions: str = "greedy") -> pd.DataFrame:
+def evaluate_ablation(
+    ablation: str,
+    env: dict,
+    policy,
+    align_models: dict,
+    block: dict,
+    attack_params: dict,
+    base_seed: int,
+    device,
+    progress: bool = True,
+    victim_actions: str = "greedy",
+) -> pd.DataFrame:
     """Rows of every configuration of one ablation for one victim (see the module docstring),
     the victim acting as ``victim_actions`` says (as in the main evaluation).
 
@@ -69,8 +79,7 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
     if ablation not in ABLATIONS:
         raise KeyError(f"unknown ablation '{ablation}'; known: {list(ABLATIONS)}")
     attacks = with_bases(block["attacks"])
-    base = {"episodes": block["episodes"], "eps": block["eps"], "max_batch": block["max_batch"],
-            "n_attacked": ["all"]}
+    base = {"episodes": block["episodes"], "eps": block["eps"], "max_batch": block["max_batch"], "n_attacked": ["all"]}
     frames = []
 
     def run(value, attack_list, models, params, n_attacked=("all",)):
@@ -83,8 +92,11 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
     run(float("nan"), ["benign"], {}, attack_params)
     if ablation == "samples":
         for n in block["n_samples"]:
-            models = {arch: align_models[sample_key(arch, n)]
-                      for arch in {ATTACKS[a].align_arch for a in attacks if a in ATTACKS} if arch}
+            models = {
+                arch: align_models[sample_key(arch, n)]
+                for arch in {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
+                if arch
+            }
             rows = run(n, attacks, models, attack_params)
             mse = {arch: float(m.val_mse.mean()) for arch, m in models.items()}
             rows["val_mse"] = [mse.get(ATTACKS[a].align_arch) if a in ATTACKS else None for a in rows.attack]
@@ -103,20 +115,35 @@ def evaluate_ablation(ablation: str, env: dict, policy, align_models: dict, bloc
     return pd.concat(frames, ignore_index=True)
 
 
-def run(ablation: str, env: dict, victim: dict, policy_path: str, align_paths: dict, block: dict,
-        attack_params: dict, base_seed: int, device: str, out: str, threads: int | None = None,
-        progress: bool = True, expect_policy: dict | None = None, expect_align: dict | None = None,
-        victim_actions: str = "greedy") -> None:
+def run(
+    ablation: str,
+    env: dict,
+    victim: dict,
+    policy_path: str,
+    align_paths: dict,
+    block: dict,
+    attack_params: dict,
+    base_seed: int,
+    device: str,
+    out: str,
+    threads: int | None = None,
+    progress: bool = True,
+    expect_policy: dict | None = None,
+    expect_align: dict | None = None,
+    victim_actions: str = "greedy",
+) -> None:
     """``expect_policy`` and ``expect_align`` (keyed as ``align_paths``; from
     :func:`marl_attacks.lineage.expected_ablation`): refuse inputs made by another config."""
     set_threads(threads)
     dev = resolve_device(device)
     policy, _ = load_victim(policy_path, dev, expect=expect_policy)
-    models = {key: load_align_model(path, dev, expect=(expect_align or {}).get(key))[0]
-              for key, path in align_paths.items()}
+    models = {
+        key: load_align_model(path, dev, expect=(expect_align or {}).get(key))[0] for key, path in align_paths.items()
+    }
     start = time.time()
-    frame = evaluate_ablation(ablation, env, policy, models, block, attack_params, base_seed, dev, progress,
-                              victim_actions)
+    frame = evaluate_ablation(
+        ablation, env, policy, models, block, attack_params, base_seed, dev, progress, victim_actions
+    )
     for key in ("seed", "algo", "env"):
         frame.insert(0, key, victim[key])
     frame.insert(3, "ablation", ablation)
@@ -132,18 +159,32 @@ def main(argv=None) -> None:
     p.add_argument("--algo", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--policy", required=True)
-    p.add_argument("--align", action="append", default=[],
-                   help="KEY=PATH of a fitted f_theta: ARCH, or ARCH_nN for the samples ablation")
+    p.add_argument(
+        "--align",
+        action="append",
+        default=[],
+        help="KEY=PATH of a fitted f_theta: ARCH, or ARCH_nN for the samples ablation",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(a.ablation, cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed},
-        a.policy, dict(x.split("=", 1) for x in a.align), cfgmod.ablation_params(config, a.ablation),
-        cfgmod.attack_params(config), config["seed"], config["device"], a.out, a.threads,
+    run(
+        a.ablation,
+        cfgmod.env_params(config, a.env),
+        {"env": a.env, "algo": a.algo, "seed": a.seed},
+        a.policy,
+        dict(x.split("=", 1) for x in a.align),
+        cfgmod.ablation_params(config, a.ablation),
+        cfgmod.attack_params(config),
+        config["seed"],
+        config["device"],
+        a.out,
+        a.threads,
         expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
         expect_align=lineage.expected_ablation(config, a.ablation, a.env, a.algo, a.seed),
-        victim_actions=cfgmod.victim_actions(config, a.env))
+        victim_actions=cfgmod.victim_actions(config, a.env),
+    )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import argparse
 import torch
 from tqdm import tqdm
 
-from . import config as cfgmod, lineage
+from . import config as cfgmod
+from . import lineage
 from .envs import make_env
 from .io import save_artifact
 from .rollout import run_episodes, victim_actor
@@ -25,8 +26,7 @@ from .utils import derive_seed, resolve_device, seed_everything, set_threads
 from .victims import load_victim
 
 
-def collect(env, policy, n_samples: int, seed: int, progress: bool = True,
-            victim_actions: str = "greedy") -> dict:
+def collect(env, policy, n_samples: int, seed: int, progress: bool = True, victim_actions: str = "greedy") -> dict:
     """Run batches of episodes until ``n_samples`` live steps are recorded."""
     obs, episode, step = [], [], []
     got, batch_index = 0, 0
@@ -52,9 +52,20 @@ def collect(env, policy, n_samples: int, seed: int, progress: bool = True,
     return {"obs": obs[order].float(), "episode": episode[order], "step": step[order]}
 
 
-def run(env: dict, victim: dict, policy_path: str, n_samples: int, num_envs: int, base_seed: int,
-        device: str, out: str, threads: int | None = None, progress: bool = True,
-        expect_policy: dict | None = None, victim_actions: str = "greedy") -> None:
+def run(
+    env: dict,
+    victim: dict,
+    policy_path: str,
+    n_samples: int,
+    num_envs: int,
+    base_seed: int,
+    device: str,
+    out: str,
+    threads: int | None = None,
+    progress: bool = True,
+    expect_policy: dict | None = None,
+    victim_actions: str = "greedy",
+) -> None:
     """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
     ``victim_actions``: ``greedy`` or ``sample`` (see :func:`marl_attacks.rollout.victim_actor`).
 
@@ -84,10 +95,19 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
-        config["collect"]["n_samples"], config["collect"]["num_envs"], config["seed"], config["device"],
-        a.out, a.threads, expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
-        victim_actions=cfgmod.victim_actions(config, a.env))
+    run(
+        cfgmod.env_params(config, a.env),
+        {"env": a.env, "algo": a.algo, "seed": a.seed},
+        a.policy,
+        config["collect"]["n_samples"],
+        config["collect"]["num_envs"],
+        config["seed"],
+        config["device"],
+        a.out,
+        a.threads,
+        expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
+        victim_actions=cfgmod.victim_actions(config, a.env),
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,7 @@ def check_schema(config: dict, schema_path: str | Path = SCHEMA) -> None:
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             allowed = sorted(err.schema.get("properties", {}))
             unknown = sorted(set(err.instance) - set(allowed))
-            raise ConfigError(f"config key '{'.'.join([*path, unknown[0]])}': unknown key; "
-                              f"allowed: {allowed}")
+            raise ConfigError(f"config key '{'.'.join([*path, unknown[0]])}': unknown key; allowed: {allowed}")
         if err.validator in ("oneOf", "anyOf"):
             options = " or ".join(json.dumps(s) for s in err.validator_value)
             raise ConfigError(f"config key '{key}': {err.instance!r} is not allowed; allowed: {options}")
@@ -80,11 +79,10 @@ def check_types(key: str, cls: type, values: dict) -> None:
 def check(config: dict) -> None:
     """Schema plus the checks a schema cannot express (names known to the package)."""
     from .algos import ALGOS, build_config
-    from .alignment import ALIGN_MODELS, FitConfig
-    from .attacks import ALL_NAMES, ATTACKS, DERIVED, attack_kwargs
-    from .envs import ENVS
-
     from .algos.base import VICTIM_ACTIONS
+    from .alignment import ALIGN_MODELS, FitConfig
+    from .attacks import ATTACKS, attack_kwargs
+    from .envs import ENVS
 
     check_schema(config)
     for env in config["envs"]:
@@ -92,8 +90,9 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key 'envs': unknown env '{env}'; allowed: {sorted(ENVS)}")
         mode = victim_actions(config, env)
         if mode not in VICTIM_ACTIONS:  # the schema says so too; this is the package's own list
-            raise ConfigError(f"config key 'envs.{env}.victim_actions': {mode!r} is not allowed; "
-                              f"allowed: {list(VICTIM_ACTIONS)}")
+            raise ConfigError(
+                f"config key 'envs.{env}.victim_actions': {mode!r} is not allowed; allowed: {list(VICTIM_ACTIONS)}"
+            )
     for algo in config["algos"]:
         if algo not in ALGOS:
             raise ConfigError(f"config key 'algos': unknown algorithm '{algo}'; allowed: {sorted(ALGOS)}")
@@ -102,20 +101,24 @@ def check(config: dict) -> None:
                 build_config(algo, algo_params(config, env, algo))
             except (KeyError, TypeError) as exc:
                 raise ConfigError(f"config key 'algos.{algo}' (env {env}): {exc}") from exc
-            check_types(f"envs.{env}.train.{algo}", ALGOS[algo].config,
-                        config["envs"][env].get("train", {}).get(algo, {}))
+            check_types(
+                f"envs.{env}.train.{algo}", ALGOS[algo].config, config["envs"][env].get("train", {}).get(algo, {})
+            )
         check_types(f"algos.{algo}", ALGOS[algo].config, config["algos"][algo])
         if not any(fits(config, env, algo) for env in config["envs"]):
             kinds = sorted({env_action_type(config, env) for env in config["envs"]})
-            raise ConfigError(f"config key 'algos.{algo}': {algo} supports "
-                              f"{' and '.join(ALGOS[algo].action_types)} actions only, but every "
-                              f"configured env has {' or '.join(kinds)} actions; nothing to train")
+            raise ConfigError(
+                f"config key 'algos.{algo}': {algo} supports "
+                f"{' and '.join(ALGOS[algo].action_types)} actions only, but every "
+                f"configured env has {' or '.join(kinds)} actions; nothing to train"
+            )
     for env in config["envs"]:
         check_eval_attacks(config, env)
     for algo in config["evaluate"].get("algos", []):
         if algo not in config["algos"]:
-            raise ConfigError(f"config key 'evaluate.algos': '{algo}' is not configured under algos; "
-                              f"allowed: {list(config['algos'])}")
+            raise ConfigError(
+                f"config key 'evaluate.algos': '{algo}' is not configured under algos; allowed: {list(config['algos'])}"
+            )
     for name, params in config.get("attacks", {}).items():
         if name not in ATTACKS:
             raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
@@ -127,26 +130,28 @@ def check(config: dict) -> None:
             check_types(f"attacks.{name}", ATTACKS[name].config, params or {})
     for arch, params in config["fit"].items():
         if arch not in ALIGN_MODELS:
-            raise ConfigError(f"config key 'fit.{arch}': unknown f_theta architecture; "
-                              f"allowed: {sorted(ALIGN_MODELS)}")
+            raise ConfigError(f"config key 'fit.{arch}': unknown f_theta architecture; allowed: {sorted(ALIGN_MODELS)}")
         unknown = sorted(set(params) - set(FitConfig.__dataclass_fields__) - {"arch"})
         if unknown:
-            raise ConfigError(f"config key 'fit.{arch}': unknown key(s) {unknown}; "
-                              f"allowed: {sorted(FitConfig.__dataclass_fields__)}")
+            raise ConfigError(
+                f"config key 'fit.{arch}': unknown key(s) {unknown}; allowed: {sorted(FitConfig.__dataclass_fields__)}"
+            )
     for arch in needed_archs(config):
         if arch not in config["fit"]:
-            raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} "
-                              "is not configured")
+            raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} is not configured")
     check_ablations(config)
     drop_eps = config["report"]["drop_eps"]
     if drop_eps not in config["evaluate"]["eps"]:
-        raise ConfigError(f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps "
-                          f"{config['evaluate']['eps']}")
+        raise ConfigError(
+            f"config key 'report.drop_eps': {drop_eps} is not in evaluate.eps {config['evaluate']['eps']}"
+        )
     for env in config["envs"]:
         eps = eval_params(config, env)["eps"]
         if drop_eps not in eps:
-            raise ConfigError(f"config key 'envs.{env}.evaluate.eps': {eps} lacks report.drop_eps "
-                              f"{drop_eps}, the eps of the main table")
+            raise ConfigError(
+                f"config key 'envs.{env}.evaluate.eps': {eps} lacks report.drop_eps "
+                f"{drop_eps}, the eps of the main table"
+            )
 
 
 def check_eval_attacks(config: dict, env: str) -> None:
@@ -158,31 +163,38 @@ def check_eval_attacks(config: dict, env: str) -> None:
     key = f"envs.{env}.evaluate" if "attacks" in config["envs"][env].get("evaluate", {}) else "evaluate"
     for name in ev["attacks"]:
         if name not in ALL_NAMES:
-            raise ConfigError(f"config key '{key}.attacks': unknown attack '{name}'; "
-                              f"allowed: {list(ALL_NAMES)}")
+            raise ConfigError(f"config key '{key}.attacks': unknown attack '{name}'; allowed: {list(ALL_NAMES)}")
         for base in DERIVED.get(name, ()):
             if base not in ev["attacks"]:
                 raise ConfigError(f"config key '{key}.attacks': '{name}' needs '{base}' too")
     partial = ev.get("partial_team_attacks")
     for name in partial or []:
         if name not in ATTACKS or name == "benign":
-            raise ConfigError(f"config key 'evaluate.partial_team_attacks': '{name}' is not a runnable "
-                              f"attack; allowed: {[a for a in ATTACKS if a != 'benign']}")
+            raise ConfigError(
+                f"config key 'evaluate.partial_team_attacks': '{name}' is not a runnable "
+                f"attack; allowed: {[a for a in ATTACKS if a != 'benign']}"
+            )
     has_full, has_part = "all" in ev["n_attacked"], any(m != "all" for m in ev["n_attacked"])
     for name in ev["attacks"]:
         if name not in ATTACKS or name == "benign":
             continue
         if ATTACKS[name].cls.chooses_targets:  # runs with m < all agents only (evaluate.eval_jobs)
             if not has_part:
-                raise ConfigError(f"config key 'evaluate.n_attacked': targeted attack '{name}' chooses m "
-                                  "agents; with only 'all' it equals its untargeted version. Add an "
-                                  "integer m, e.g. [all, 1]")
+                raise ConfigError(
+                    f"config key 'evaluate.n_attacked': targeted attack '{name}' chooses m "
+                    "agents; with only 'all' it equals its untargeted version. Add an "
+                    "integer m, e.g. [all, 1]"
+                )
             if partial is not None and name not in partial:
-                raise ConfigError(f"config key 'evaluate.partial_team_attacks': targeted attack '{name}' "
-                                  "runs with fewer agents than the team only, so it must be listed")
+                raise ConfigError(
+                    f"config key 'evaluate.partial_team_attacks': targeted attack '{name}' "
+                    "runs with fewer agents than the team only, so it must be listed"
+                )
         elif not has_full and partial is not None and name not in partial:
-            raise ConfigError(f"config key 'evaluate.partial_team_attacks': '{name}' is not listed and "
-                              "evaluate.n_attacked lacks 'all', so it would never run")
+            raise ConfigError(
+                f"config key 'evaluate.partial_team_attacks': '{name}' is not listed and "
+                "evaluate.n_attacked lacks 'all', so it would never run"
+            )
 
 
 def check_ablations(config: dict) -> None:
@@ -191,34 +203,46 @@ def check_ablations(config: dict) -> None:
 
     for name, block in config["ablations"].items():
         # ablations attack victims too: their algorithms must be among the attacked ones
-        for key, known, where in (("envs", config["envs"], "envs"),
-                                  ("algos", attacked_algos(config), "the attacked algos (evaluate.algos)"),
-                                  ("seeds", config["seeds"], "seeds")):
+        for key, known, where in (
+            ("envs", config["envs"], "envs"),
+            ("algos", attacked_algos(config), "the attacked algos (evaluate.algos)"),
+            ("seeds", config["seeds"], "seeds"),
+        ):
             for value in block.get(key, []):
                 if value not in known:
-                    raise ConfigError(f"config key 'ablations.{name}.{key}': '{value}' is not in {where}: "
-                                      f"{sorted(known)}")
+                    raise ConfigError(
+                        f"config key 'ablations.{name}.{key}': '{value}' is not in {where}: {sorted(known)}"
+                    )
         for attack in block["attacks"]:
             if attack not in ALL_NAMES or attack == "benign":
-                raise ConfigError(f"config key 'ablations.{name}.attacks': unknown attack '{attack}'; "
-                                  f"allowed: {[a for a in ALL_NAMES if a != 'benign']}")
+                raise ConfigError(
+                    f"config key 'ablations.{name}.attacks': unknown attack '{attack}'; "
+                    f"allowed: {[a for a in ALL_NAMES if a != 'benign']}"
+                )
             entry = ATTACKS.get(attack)
             if name == "samples" and (entry is None or not entry.align_arch):
-                raise ConfigError(f"config key 'ablations.samples.attacks': '{attack}' uses no f_theta, "
-                                  "so the number of samples cannot change it")
+                raise ConfigError(
+                    f"config key 'ablations.samples.attacks': '{attack}' uses no f_theta, "
+                    "so the number of samples cannot change it"
+                )
             if entry is not None and entry.align_arch and entry.align_arch not in config["fit"]:
-                raise ConfigError(f"config key 'ablations.{name}.attacks': '{attack}' needs f_theta "
-                                  f"'{entry.align_arch}' but fit.{entry.align_arch} is not configured")
+                raise ConfigError(
+                    f"config key 'ablations.{name}.attacks': '{attack}' needs f_theta "
+                    f"'{entry.align_arch}' but fit.{entry.align_arch} is not configured"
+                )
             if name == "pgd_steps" and not takes_pgd_steps(attack):
-                raise ConfigError(f"config key 'ablations.pgd_steps.attacks': '{attack}' has no pgd_steps "
-                                  "hyperparameter to vary")
+                raise ConfigError(
+                    f"config key 'ablations.pgd_steps.attacks': '{attack}' has no pgd_steps hyperparameter to vary"
+                )
     # each n other than fit.<arch>.n_samples is an extra fit, which must find n samples in the pool
     pool = config["collect"]["n_samples"]
     for arch in ablation_archs(config):
         for n in config["ablations"]["samples"]["n_samples"]:
             if n > pool and n != config["fit"][arch]["n_samples"]:
-                raise ConfigError(f"config key 'ablations.samples.n_samples': {n} is more than the pool of "
-                                  f"collect.n_samples = {pool}; raise collect.n_samples")
+                raise ConfigError(
+                    f"config key 'ablations.samples.n_samples': {n} is more than the pool of "
+                    f"collect.n_samples = {pool}; raise collect.n_samples"
+                )
 
 
 def env_action_type(config: dict, env: str) -> str:
@@ -250,9 +274,11 @@ def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
             if fits(config, env, algo):
                 pairs.append((env, algo))
             else:
-                notes.append(f"skipping {algo} on {env}: {algo} supports "
-                             f"{' and '.join(ALGOS[algo].action_types)} actions only, {env} has "
-                             f"{env_action_type(config, env)} actions")
+                notes.append(
+                    f"skipping {algo} on {env}: {algo} supports "
+                    f"{' and '.join(ALGOS[algo].action_types)} actions only, {env} has "
+                    f"{env_action_type(config, env)} actions"
+                )
     return pairs, notes
 
 
@@ -268,6 +294,7 @@ def needed_archs(config: dict, env: str | None = None) -> list[str]:
 
 
 # ---- parameter blocks, one per stage -------------------------------------------------------
+
 
 def env_params(config: dict, env: str) -> dict:
     """How to build env ``env``: its time limit and adapter keyword arguments."""

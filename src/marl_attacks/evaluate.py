@@ -30,10 +30,11 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import config as cfgmod, lineage
+from . import config as cfgmod
+from . import lineage
+from .alignment import load_align_model
 from .attacks import ATTACKS, DERIVED, AttackContext, make_attack
 from .envs import make_env
-from .fit import load_align_model
 from .io import write_csv, write_json
 from .rollout import run_episodes, victim_actor
 from .stats import iqm
@@ -52,8 +53,9 @@ def action_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
     return [derive_seed(base_seed, "victim-actions", env_name, e) for e in range(episodes)]
 
 
-def attacked_mask(n_agents: int, m: int | str, episodes: int, base_seed: int, env_name: str
-                  ) -> tuple[torch.Tensor, int]:
+def attacked_mask(
+    n_agents: int, m: int | str, episodes: int, base_seed: int, env_name: str
+) -> tuple[torch.Tensor, int]:
     """``[episodes, n]`` bool: all agents, or ``m`` chosen at random per episode.
 
     The random choice depends only on the episode, so every attack hits the same agents.
@@ -99,14 +101,21 @@ class EnvPool:
     def get(self, size: int):
         if size not in self.cache:
             e = self.env
-            self.cache[size] = make_env(e["name"], size, self.device, max_steps=e["max_steps"],
-                                        kwargs=e["kwargs"])
+            self.cache[size] = make_env(e["name"], size, self.device, max_steps=e["max_steps"], kwargs=e["kwargs"])
         return self.cache[size]
 
 
-def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_params: dict,
-             base_seed: int, device, progress: bool = True, victim_actions: str = "greedy"
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def evaluate(
+    env: dict,
+    policy,
+    align_models: dict,
+    eval_cfg: dict,
+    attack_params: dict,
+    base_seed: int,
+    device,
+    progress: bool = True,
+    victim_actions: str = "greedy",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     pool = EnvPool(env, device)
     spec = pool.get(1).spec
     E = eval_cfg["episodes"]
@@ -126,11 +135,10 @@ def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_param
         arch = ATTACKS[name].align_arch
         attack_seconds, attacked_steps = 0.0, 0
         for start in range(0, len(pairs), eval_cfg["max_batch"]):
-            chunk = pairs[start:start + eval_cfg["max_batch"]]
+            chunk = pairs[start : start + eval_cfg["max_batch"]]
             e_env = pool.get(len(chunk))
             gen = torch.Generator().manual_seed(derive_seed(base_seed, "attack", env["name"], name, m, start))
-            ctx = AttackContext(spec=spec, generator=gen, align_model=align_models.get(arch),
-                                victim=policy)
+            ctx = AttackContext(spec=spec, generator=gen, align_model=align_models.get(arch), victim=policy)
             attack = make_attack(name, ctx, attack_params.get(name))
             eps_t = torch.tensor([p[0] for p in chunk])
             ep_idx = [p[1] for p in chunk]
@@ -139,20 +147,31 @@ def evaluate(env: dict, policy, align_models: dict, eval_cfg: dict, attack_param
             if not torch.equal(targets.sum(-1), mask[ep_idx].sum(-1)):
                 raise RuntimeError(f"{name}: chose a different number of agents than n_attacked={m}")
             act = victim_actor(policy, victim_actions, [streams[e] for e in ep_idx])
-            res = run_episodes(e_env, act, [seeds[e] for e in ep_idx], attack=attack,
-                               eps=eps_t, attacked=targets)
+            res = run_episodes(e_env, act, [seeds[e] for e in ep_idx], attack=attack, eps=eps_t, attacked=targets)
             attack_seconds += res.attack_seconds
             attacked_steps += res.attacked_steps
             for k, (eps, e) in enumerate(chunk):
-                row = dict(attack=name, eps=eps, n_attacked=n_att, episode=e,
-                           **{"return": float(res.returns[k])}, length=int(res.lengths[k]),
-                           max_abs_delta=float(res.max_abs_delta[k]))
+                row = dict(
+                    attack=name,
+                    eps=eps,
+                    n_attacked=n_att,
+                    episode=e,
+                    **{"return": float(res.returns[k])},
+                    length=int(res.lengths[k]),
+                    max_abs_delta=float(res.max_abs_delta[k]),
+                )
                 if res.win is not None:
                     row["win"] = bool(res.win[k])
                 rows.append(row)
-        costs.append(dict(attack=name, n_attacked=n_att, attack_seconds=attack_seconds,
-                          attacked_steps=attacked_steps,
-                          ms_per_attacked_step=1e3 * attack_seconds / max(1, attacked_steps)))
+        costs.append(
+            dict(
+                attack=name,
+                n_attacked=n_att,
+                attack_seconds=attack_seconds,
+                attacked_steps=attacked_steps,
+                ms_per_attacked_step=1e3 * attack_seconds / max(1, attacked_steps),
+            )
+        )
     frame = pd.DataFrame(rows)
     for name, bases in DERIVED.items():
         if name in eval_cfg["attacks"]:
@@ -164,7 +183,7 @@ def derive_max(frame: pd.DataFrame, name: str, bases: tuple[str, ...]) -> pd.Dat
     """Rows of the most damaging base attack (lowest IQM return) per eps and n_attacked."""
     out = []
     sub = frame[frame.attack.isin(bases)]
-    for (eps, m), group in sub.groupby(["eps", "n_attacked"]):
+    for (_eps, _m), group in sub.groupby(["eps", "n_attacked"]):
         scores = group.groupby("attack")["return"].apply(iqm)
         worst = scores.idxmin()
         rows = group[group.attack == worst].copy()
@@ -174,25 +193,43 @@ def derive_max(frame: pd.DataFrame, name: str, bases: tuple[str, ...]) -> pd.Dat
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def score_victim(env: dict, policy, episodes: int, base_seed: int, device,
-                 victim_actions: str = "greedy") -> dict:
+def score_victim(env: dict, policy, episodes: int, base_seed: int, device, victim_actions: str = "greedy") -> dict:
     """IQM return of the victim (acting as ``victim_actions`` says) and of a uniform-random
     policy on the eval seeds: the victim's episodes are the evaluation's benign ones."""
     e = make_env(env["name"], episodes, device, max_steps=env["max_steps"], kwargs=env["kwargs"])
     seeds = episode_seeds(base_seed, env["name"], episodes)
-    victim = run_episodes(e, victim_actor(policy, victim_actions,
-                                          action_seeds(base_seed, env["name"], episodes)), seeds)
+    victim = run_episodes(
+        e, victim_actor(policy, victim_actions, action_seeds(base_seed, env["name"], episodes)), seeds
+    )
     gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
     rand = run_episodes(e, lambda obs, avail: e.random_actions(gen, avail), seeds)
-    return {"return_iqm": iqm(victim.returns.numpy()), "return_mean": float(victim.returns.mean()),
-            "random_return": iqm(rand.returns.numpy()), "random_return_mean": float(rand.returns.mean()),
-            "episodes": episodes, "victim_actions": victim_actions}
+    return {
+        "return_iqm": iqm(victim.returns.numpy()),
+        "return_mean": float(victim.returns.mean()),
+        "random_return": iqm(rand.returns.numpy()),
+        "random_return_mean": float(rand.returns.mean()),
+        "episodes": episodes,
+        "victim_actions": victim_actions,
+    }
 
 
-def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: dict,
-        attack_params: dict, base_seed: int, device: str, out: str, cost_out: str,
-        threads: int | None = None, progress: bool = True, expect_policy: dict | None = None,
-        expect_align: dict | None = None, victim_actions: str = "greedy") -> None:
+def run(
+    env: dict,
+    victim: dict,
+    policy_path: str,
+    align_paths: dict,
+    eval_cfg: dict,
+    attack_params: dict,
+    base_seed: int,
+    device: str,
+    out: str,
+    cost_out: str,
+    threads: int | None = None,
+    progress: bool = True,
+    expect_policy: dict | None = None,
+    expect_align: dict | None = None,
+    victim_actions: str = "greedy",
+) -> None:
     """``expect_policy`` and ``expect_align`` (``{arch: ...}``), from
     :func:`marl_attacks.lineage.expected`: refuse inputs made by another config.
     ``victim_actions``: ``greedy`` or ``sample`` (see :func:`marl_attacks.rollout.victim_actor`)."""
@@ -204,32 +241,45 @@ def run(env: dict, victim: dict, policy_path: str, align_paths: dict, eval_cfg: 
         model, payload = load_align_model(path, dev, expect=(expect_align or {}).get(arch))
         align_models[arch], fit_stats[arch] = model, payload["stats"]
     start = time.time()
-    frame, costs = evaluate(env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress,
-                            victim_actions)
+    frame, costs = evaluate(
+        env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress, victim_actions
+    )
     for key in ("seed", "algo", "env"):
         frame.insert(0, key, victim[key])
         costs.insert(0, key, victim[key])
     # samples used and fit time of the f_theta each attack needed
     arch_of = {a: ATTACKS[a].align_arch for a in costs.attack}
-    costs["samples_used"] = [fit_stats[arch_of[a]]["n_train"] + fit_stats[arch_of[a]]["n_val"]
-                             if arch_of[a] else 0 for a in costs.attack]
-    costs["fit_seconds"] = [fit_stats[arch_of[a]]["fit_seconds"] if arch_of[a] else 0.0
-                            for a in costs.attack]
+    costs["samples_used"] = [
+        fit_stats[arch_of[a]]["n_train"] + fit_stats[arch_of[a]]["n_val"] if arch_of[a] else 0 for a in costs.attack
+    ]
+    costs["fit_seconds"] = [fit_stats[arch_of[a]]["fit_seconds"] if arch_of[a] else 0.0 for a in costs.attack]
     write_csv(out, frame)
     write_csv(cost_out, costs)
-    print(f"evaluated {len(frame)} episodes in {time.time() - start:.1f}s; "
-          f"max |delta| - eps = {np.max(frame.max_abs_delta - frame.eps):.2e}")
+    print(
+        f"evaluated {len(frame)} episodes in {time.time() - start:.1f}s; "
+        f"max |delta| - eps = {np.max(frame.max_abs_delta - frame.eps):.2e}"
+    )
 
 
-def run_score(env: dict, victim: dict, policy_path: str, episodes: int, base_seed: int, device: str,
-              out: str, threads: int | None = None, expect_policy: dict | None = None,
-              victim_actions: str = "greedy") -> None:
+def run_score(
+    env: dict,
+    victim: dict,
+    policy_path: str,
+    episodes: int,
+    base_seed: int,
+    device: str,
+    out: str,
+    threads: int | None = None,
+    expect_policy: dict | None = None,
+    victim_actions: str = "greedy",
+) -> None:
     set_threads(threads)
     dev = resolve_device(device)
     policy, payload = load_victim(policy_path, dev, expect=expect_policy)
     score = score_victim(env, policy, episodes, base_seed, dev, victim_actions)
-    write_json(out, {**victim, "train_steps": payload["train_steps"],
-                     "train_seconds": payload["wall_seconds"], **score})
+    write_json(
+        out, {**victim, "train_steps": payload["train_steps"], "train_seconds": payload["wall_seconds"], **score}
+    )
     print(score)
 
 
@@ -247,11 +297,22 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     expect = lineage.expected(config, a.env, a.algo, a.seed)
-    run(cfgmod.env_params(config, a.env), {"env": a.env, "algo": a.algo, "seed": a.seed}, a.policy,
-        dict(x.split("=", 1) for x in a.align), cfgmod.eval_params(config, a.env),
+    run(
+        cfgmod.env_params(config, a.env),
+        {"env": a.env, "algo": a.algo, "seed": a.seed},
+        a.policy,
+        dict(x.split("=", 1) for x in a.align),
+        cfgmod.eval_params(config, a.env),
         cfgmod.attack_params(config),
-        config["seed"], config["device"], a.out, a.cost, a.threads, expect_policy=expect["policy"],
-        expect_align=expect["align"], victim_actions=cfgmod.victim_actions(config, a.env))
+        config["seed"],
+        config["device"],
+        a.out,
+        a.cost,
+        a.threads,
+        expect_policy=expect["policy"],
+        expect_align=expect["align"],
+        victim_actions=cfgmod.victim_actions(config, a.env),
+    )
 
 
 if __name__ == "__main__":

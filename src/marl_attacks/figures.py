@@ -22,17 +22,25 @@ import numpy as np
 import pandas as pd
 
 from .io import atomic_write
-from .report import ATTACK_LABELS, FIGURE_ATTACKS, competence, env_label
+from .report import ATTACK_LABELS, FIGURE_ATTACKS, env_label
 
 #: colour-blind palette index, marker and line style of each attack, fixed across figures
 STYLE = {
     "benign": (None, "", "--"),
-    "align-mlp": (0, "o", "-"), "align-rnn": (9, "v", "-"), "align-transformer": (2, "^", "-"),
-    "robust-align": (4, "D", "-"), "targeted-align": (0, "o", ":"),
-    "hadamard": (1, "s", "-"), "targeted-hadamard": (1, "s", ":"),
-    "max-noise": (7, "X", "-"), "noise-uniform": (7, "x", ":"), "noise-gaussian": (8, "P", ":"),
-    "noise-exponential": (5, "*", ":"), "noise-ou": (6, "h", ":"),
-    "white-box-fgsm": (3, "p", "-"), "white-box-pgd": (3, "d", "-."),
+    "align-mlp": (0, "o", "-"),
+    "align-rnn": (9, "v", "-"),
+    "align-transformer": (2, "^", "-"),
+    "robust-align": (4, "D", "-"),
+    "targeted-align": (0, "o", ":"),
+    "hadamard": (1, "s", "-"),
+    "targeted-hadamard": (1, "s", ":"),
+    "max-noise": (7, "X", "-"),
+    "noise-uniform": (7, "x", ":"),
+    "noise-gaussian": (8, "P", ":"),
+    "noise-exponential": (5, "*", ":"),
+    "noise-ou": (6, "h", ":"),
+    "white-box-fgsm": (3, "p", "-"),
+    "white-box-pgd": (3, "d", "-."),
 }
 DROP_LABEL = "% drop in IQM return\nvs benign"
 EPS_LABEL = r"perturbation budget $\epsilon$ ($L_\infty$)"
@@ -76,8 +84,10 @@ def _save(fig, stem: str) -> None:
     # nothing leaves the committed figures unchanged
     for ext in ("pdf", "png"):
         meta = {"CreationDate": None} if ext == "pdf" else None
-        atomic_write(f"{stem}.{ext}", lambda fh, ext=ext, meta=meta: fig.savefig(
-            fh, format=ext, dpi=150, bbox_inches="tight", metadata=meta))
+        atomic_write(
+            f"{stem}.{ext}",
+            lambda fh, ext=ext, meta=meta: fig.savefig(fh, format=ext, dpi=150, bbox_inches="tight", metadata=meta),
+        )
 
 
 def _grid(plt, panels: list, width: float = 3.6, height: float = 2.9, max_cols: int = 4):
@@ -108,8 +118,14 @@ def _finish(fig, axes, stem: str, caption: str = "", empty: str = "") -> None:
         # below the panels, clear of the x labels; savefig(bbox_inches="tight") keeps it in the file;
         # as many columns as fit under the panels
         cols = len({round(ax.get_position().x0, 3) for ax in axes}) if axes else 1
-        fig.legend(list(handles.values()), list(handles.keys()), loc="upper center",
-                   ncol=min(len(handles), {1: 2, 2: 3}.get(cols, 5)), frameon=False, bbox_to_anchor=(0.5, 0.0))
+        fig.legend(
+            list(handles.values()),
+            list(handles.keys()),
+            loc="upper center",
+            ncol=min(len(handles), {1: 2, 2: 3}.get(cols, 5)),
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
     if caption:
         fig.suptitle(caption, fontsize=10)
     _save(fig, stem)
@@ -138,6 +154,7 @@ def sparse_log_labels(values: list[float], min_ratio: float = 1.55) -> list[str]
     """Tick labels for ticks at every value of a log axis (0.02, 0.04, 0.06, 0.08, 0.1 ... would
     overlap): the 1-2-5 values (0.02, 0.1, 0.2, 0.5, 1) where the grid has three or more, else
     each value at least ``min_ratio`` above the last labelled one; the other ticks stay blank."""
+
     def one_two_five(v: float) -> bool:
         mantissa = v / 10 ** np.floor(np.log10(v))
         return any(abs(mantissa - m) < 1e-6 for m in (1, 2, 5))
@@ -178,8 +195,7 @@ def _line(ax, d: pd.DataFrame, x: str, y: str, lo: str, hi: str, attack: str) ->
     ax.fill_between(d[x], d[lo], d[hi], color=color(attack), alpha=0.12, lw=0)
 
 
-def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "",
-                       competence: dict | None = None) -> None:
+def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "", competence: dict | None = None) -> None:
     """IQM return vs eps, one panel per env x algo, all agents attacked, 95% CI bands.
 
     Benign is the dashed line with its CI band; Align (each f_theta), Hadamard, Max-Noise
@@ -204,8 +220,7 @@ def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "",
                 continue
             _line(ax, d, "eps", "iqm", "ci_low", "ci_high", attack)
         if len(here) and np.allclose(here[["iqm", "ci_low", "ci_high"]].fillna(0), 0):
-            ax.text(0.5, 0.75, "every episode returns 0", ha="center", transform=ax.transAxes,
-                    fontsize=9, color="0.3")
+            ax.text(0.5, 0.75, "every episode returns 0", ha="center", transform=ax.transAxes, fontsize=9, color="0.3")
         ax.set_title(env_title(env, algo, competence))
         _eps_axis(ax, eps_all)
         if k % cols == 0:
@@ -213,8 +228,7 @@ def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "",
     _finish(fig, axes, stem, caption)
 
 
-def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "",
-                        competence: dict | None = None) -> None:
+def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "", competence: dict | None = None) -> None:
     """% change in mean episode length vs benign, vs eps (all agents attacked), 95% CI bands.
 
     Envs with a fixed horizon (MPE, VMAS without early termination) show a flat zero line,
@@ -231,13 +245,14 @@ def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "",
         for attack in attacks:
             d = here[here.attack == attack].sort_values("eps")
             if not d.empty:
-                _line(ax, d, "eps", "length_change_pct", "length_change_ci_low", "length_change_ci_high",
-                      attack)
+                _line(ax, d, "eps", "length_change_pct", "length_change_ci_low", "length_change_ci_high", attack)
         ax.axhline(0, color="black", lw=0.8)
         if np.allclose(here.length_change_pct.fillna(0), 0) and np.allclose(
-                here[["length_change_ci_low", "length_change_ci_high"]].fillna(0), 0):
-            ax.text(0.5, 0.9, "episode length never changes", ha="center", transform=ax.transAxes,
-                    fontsize=9, color="0.3")
+            here[["length_change_ci_low", "length_change_ci_high"]].fillna(0), 0
+        ):
+            ax.text(
+                0.5, 0.9, "episode length never changes", ha="center", transform=ax.transAxes, fontsize=9, color="0.3"
+            )
             ax.set_ylim(-1, 1)
         ax.set_title(env_title(env, algo, competence))
         _eps_axis(ax, sorted(here.eps.unique()))
@@ -249,12 +264,19 @@ def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "",
 def _no_drop_note(ax, d: pd.DataFrame) -> None:
     """Say so in a panel where no % drop exists (the benign IQM return is 0, e.g. a failing victim)."""
     if len(d) and d.drop_pct.isna().all():
-        ax.text(0.5, 0.75, "no % drop: the benign\nIQM return is 0", ha="center", va="center",
-                transform=ax.transAxes, fontsize=9, color="0.3")
+        ax.text(
+            0.5,
+            0.75,
+            "no % drop: the benign\nIQM return is 0",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+            fontsize=9,
+            color="0.3",
+        )
 
 
-def _bars(ax, d: pd.DataFrame, x_values: list, attacks: list[str], x: str, hatch_of=None,
-          labels=None) -> None:
+def _bars(ax, d: pd.DataFrame, x_values: list, attacks: list[str], x: str, hatch_of=None, labels=None) -> None:
     """Grouped bars of drop_pct with CI error bars: groups = x values, one bar per attack."""
     _no_drop_note(ax, d)
     width = 0.8 / max(1, len(attacks))
@@ -262,13 +284,27 @@ def _bars(ax, d: pd.DataFrame, x_values: list, attacks: list[str], x: str, hatch
         a = d[d.attack == attack].set_index(x).reindex(x_values)
         pos = np.arange(len(x_values)) - 0.4 + width * (j + 0.5)
         err = np.vstack([(a.drop_pct - a.drop_ci_low).clip(lower=0), (a.drop_ci_high - a.drop_pct).clip(lower=0)])
-        ax.bar(pos, a.drop_pct, width, yerr=err, capsize=2, color=color(attack),
-               hatch=(hatch_of or {}).get(attack), edgecolor="white" if not hatch_of else "0.2",
-               lw=0.5, label=(labels or {}).get(attack, label(attack)), error_kw={"lw": 0.8})
+        ax.bar(
+            pos,
+            a.drop_pct,
+            width,
+            yerr=err,
+            capsize=2,
+            color=color(attack),
+            hatch=(hatch_of or {}).get(attack),
+            edgecolor="white" if not hatch_of else "0.2",
+            lw=0.5,
+            label=(labels or {}).get(attack, label(attack)),
+            error_kw={"lw": 0.8},
+        )
     ax.set_xticks(np.arange(len(x_values)))
     many = len(x_values) > 6  # e.g. ten eps values: upright labels run into each other
-    ax.set_xticklabels([f"{v:g}" for v in x_values], rotation=45 if many else 0, ha="right" if many else "center",
-                       rotation_mode="anchor" if many else "default")
+    ax.set_xticklabels(
+        [f"{v:g}" for v in x_values],
+        rotation=45 if many else 0,
+        ha="right" if many else "center",
+        rotation_mode="anchor" if many else "default",
+    )
     ax.axhline(0, color="black", lw=0.8)
 
 
@@ -285,8 +321,7 @@ def architecture_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return full[n_arch > 1] if (n_arch > 1).any() else full
 
 
-def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "",
-                      competence: dict | None = None) -> None:
+def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "", competence: dict | None = None) -> None:
     """% drop of Align with each f_theta architecture (MLP, RNN, Transformer; and the adversarially
     trained MLP of RobustAlign) at every eps, all agents attacked, 95% CI error bars."""
     plt, _ = _plt()
@@ -305,21 +340,28 @@ def plot_architecture(summary: pd.DataFrame, stem: str, caption: str = "",
 
 
 SELECTION_PAIRS = [("align-mlp", "targeted-align"), ("hadamard", "targeted-hadamard")]
-SELECTION_LABELS = {"align-mlp": "Align, random agents", "targeted-align": r"Align, agents picked by $f_\theta$",
-                    "hadamard": "Hadamard, random agents",
-                    "targeted-hadamard": r"Hadamard, agents picked by $f_\theta$"}
+SELECTION_LABELS = {
+    "align-mlp": "Align, random agents",
+    "targeted-align": r"Align, agents picked by $f_\theta$",
+    "hadamard": "Hadamard, random agents",
+    "targeted-hadamard": r"Hadamard, agents picked by $f_\theta$",
+}
 
 
-def plot_selection(summary: pd.DataFrame, stem: str, caption: str = "",
-                   competence: dict | None = None) -> None:
+def plot_selection(summary: pd.DataFrame, stem: str, caption: str = "", competence: dict | None = None) -> None:
     """Targeted (f_theta chooses the m agents) vs random choice (m agents at random per episode),
     for Align and Hadamard: % drop at every eps, one panel per env x algo x m (m < team size)."""
     plt, _ = _plt()
     attacks = [a for pair in SELECTION_PAIRS for a in pair if a in set(summary.attack)]
     n = summary[summary.attack != "benign"].groupby("env").n_attacked.max()
     part = summary[summary.attack.isin(attacks) & (summary.n_attacked < summary.env.map(n))]
-    panels = [(e, a, m) for (a, e, m) in part[["algo", "env", "n_attacked"]].drop_duplicates()
-              .sort_values(["algo", "env", "n_attacked"]).itertuples(index=False)]
+    panels = [
+        (e, a, m)
+        for (a, e, m) in part[["algo", "env", "n_attacked"]]
+        .drop_duplicates()
+        .sort_values(["algo", "env", "n_attacked"])
+        .itertuples(index=False)
+    ]
     fig, axes, cols = _grid(plt, panels, width=4.0)
     hatch = {"targeted-align": "//", "targeted-hadamard": "//"}
     for k, (ax, (env, algo, m)) in enumerate(zip(axes, panels)):
@@ -329,8 +371,13 @@ def plot_selection(summary: pd.DataFrame, stem: str, caption: str = "",
         ax.set_xlabel(EPS_LABEL)
         if k % cols == 0:
             ax.set_ylabel(DROP_LABEL)
-    _finish(fig, axes, stem, caption,
-            empty="" if panels else "no targeted attacks with fewer agents than the team evaluated")
+    _finish(
+        fig,
+        axes,
+        stem,
+        caption,
+        empty="" if panels else "no targeted attacks with fewer agents than the team evaluated",
+    )
 
 
 #: x axis of each ablation: the summary column, its label and whether it is log-scaled

@@ -15,14 +15,24 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from . import config as cfgmod, lineage
-from .alignment import ALIGN_MODELS, AlignmentModel, FitConfig, fit, rebuild_model
+from . import config as cfgmod
+from . import lineage
+from .alignment import ALIGN_MODELS, FitConfig, fit
 from .io import load_artifact, save_artifact
 from .utils import resolve_device, set_threads
 
 
-def run(samples_path: str, victim: dict, fit_cfg: dict, base_seed: int, device: str, out: str,
-        threads: int | None = None, progress: bool = True, expect_samples: dict | None = None) -> None:
+def run(
+    samples_path: str,
+    victim: dict,
+    fit_cfg: dict,
+    base_seed: int,
+    device: str,
+    out: str,
+    threads: int | None = None,
+    progress: bool = True,
+    expect_samples: dict | None = None,
+) -> None:
     """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
 
     ``expect_samples`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`):
@@ -36,25 +46,25 @@ def run(samples_path: str, victim: dict, fit_cfg: dict, base_seed: int, device: 
     seed = lineage.align_seed(base_seed, victim["env"], victim["algo"], victim["seed"], cfg.arch)
     model, stats = fit(samples["obs"], cfg, seed, dev, progress, episode=samples.get("episode"))
     block = lineage.align_block(asdict(cfg), samples["meta"]["config_hash"])
-    save_artifact(out, {"arch": cfg.arch, "init_kwargs": model.init_kwargs,
-                        "state_dict": model.state_dict(), "stats": stats}, block, seed)
+    save_artifact(
+        out,
+        {"arch": cfg.arch, "init_kwargs": model.init_kwargs, "state_dict": model.state_dict(), "stats": stats},
+        block,
+        seed,
+    )
     mse = ", ".join(f"{v:.4g}" for v in stats["val_mse"])
     print(f"fitted f_theta ({cfg.arch}) in {stats['fit_seconds']:.1f}s; validation MSE per agent: {mse}")
-
-
-def load_align_model(path: str, device="cpu", expect: dict | None = None) -> tuple[AlignmentModel, dict]:
-    """``expect`` (``{"config", "seed"}``): refuse an f_theta made by another config."""
-    expect = expect or {}
-    payload = load_artifact(path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
-    model = rebuild_model(payload["arch"], payload["init_kwargs"], payload["state_dict"])
-    return model.to(device), payload
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--arch", default="mlp", choices=sorted(ALIGN_MODELS),
-                   help="f_theta architecture: a key of the config's fit: block")
+    p.add_argument(
+        "--arch",
+        default="mlp",
+        choices=sorted(ALIGN_MODELS),
+        help="f_theta architecture: a key of the config's fit: block",
+    )
     p.add_argument("--env", required=True)
     p.add_argument("--algo", required=True)
     p.add_argument("--seed", type=int, required=True, help="victim seed")
@@ -63,9 +73,16 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(a.samples, {"env": a.env, "algo": a.algo, "seed": a.seed}, cfgmod.fit_params(config, a.arch),
-        config["seed"], config["device"], a.out, a.threads,
-        expect_samples=lineage.expected(config, a.env, a.algo, a.seed)["samples"])
+    run(
+        a.samples,
+        {"env": a.env, "algo": a.algo, "seed": a.seed},
+        cfgmod.fit_params(config, a.arch),
+        config["seed"],
+        config["device"],
+        a.out,
+        a.threads,
+        expect_samples=lineage.expected(config, a.env, a.algo, a.seed)["samples"],
+    )
 
 
 if __name__ == "__main__":

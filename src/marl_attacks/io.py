@@ -15,8 +15,9 @@ import os
 import platform
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 PACKAGES = ("torch", "numpy", "pandas", "vmas", "pettingzoo", "mpe2", "snakemake")
 
@@ -34,7 +35,10 @@ def config_hash(block: Any) -> str:
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() or None
@@ -137,8 +141,9 @@ def differences(stored: Any, expected: Any, prefix: str = "") -> list[str]:
     return [f"{prefix or 'block'} = {stored!r} in the file, {expected!r} expected"]
 
 
-def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: Any = None,
-                  expect_seed: int | None = None) -> dict:
+def load_artifact(
+    path: str | Path, regenerate_hint: str = "", expect_config: Any = None, expect_seed: int | None = None
+) -> dict:
     """Load a torch artifact with ``weights_only=True`` and check where it came from.
 
     Raises :class:`ArtifactError` naming the file, and how to regenerate it, when
@@ -149,16 +154,20 @@ def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: An
     import torch
 
     path = Path(path)
-    hint = (f" Regenerate it with: {regenerate_hint}" if regenerate_hint else
-            f" To regenerate it, delete it and rerun snakemake (or: snakemake --cores 2 --forcerun "
-            f"{path}, with the run's --configfile).")
+    hint = (
+        f" Regenerate it with: {regenerate_hint}"
+        if regenerate_hint
+        else f" To regenerate it, delete it and rerun snakemake (or: snakemake --cores 2 --forcerun "
+        f"{path}, with the run's --configfile)."
+    )
     if not path.exists():
         raise ArtifactError(f"{path}: file not found.{hint}")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for truncated zips
-        raise ArtifactError(f"{path}: cannot be read ({type(exc).__name__}: {exc}); "
-                            f"the file is truncated or corrupted.{hint}") from exc
+        raise ArtifactError(
+            f"{path}: cannot be read ({type(exc).__name__}: {exc}); the file is truncated or corrupted.{hint}"
+        ) from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
         raise ArtifactError(f"{path}: not an artifact of this package (no provenance).{hint}")
     meta = payload["meta"]
@@ -172,8 +181,11 @@ def load_artifact(path: str | Path, regenerate_hint: str = "", expect_config: An
                 f"{path}: made by a different config (stored hash {got}, expected {want}): "
                 + "; ".join(diff[:6] or ["the stored block does not match its hash"])
                 + (" (the file was made from an input of another config)" if chained else "")
-                + f".{hint}")
+                + f".{hint}"
+            )
     if expect_seed is not None and meta.get("seed") != expect_seed:
-        raise ArtifactError(f"{path}: made with seed {meta.get('seed')}, expected {expect_seed} (made "
-                            f"for another victim or with another base seed).{hint}")
+        raise ArtifactError(
+            f"{path}: made with seed {meta.get('seed')}, expected {expect_seed} (made "
+            f"for another victim or with another base seed).{hint}"
+        )
     return payload

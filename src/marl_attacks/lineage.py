@@ -30,12 +30,16 @@ def policy_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
     return derive_seed(base_seed, "train", env, algo, seed)
 
 
-def samples_block(env: dict, n_samples: int, num_envs: int, policy_hash: str,
-                  victim_actions: str = "greedy") -> dict:
+def samples_block(env: dict, n_samples: int, num_envs: int, policy_hash: str, victim_actions: str = "greedy") -> dict:
     """Provenance block of ``samples.pt``: collection settings, how the victim acted and the
     policy's config hash."""
-    return {"env": env, "n_samples": n_samples, "num_envs": num_envs, "victim_actions": victim_actions,
-            "victim_config_hash": policy_hash}
+    return {
+        "env": env,
+        "n_samples": n_samples,
+        "num_envs": num_envs,
+        "victim_actions": victim_actions,
+        "victim_config_hash": policy_hash,
+    }
 
 
 def samples_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
@@ -64,14 +68,25 @@ def expected(config: dict, env: str, algo: str, seed: int) -> dict:
     base = config["seed"]
     env_p = cfgmod.env_params(config, env)
     policy = policy_block(env_p, algo, cfgmod.algo_params(config, env, algo), seed)
-    samples = samples_block(env_p, config["collect"]["n_samples"], config["collect"]["num_envs"],
-                            config_hash(policy), cfgmod.victim_actions(config, env))
-    align = {arch: {"config": align_block(cfgmod.fit_params(config, arch), config_hash(samples)),
-                    "seed": align_seed(base, env, algo, seed, arch)}
-             for arch in cfgmod.needed_archs(config, env)}
-    return {"policy": {"config": policy, "seed": policy_seed(base, env, algo, seed)},
-            "samples": {"config": samples, "seed": samples_seed(base, env, algo, seed)},
-            "align": align}
+    samples = samples_block(
+        env_p,
+        config["collect"]["n_samples"],
+        config["collect"]["num_envs"],
+        config_hash(policy),
+        cfgmod.victim_actions(config, env),
+    )
+    align = {
+        arch: {
+            "config": align_block(cfgmod.fit_params(config, arch), config_hash(samples)),
+            "seed": align_seed(base, env, algo, seed, arch),
+        }
+        for arch in cfgmod.needed_archs(config, env)
+    }
+    return {
+        "policy": {"config": policy, "seed": policy_seed(base, env, algo, seed)},
+        "samples": {"config": samples, "seed": samples_seed(base, env, algo, seed)},
+        "align": align,
+    }
 
 
 def expected_ablation(config: dict, ablation: str, env: str, algo: str, seed: int) -> dict:
@@ -82,10 +97,15 @@ def expected_ablation(config: dict, ablation: str, env: str, algo: str, seed: in
     base = config["seed"]
     samples_hash = config_hash(expected(config, env, algo, seed)["samples"]["config"])
     if ablation == "samples":
-        fits = {f"{arch}_n{n}": (arch, cfgmod.ablation_fit_params(config, arch, n))
-                for arch in cfgmod.ablation_archs(config) for n in config["ablations"]["samples"]["n_samples"]}
+        fits = {
+            f"{arch}_n{n}": (arch, cfgmod.ablation_fit_params(config, arch, n))
+            for arch in cfgmod.ablation_archs(config)
+            for n in config["ablations"]["samples"]["n_samples"]
+        }
     else:
         archs = {cfgmod.attack_arch(a) for a in config["ablations"][ablation]["attacks"]} - {None}
         fits = {arch: (arch, cfgmod.fit_params(config, arch)) for arch in archs}
-    return {key: {"config": align_block(fit, samples_hash), "seed": align_seed(base, env, algo, seed, arch)}
-            for key, (arch, fit) in fits.items()}
+    return {
+        key: {"config": align_block(fit, samples_hash), "seed": align_seed(base, env, algo, seed, arch)}
+        for key, (arch, fit) in fits.items()
+    }

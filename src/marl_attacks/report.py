@@ -30,8 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .io import write_csv, write_text
-from .stats import (PairedBootstrap, iqm, percent_change, percent_drop, percentile_ci,
-                    stratified_bootstrap_ci)
+from .stats import PairedBootstrap, iqm, percent_change, percent_drop, percentile_ci, stratified_bootstrap_ci
 
 KEYS = ["env", "algo", "attack", "eps", "n_attacked"]
 
@@ -65,16 +64,33 @@ def __getattr__(name: str):
 
 #: how the paper names each attack; also the column order of the tables
 ATTACK_LABELS = {
-    "benign": "Benign", "align-mlp": "Align (MLP)", "align-rnn": "Align (RNN)",
-    "align-transformer": "Align (Transformer)", "robust-align": "RobustAlign",
-    "targeted-align": "Targeted Align", "hadamard": "Hadamard",
-    "targeted-hadamard": "Targeted Hadamard", "max-noise": "Max-Noise",
-    "white-box-fgsm": "White-box FGSM", "white-box-pgd": "White-box PGD",
-    "noise-uniform": "Uniform noise", "noise-gaussian": "Gaussian noise",
-    "noise-exponential": "Exponential noise", "noise-ou": "OU noise",
+    "benign": "Benign",
+    "align-mlp": "Align (MLP)",
+    "align-rnn": "Align (RNN)",
+    "align-transformer": "Align (Transformer)",
+    "robust-align": "RobustAlign",
+    "targeted-align": "Targeted Align",
+    "hadamard": "Hadamard",
+    "targeted-hadamard": "Targeted Hadamard",
+    "max-noise": "Max-Noise",
+    "white-box-fgsm": "White-box FGSM",
+    "white-box-pgd": "White-box PGD",
+    "noise-uniform": "Uniform noise",
+    "noise-gaussian": "Gaussian noise",
+    "noise-exponential": "Exponential noise",
+    "noise-ou": "OU noise",
 }
-FIGURE_ATTACKS = ["benign", "align-mlp", "align-rnn", "align-transformer", "robust-align", "hadamard",
-                  "max-noise", "white-box-fgsm", "white-box-pgd"]
+FIGURE_ATTACKS = [
+    "benign",
+    "align-mlp",
+    "align-rnn",
+    "align-transformer",
+    "robust-align",
+    "hadamard",
+    "max-noise",
+    "white-box-fgsm",
+    "white-box-pgd",
+]
 
 
 def load_eval(paths: list[str]) -> pd.DataFrame:
@@ -83,8 +99,9 @@ def load_eval(paths: list[str]) -> pd.DataFrame:
         try:
             frames.append(pd.read_csv(p))
         except Exception as exc:
-            raise RuntimeError(f"{p}: cannot read evaluation rows ({exc}); delete it and rerun "
-                               "the workflow to regenerate it") from exc
+            raise RuntimeError(
+                f"{p}: cannot read evaluation rows ({exc}); delete it and rerun the workflow to regenerate it"
+            ) from exc
     return pd.concat(frames, ignore_index=True)
 
 
@@ -112,8 +129,7 @@ def _layout(group: pd.DataFrame) -> dict:
     return {seed: np.sort(g.episode.to_numpy()) for seed, g in group.groupby("seed", sort=True)}
 
 
-def summarise(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
-              keys: list[str] | None = None) -> pd.DataFrame:
+def summarise(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, keys: list[str] | None = None) -> pd.DataFrame:
     """One row per env, algo and ``keys`` (default attack, eps, n_attacked; see the README's
     data contract).
 
@@ -154,21 +170,39 @@ def summarise(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
             value = iqm(group["return"])
             lo, hi = percentile_ci(rep, ci)
             d_lo, d_hi = percentile_ci(drop_rep, ci) if drop_rep is not None else (np.nan, np.nan)
-            l_lo, l_hi = (percentile_ci(percent_change(len_rep, blen_rep), ci) if blen_rep is not None
-                          else (np.nan, np.nan))
-            row = dict(env=env, algo=algo, **dict(zip(keys, key)), iqm=value, ci_low=lo, ci_high=hi,
-                       mean=group["return"].mean(), episodes=len(group), seeds=group.seed.nunique(),
-                       benign_iqm=b_iqm, drop_pct=float(percent_drop(value, b_iqm)),
-                       drop_ci_low=d_lo, drop_ci_high=d_hi, length_mean=group["length"].mean(),
-                       length_change_pct=float(percent_change(group["length"].mean(), b_len_mean)),
-                       length_change_ci_low=l_lo, length_change_ci_high=l_hi,
-                       max_abs_delta=group["max_abs_delta"].max())
+            l_lo, l_hi = (
+                percentile_ci(percent_change(len_rep, blen_rep), ci) if blen_rep is not None else (np.nan, np.nan)
+            )
+            row = dict(
+                env=env,
+                algo=algo,
+                **dict(zip(keys, key)),
+                iqm=value,
+                ci_low=lo,
+                ci_high=hi,
+                mean=group["return"].mean(),
+                episodes=len(group),
+                seeds=group.seed.nunique(),
+                benign_iqm=b_iqm,
+                drop_pct=float(percent_drop(value, b_iqm)),
+                drop_ci_low=d_lo,
+                drop_ci_high=d_hi,
+                length_mean=group["length"].mean(),
+                length_change_pct=float(percent_change(group["length"].mean(), b_len_mean)),
+                length_change_ci_low=l_lo,
+                length_change_ci_high=l_hi,
+                max_abs_delta=group["max_abs_delta"].max(),
+            )
             if "win" in group and group["win"].notna().any():
                 wins = group.dropna(subset=["win"])
                 row["win_rate"] = wins["win"].astype(float).mean()
                 row["win_ci_low"], row["win_ci_high"] = stratified_bootstrap_ci(
-                    [g["win"].astype(float).to_numpy() for _, g in wins.groupby("seed")], reps, ci, g_seed,
-                    statistic="mean")
+                    [g["win"].astype(float).to_numpy() for _, g in wins.groupby("seed")],
+                    reps,
+                    ci,
+                    g_seed,
+                    statistic="mean",
+                )
             if "val_mse" in group:
                 row["val_mse"] = group["val_mse"].mean()
             out.append(row)
@@ -189,14 +223,17 @@ def table_main_drop(summary: pd.DataFrame, eps: float, stem: str) -> pd.DataFram
     """% drop in IQM return vs benign for each env x algo x attack at ``eps`` (all agents attacked)."""
     full = summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
     at = full[np.isclose(full.eps, eps) & (full.attack != "benign")]
-    cells = at.assign(cell=[f"{d:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(d) else "n/a (benign IQM 0)"
-                            for d, lo, hi in zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high)])
+    cells = at.assign(
+        cell=[
+            f"{d:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(d) else "n/a (benign IQM 0)"
+            for d, lo, hi in zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high)
+        ]
+    )
     table = cells.pivot_table(index=["env", "algo"], columns="attack", values="cell", aggfunc="first")
     order = [a for a in ATTACK_LABELS if a in table.columns and a != "benign"]
     # an env's own attack list (envs.<env>.evaluate.attacks) can leave attacks out there
     table = table[order].fillna("not run").reset_index()
-    write_table(table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), "
-                             "all agents attacked")
+    write_table(table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked")
     return table
 
 
@@ -205,8 +242,19 @@ def table_victims(scores: list[str], stem: str, thresholds: dict | None = None) 
     uniform-random policy and its env's competence threshold (``passed`` is empty where the
     config sets none), with its training cost."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
-    cols = ["env", "algo", "seed", "victim_actions", "train_steps", "train_seconds", "return_iqm",
-            "random_return", "return_mean", "random_return_mean", "episodes"]
+    cols = [
+        "env",
+        "algo",
+        "seed",
+        "victim_actions",
+        "train_steps",
+        "train_seconds",
+        "return_iqm",
+        "random_return",
+        "return_mean",
+        "random_return_mean",
+        "episodes",
+    ]
     frame = pd.DataFrame(rows).reindex(columns=cols)
     frame["victim_actions"] = frame.victim_actions.astype(object).fillna("greedy")  # scores made before the key
     frame.insert(6, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
@@ -216,10 +264,15 @@ def table_victims(scores: list[str], stem: str, thresholds: dict | None = None) 
     frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
     # whole seconds and steps/s in Markdown/LaTeX: 3 significant digits would print 1.67e+03
     display = frame.assign(**{c: frame[c].round(0).astype("Int64") for c in ("train_seconds", "steps_per_s")})
-    write_table(frame, stem, "Victims: IQM return (greedy or sampled actions: victim_actions, config "
-                "envs.<env>.victim_actions) vs a uniform-random policy on the same "
-                "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
-                "training steps, wall time (s) and env-steps/s", display=display)
+    write_table(
+        frame,
+        stem,
+        "Victims: IQM return (greedy or sampled actions: victim_actions, config "
+        "envs.<env>.victim_actions) vs a uniform-random policy on the same "
+        "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
+        "training steps, wall time (s) and env-steps/s",
+        display=display,
+    )
     return frame
 
 
@@ -252,17 +305,26 @@ def table_attack_cost(cost_paths: list[str], stem: str) -> pd.DataFrame:
     """
     frame = load_eval(cost_paths)
     frame = frame[frame.attack != "benign"]
-    table = (frame.groupby(["env", "attack"], sort=False)
-             .agg(samples_used=("samples_used", "max"), fit_seconds=("fit_seconds", "mean"),
-                  ms_per_attacked_step=("ms_per_attacked_step", "mean"),
-                  attacked_steps=("attacked_steps", "sum"))
-             .reset_index())
+    table = (
+        frame.groupby(["env", "attack"], sort=False)
+        .agg(
+            samples_used=("samples_used", "max"),
+            fit_seconds=("fit_seconds", "mean"),
+            ms_per_attacked_step=("ms_per_attacked_step", "mean"),
+            attacked_steps=("attacked_steps", "sum"),
+        )
+        .reset_index()
+    )
     order = {a: k for k, a in enumerate(ATTACK_LABELS)}
     table = table.sort_values(["env", "attack"], key=lambda c: c.map(order) if c.name == "attack" else c)
     table.insert(2, "access", [attack_access(a) for a in table.attack])
     table = table.reset_index(drop=True)
-    write_table(table, stem, "Cost of each attack: benign samples used, f_theta fit time (s) and "
-                             "time per attacked step (ms), means over victims")
+    write_table(
+        table,
+        stem,
+        "Cost of each attack: benign samples used, f_theta fit time (s) and "
+        "time per attacked step (ms), means over victims",
+    )
     return table
 
 
@@ -286,51 +348,165 @@ def fmt_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
 
 #: what each attack needs, this paper's and prior ones. Prior attacks as we read their papers:
 #: the paper's own table is not shipped with this reproduction (see paper-method.md).
-ACCESS_COLUMNS = ["attack", "reference", "setting", "observations before the attack", "actions",
-                  "rewards", "victim model", "queries", "samples needed", "perturbation"]
+ACCESS_COLUMNS = [
+    "attack",
+    "reference",
+    "setting",
+    "observations before the attack",
+    "actions",
+    "rewards",
+    "victim model",
+    "queries",
+    "samples needed",
+    "perturbation",
+]
 ACCESS_ROWS = [
-    ["Align", "Andam et al. (this paper)", "c-MARL", "yes: recorded benign joint observations",
-     "no", "no", "no", "no", "~1,000 joint observations (pool 5,000)",
-     "online: PGD on the alignment loss of f_theta"],
-    ["Targeted Align", "Andam et al. (this paper)", "c-MARL", "yes: as Align", "no", "no", "no", "no",
-     "~1,000 joint observations", "online, on the m agents f_theta finds most aligned"],
-    ["Hadamard", "Andam et al. (this paper)", "c-MARL", "no", "no", "no", "no", "no", "0",
-     "fixed: eps x a Hadamard row per agent"],
-    ["Targeted Hadamard", "Andam et al. (this paper)", "c-MARL", "yes: to fit f_theta, which picks the agents",
-     "no", "no", "no", "no", "~1,000 joint observations", "fixed, on the m agents f_theta picks"],
-    ["Random noise (Max-Noise)", "baseline", "any", "no", "no", "no", "no", "no", "0",
-     "online: uniform, Gaussian, exponential or OU noise"],
-    ["White-box FGSM / PGD", "baseline (upper bound)", "any", "no", "no", "no",
-     "yes: gradients of the policy / Q-network", "no", "0", "online: sign-gradient steps"],
-    ["FGSM on policies", "Huang et al. 2017", "single agent", "no", "no", "no",
-     "yes: gradients (black-box variant: a substitute policy the attacker trains)", "no", "0",
-     "online: one sign-gradient step"],
-    ["SA-MDP optimal attack / PA-AD", "Zhang et al. 2020; Sun et al. 2022", "single agent", "no",
-     "no", "yes: the victim's reward, negated, trains the adversary", "PA-AD: yes (gradients); SA-MDP: no",
-     "yes: RL training runs against the victim", "an RL training run (~1e6 steps)",
-     "online: a learned adversary policy"],
-    ["Adversarial policy + targeted perturbation", "Lin et al. 2020", "c-MARL", "no",
-     "yes: learns the failure actions to force on one agent", "yes: the team reward trains that policy",
-     "yes: gradients of the attacked agent's policy", "yes: RL training runs", "an RL training run",
-     "online: targeted perturbation of one agent"],
-    ["AMI (Adversarial Minority Influence)", "Li et al. 2023", "c-MARL", "no",
-     "yes: controls one agent's actions", "yes: trains the adversarial agent by RL",
-     "no (black-box)", "yes: RL training runs with the victims", "an RL training run",
-     "actions of a controlled agent, not observations"],
-    ["c-MBA (model-based attack)", "Pham et al. 2022", "c-MARL", "yes: transitions to fit a dynamics model",
-     "yes: joint actions in those transitions", "no: aims at a failure state",
-     "yes: gradients of the agents' policies", "yes: collecting transitions", "a transition data set",
-     "online: through the learned dynamics model"],
+    [
+        "Align",
+        "Andam et al. (this paper)",
+        "c-MARL",
+        "yes: recorded benign joint observations",
+        "no",
+        "no",
+        "no",
+        "no",
+        "~1,000 joint observations (pool 5,000)",
+        "online: PGD on the alignment loss of f_theta",
+    ],
+    [
+        "Targeted Align",
+        "Andam et al. (this paper)",
+        "c-MARL",
+        "yes: as Align",
+        "no",
+        "no",
+        "no",
+        "no",
+        "~1,000 joint observations",
+        "online, on the m agents f_theta finds most aligned",
+    ],
+    [
+        "Hadamard",
+        "Andam et al. (this paper)",
+        "c-MARL",
+        "no",
+        "no",
+        "no",
+        "no",
+        "no",
+        "0",
+        "fixed: eps x a Hadamard row per agent",
+    ],
+    [
+        "Targeted Hadamard",
+        "Andam et al. (this paper)",
+        "c-MARL",
+        "yes: to fit f_theta, which picks the agents",
+        "no",
+        "no",
+        "no",
+        "no",
+        "~1,000 joint observations",
+        "fixed, on the m agents f_theta picks",
+    ],
+    [
+        "Random noise (Max-Noise)",
+        "baseline",
+        "any",
+        "no",
+        "no",
+        "no",
+        "no",
+        "no",
+        "0",
+        "online: uniform, Gaussian, exponential or OU noise",
+    ],
+    [
+        "White-box FGSM / PGD",
+        "baseline (upper bound)",
+        "any",
+        "no",
+        "no",
+        "no",
+        "yes: gradients of the policy / Q-network",
+        "no",
+        "0",
+        "online: sign-gradient steps",
+    ],
+    [
+        "FGSM on policies",
+        "Huang et al. 2017",
+        "single agent",
+        "no",
+        "no",
+        "no",
+        "yes: gradients (black-box variant: a substitute policy the attacker trains)",
+        "no",
+        "0",
+        "online: one sign-gradient step",
+    ],
+    [
+        "SA-MDP optimal attack / PA-AD",
+        "Zhang et al. 2020; Sun et al. 2022",
+        "single agent",
+        "no",
+        "no",
+        "yes: the victim's reward, negated, trains the adversary",
+        "PA-AD: yes (gradients); SA-MDP: no",
+        "yes: RL training runs against the victim",
+        "an RL training run (~1e6 steps)",
+        "online: a learned adversary policy",
+    ],
+    [
+        "Adversarial policy + targeted perturbation",
+        "Lin et al. 2020",
+        "c-MARL",
+        "no",
+        "yes: learns the failure actions to force on one agent",
+        "yes: the team reward trains that policy",
+        "yes: gradients of the attacked agent's policy",
+        "yes: RL training runs",
+        "an RL training run",
+        "online: targeted perturbation of one agent",
+    ],
+    [
+        "AMI (Adversarial Minority Influence)",
+        "Li et al. 2023",
+        "c-MARL",
+        "no",
+        "yes: controls one agent's actions",
+        "yes: trains the adversarial agent by RL",
+        "no (black-box)",
+        "yes: RL training runs with the victims",
+        "an RL training run",
+        "actions of a controlled agent, not observations",
+    ],
+    [
+        "c-MBA (model-based attack)",
+        "Pham et al. 2022",
+        "c-MARL",
+        "yes: transitions to fit a dynamics model",
+        "yes: joint actions in those transitions",
+        "no: aims at a failure state",
+        "yes: gradients of the agents' policies",
+        "yes: collecting transitions",
+        "a transition data set",
+        "online: through the learned dynamics model",
+    ],
 ]
 
 
 def table_access_assumptions(stem: str) -> pd.DataFrame:
     """What each attack needs (this paper's and prior ones): a static table, cf. the paper's."""
     table = pd.DataFrame(ACCESS_ROWS, columns=ACCESS_COLUMNS)
-    write_table(table, stem, "Access each attack needs: observations recorded before the attack, the "
-                             "victims' actions, rewards, the victim model (weights or gradients), queries "
-                             "(interaction with the victim or env to build the attack) and samples. Prior "
-                             "attacks as summarised by this reproduction from their papers.")
+    write_table(
+        table,
+        stem,
+        "Access each attack needs: observations recorded before the attack, the "
+        "victims' actions, rewards, the victim model (weights or gradients), queries "
+        "(interaction with the victim or env to build the attack) and samples. Prior "
+        "attacks as summarised by this reproduction from their papers.",
+    )
     return table
 
 
@@ -355,19 +531,45 @@ class Claim:
 
 
 CLAIMS = [
-    Claim("1", "Align > Max-Noise", "With only observations, Align degrades cooperative teams far more "
-          "than any random noise of the same eps", "align-mlp", "max-noise", "all"),
-    Claim("2", "Hadamard > Max-Noise", "Hadamard, with no access at all, beats random noise of the same eps",
-          "hadamard", "max-noise", "all"),
-    Claim("3", "Targeted Align > Align (random agents)", "Targeting with f_theta beats random choice of "
-          "the attacked agents", "targeted-align", "align-mlp", "part"),
-    Claim("3", "Targeted Hadamard > Hadamard (random agents)", "Targeting with f_theta beats random choice "
-          "of the attacked agents", "targeted-hadamard", "hadamard", "part"),
+    Claim(
+        "1",
+        "Align > Max-Noise",
+        "With only observations, Align degrades cooperative teams far more than any random noise of the same eps",
+        "align-mlp",
+        "max-noise",
+        "all",
+    ),
+    Claim(
+        "2",
+        "Hadamard > Max-Noise",
+        "Hadamard, with no access at all, beats random noise of the same eps",
+        "hadamard",
+        "max-noise",
+        "all",
+    ),
+    Claim(
+        "3",
+        "Targeted Align > Align (random agents)",
+        "Targeting with f_theta beats random choice of the attacked agents",
+        "targeted-align",
+        "align-mlp",
+        "part",
+    ),
+    Claim(
+        "3",
+        "Targeted Hadamard > Hadamard (random agents)",
+        "Targeting with f_theta beats random choice of the attacked agents",
+        "targeted-hadamard",
+        "hadamard",
+        "part",
+    ),
 ]
-CLAIM_RULE = ("the claim holds where the {ci:.0%} paired stratified bootstrap CI of the difference in % "
-              "drop (attack minus baseline, percentage points of the benign IQM return) lies above 0, is "
-              "reversed where it lies below 0, and is inconclusive where it contains 0 (claim 1 says 'far "
-              "more'; the verdict tests 'more')")
+CLAIM_RULE = (
+    "the claim holds where the {ci:.0%} paired stratified bootstrap CI of the difference in % "
+    "drop (attack minus baseline, percentage points of the benign IQM return) lies above 0, is "
+    "reversed where it lies below 0, and is inconclusive where it contains 0 (claim 1 says 'far "
+    "more'; the verdict tests 'more')"
+)
 
 
 def verdict(lo: float, hi: float) -> str:
@@ -386,8 +588,7 @@ def _series(group: pd.DataFrame, layout: dict, boot: PairedBootstrap, reps: int,
     return PairedBootstrap([len(v) for v in own.values()], reps, seed).replicates(_aligned(group, "return", own))
 
 
-def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
-           competence: dict | None = None) -> pd.DataFrame:
+def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: dict | None = None) -> pd.DataFrame:
     """Each claim of :data:`CLAIMS` per env x algo x eps x m, and overall (mean over env x algo).
 
     % drop of attack and baseline vs benign and their difference, with paired stratified
@@ -413,8 +614,7 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
             for (eps, m), g_att in att.groupby(["eps", "n_attacked"], sort=True):
                 if (claim.team == "all") != (m == team):
                     continue
-                g_base = rows_ea[(rows_ea.attack == claim.baseline) & (rows_ea.eps == eps) &
-                                 (rows_ea.n_attacked == m)]
+                g_base = rows_ea[(rows_ea.attack == claim.baseline) & (rows_ea.eps == eps) & (rows_ea.n_attacked == m)]
                 if g_base.empty:
                     continue
                 drop_a = percent_drop(_series(g_att, layout, boot, reps, g_seed + 1), b_rep)
@@ -451,8 +651,16 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0,
 
 
 def _claim_row(claim: Claim, env, algo, eps, m_label, points, reps_by, ci) -> dict:
-    row = dict(claim=claim.number, name=claim.name, env=env, algo=algo, eps=float(eps),
-               n_attacked=str(m_label), attack=claim.attack, baseline=claim.baseline)
+    row = dict(
+        claim=claim.number,
+        name=claim.name,
+        env=env,
+        algo=algo,
+        eps=float(eps),
+        n_attacked=str(m_label),
+        attack=claim.attack,
+        baseline=claim.baseline,
+    )
     for q in ("attack", "baseline", "diff"):
         # benign IQM 0 (a victim that never scores): no % drop, and no CI from the resamples
         # that happen to score
@@ -463,8 +671,16 @@ def _claim_row(claim: Claim, env, algo, eps, m_label, points, reps_by, ci) -> di
     return row
 
 
-def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int, stem: str,
-                 by_eps_out: str | None = None, victims: pd.DataFrame | None = None) -> pd.DataFrame:
+def table_claims(
+    rows: pd.DataFrame,
+    eps: float,
+    reps: int,
+    ci: float,
+    seed: int,
+    stem: str,
+    by_eps_out: str | None = None,
+    victims: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The paper's claims on our data at ``eps`` (the report eps), per env x algo and overall,
     with how often each holds over the whole eps grid. ``by_eps_out``: every eps, as CSV.
     ``victims`` (``tables/{run}/victims.csv``): also pool over competent victims only."""
@@ -477,48 +693,77 @@ def table_claims(rows: pd.DataFrame, eps: float, reps: int, ci: float, seed: int
         write_table(table, stem, "No claim could be evaluated: the evaluation lacks its attacks.")
         return table
     keys = ["claim", "name", "env", "algo", "n_attacked"]
-    counts = (full.groupby(keys, sort=False).verdict
-              .agg(lambda v: ", ".join(f"{x} {int((v == x).sum())}/{len(v)}"
-                                       for x in ("holds", "inconclusive", "reversed") if (v == x).any()))
-              .rename("over_eps_grid").reset_index())
+    counts = (
+        full.groupby(keys, sort=False)
+        .verdict.agg(
+            lambda v: ", ".join(
+                f"{x} {int((v == x).sum())}/{len(v)}" for x in ("holds", "inconclusive", "reversed") if (v == x).any()
+            )
+        )
+        .rename("over_eps_grid")
+        .reset_index()
+    )
     table = full[np.isclose(full.eps, eps)].merge(counts, on=keys, how="left")
     order = {OVERALL: "~", OVERALL_COMPETENT: "~~"}  # pooled rows last within each claim
     table = table.sort_values(["claim", "name", "n_attacked"], kind="stable")
-    table = (table.assign(_env=table.env.map(lambda e: order.get(e, e)))
-             .sort_values(["claim", "name", "n_attacked", "_env", "algo"], kind="stable")
-             .drop(columns="_env").reset_index(drop=True))
-    display = pd.DataFrame({
-        "claim": table.claim + ": " + table.name,
-        "env": [POOLED_LABELS[e] if e in POOLED_LABELS else env_label(e) for e in table.env],
-        "algo": table.algo.str.upper(),
-        **({"victims competent": [f"{p:.0f}/{t:.0f}" if np.isfinite(t) and t else "" for p, t in
-                                  table[["victims_competent", "victims"]].to_numpy(float)]}
-           if comp is not None else {}),
-        "agents attacked": table.n_attacked,
-        "attack drop %": [fmt_ci(*v) for v in table[["attack_drop_pct", "attack_drop_pct_ci_low",
-                                                       "attack_drop_pct_ci_high"]].to_numpy()],
-        "baseline drop %": [fmt_ci(*v) for v in table[["baseline_drop_pct", "baseline_drop_pct_ci_low",
-                                                         "baseline_drop_pct_ci_high"]].to_numpy()],
-        "difference (pp)": [fmt_ci(*v) for v in table[["diff_pp", "diff_pp_ci_low", "diff_pp_ci_high"]]
-                            .to_numpy()],
-        f"at eps = {eps:g}": table.verdict,
-        "over the eps grid": table.over_eps_grid,
-    })
-    statements = "; ".join(f"({c.number}) {c.statement}" for c in
-                           {c.number: c for c in CLAIMS}.values())
-    caption = (f"The paper's claims on this run at eps = {eps:g}: {statements}. Max-Noise is the most "
-               f"damaging of four random noises, picked per env, eps and m on the evaluation itself. "
-               f"Verdict: {CLAIM_RULE.format(ci=ci)}. 'over the eps grid' counts the verdicts at every "
-               "evaluated eps. "
-               "All envs (mean) = mean over env x algorithm" +
-               ("; competent victims (mean) = mean over the env x algorithm whose victims all pass their "
-                "competence threshold (the victims table), the rows to read: attacks on victims that never "
-                "learned the task say little." if comp is not None else "."))
+    table = (
+        table.assign(_env=table.env.map(lambda e: order.get(e, e)))
+        .sort_values(["claim", "name", "n_attacked", "_env", "algo"], kind="stable")
+        .drop(columns="_env")
+        .reset_index(drop=True)
+    )
+    display = pd.DataFrame(
+        {
+            "claim": table.claim + ": " + table.name,
+            "env": [POOLED_LABELS[e] if e in POOLED_LABELS else env_label(e) for e in table.env],
+            "algo": table.algo.str.upper(),
+            **(
+                {
+                    "victims competent": [
+                        f"{p:.0f}/{t:.0f}" if np.isfinite(t) and t else ""
+                        for p, t in table[["victims_competent", "victims"]].to_numpy(float)
+                    ]
+                }
+                if comp is not None
+                else {}
+            ),
+            "agents attacked": table.n_attacked,
+            "attack drop %": [
+                fmt_ci(*v)
+                for v in table[["attack_drop_pct", "attack_drop_pct_ci_low", "attack_drop_pct_ci_high"]].to_numpy()
+            ],
+            "baseline drop %": [
+                fmt_ci(*v)
+                for v in table[
+                    ["baseline_drop_pct", "baseline_drop_pct_ci_low", "baseline_drop_pct_ci_high"]
+                ].to_numpy()
+            ],
+            "difference (pp)": [fmt_ci(*v) for v in table[["diff_pp", "diff_pp_ci_low", "diff_pp_ci_high"]].to_numpy()],
+            f"at eps = {eps:g}": table.verdict,
+            "over the eps grid": table.over_eps_grid,
+        }
+    )
+    statements = "; ".join(f"({c.number}) {c.statement}" for c in {c.number: c for c in CLAIMS}.values())
+    caption = (
+        f"The paper's claims on this run at eps = {eps:g}: {statements}. Max-Noise is the most "
+        f"damaging of four random noises, picked per env, eps and m on the evaluation itself. "
+        f"Verdict: {CLAIM_RULE.format(ci=ci)}. 'over the eps grid' counts the verdicts at every "
+        "evaluated eps. "
+        "All envs (mean) = mean over env x algorithm"
+        + (
+            "; competent victims (mean) = mean over the env x algorithm whose victims all pass their "
+            "competence threshold (the victims table), the rows to read: attacks on victims that never "
+            "learned the task say little."
+            if comp is not None
+            else "."
+        )
+    )
     write_table(table, stem, caption, display)
     return table
 
 
 # ---- marl-eval export -----------------------------------------------------------------------
+
 
 def marl_eval_name(algo: str, attack: str, eps: float, m_label) -> str:
     """marl-eval's algorithm name of one configuration: victim algorithm, attack, eps, agents."""
@@ -539,17 +784,18 @@ def to_marl_eval(rows: pd.DataFrame) -> dict:
     data: dict = {}
     team = rows[rows.attack != "benign"].groupby("env").n_attacked.max()
     for (env, algo, attack, eps, m, seed), g in rows.groupby(
-            ["env", "algo", "attack", "eps", "n_attacked", "seed"], sort=True):
+        ["env", "algo", "attack", "eps", "n_attacked", "seed"], sort=True
+    ):
         family, task = env.split("-", 1) if "-" in env else (env, env)
         m_label = "all" if m == team.get(env) else int(m)
         g = g.sort_values("episode")
-        metrics = {"return": [float(x) for x in g["return"]],
-                   "episode_length": [int(x) for x in g["length"]]}
+        metrics = {"return": [float(x) for x in g["return"]], "episode_length": [int(x) for x in g["length"]]}
         if "win" in g and g["win"].notna().any():
             metrics["win_rate"] = [float(g["win"].dropna().astype(float).mean())]
         run = {"step_0": {"step_count": 0, **metrics}, "absolute_metrics": metrics}
-        (data.setdefault(family, {}).setdefault(task, {})
-         .setdefault(marl_eval_name(algo, attack, eps, m_label), {}))[f"seed_{seed}"] = run
+        (data.setdefault(family, {}).setdefault(task, {}).setdefault(marl_eval_name(algo, attack, eps, m_label), {}))[
+            f"seed_{seed}"
+        ] = run
     return data
 
 
@@ -571,18 +817,23 @@ def draw_figure(kind: str, summary_path: str, stem: str, victims_path: str | Non
     from . import figures
 
     summary = pd.read_csv(summary_path)
-    if kind.startswith("ablation_") and kind[len("ablation_"):] in figures.ABLATION_AXES:
-        figures.plot_ablation(summary, kind[len("ablation_"):], stem)
+    if kind.startswith("ablation_") and kind[len("ablation_") :] in figures.ABLATION_AXES:
+        figures.plot_ablation(summary, kind[len("ablation_") :], stem)
     else:
         comp = competence(pd.read_csv(victims_path)) if victims_path else None
         getattr(figures, FIGURES[kind])(summary, stem, competence=comp)
 
 
 #: figure name -> the function of marl_attacks.figures drawing it
-FIGURES = {"return_vs_eps": "plot_return_vs_eps", "episode_length": "plot_episode_length",
-           "ablation_architecture": "plot_architecture", "ablation_selection": "plot_selection",
-           "ablation_samples": "plot_ablation", "ablation_pgd_steps": "plot_ablation",
-           "ablation_n_attacked": "plot_ablation"}
+FIGURES = {
+    "return_vs_eps": "plot_return_vs_eps",
+    "episode_length": "plot_episode_length",
+    "ablation_architecture": "plot_architecture",
+    "ablation_selection": "plot_selection",
+    "ablation_samples": "plot_ablation",
+    "ablation_pgd_steps": "plot_ablation",
+    "ablation_n_attacked": "plot_ablation",
+}
 
 
 def main(argv=None) -> None:
@@ -595,8 +846,11 @@ def main(argv=None) -> None:
     s.add_argument("--ci", type=float, default=0.95)
     s.add_argument("--ablation", action="store_true", help="the rows are an ablation's (one row per value)")
     f = sub.add_parser("figure")
-    f.add_argument("--summary", required=True, help="summary.csv (an ablation's for ablation_samples, "
-                                                    "ablation_pgd_steps, ablation_n_attacked)")
+    f.add_argument(
+        "--summary",
+        required=True,
+        help="summary.csv (an ablation's for ablation_samples, ablation_pgd_steps, ablation_n_attacked)",
+    )
     f.add_argument("--kind", default="return_vs_eps", choices=list(FIGURES))
     f.add_argument("--stem", required=True, help="output path without extension")
     f.add_argument("--victims", default=None, help="tables/{run}/victims.csv: mark panels whose victims fail")
@@ -607,8 +861,13 @@ def main(argv=None) -> None:
     v = sub.add_parser("victims")
     v.add_argument("--scores", nargs="+", required=True)
     v.add_argument("--stem", required=True)
-    v.add_argument("--threshold", action="append", default=[], metavar="ENV=RETURN",
-                   help="competence threshold of an env (repeatable)")
+    v.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="ENV=RETURN",
+        help="competence threshold of an env (repeatable)",
+    )
     c = sub.add_parser("attack-cost")
     c.add_argument("--cost", nargs="+", required=True, help="the evaluation's *.cost.csv files")
     c.add_argument("--stem", required=True)
@@ -621,8 +880,7 @@ def main(argv=None) -> None:
     cl.add_argument("--ci", type=float, default=0.95)
     cl.add_argument("--stem", required=True)
     cl.add_argument("--by-eps", default=None, help="also write every eps to this CSV")
-    cl.add_argument("--victims", default=None, help="tables/{run}/victims.csv: also pool over "
-                    "competent victims only")
+    cl.add_argument("--victims", default=None, help="tables/{run}/victims.csv: also pool over competent victims only")
     me = sub.add_parser("marl-eval", help="evaluation rows as marl-eval's JSON")
     me.add_argument("--eval", nargs="+", required=True)
     me.add_argument("--out", required=True)
@@ -638,13 +896,13 @@ def main(argv=None) -> None:
     elif a.what == "access":
         table_access_assumptions(a.stem)
     elif a.what == "claims":
-        table_claims(load_eval(a.eval), a.eps, a.reps, a.ci, 0, a.stem, a.by_eps,
-                     pd.read_csv(a.victims) if a.victims else None)
+        table_claims(
+            load_eval(a.eval), a.eps, a.reps, a.ci, 0, a.stem, a.by_eps, pd.read_csv(a.victims) if a.victims else None
+        )
     elif a.what == "marl-eval":
         export_marl_eval(a.eval, a.out)
     else:
-        table_victims(a.scores, a.stem, {k: float(v) for k, v in
-                                         (x.split("=", 1) for x in a.threshold)})
+        table_victims(a.scores, a.stem, {k: float(v) for k, v in (x.split("=", 1) for x in a.threshold)})
 
 
 if __name__ == "__main__":

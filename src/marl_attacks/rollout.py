@@ -10,8 +10,8 @@ No gradients are kept except inside attacks that need them (``no_grad`` here,
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 
@@ -32,8 +32,9 @@ class EpisodeBatch:
     alive_masks: list[torch.Tensor] | None = None  # per step [B] whether obs belongs to a live episode
 
 
-def victim_actor(policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]
-                 ) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+def victim_actor(
+    policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]
+) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
     """The ``act(obs, avail)`` of a victim in ``mode`` (config ``envs.<env>.victim_actions``).
 
     ``greedy``: :meth:`~VictimPolicy.act`. ``sample``: :meth:`~VictimPolicy.sample` with one
@@ -50,10 +51,15 @@ def victim_actor(policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]
     return lambda obs, avail: policy.sample(obs, avail, generators)
 
 
-def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
-                 seeds: Sequence[int],
-                 attack: Attack | None = None, eps: torch.Tensor | None = None,
-                 attacked: torch.Tensor | None = None, record: bool = False) -> EpisodeBatch:
+def run_episodes(
+    env: BatchedEnv,
+    act: Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor],
+    seeds: Sequence[int],
+    attack: Attack | None = None,
+    eps: torch.Tensor | None = None,
+    attacked: torch.Tensor | None = None,
+    record: bool = False,
+) -> EpisodeBatch:
     """Run one episode per seed with policy ``act(obs, avail)`` (a :func:`victim_actor`, or random).
 
     ``avail`` is the env's action mask (None where every action is valid). It
@@ -85,8 +91,7 @@ def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor, torch.Tensor | No
                 delta = attack.perturb(obs, eps, attacked)
                 attack_seconds += time.perf_counter() - t0
                 attacked_steps += int(alive.sum())
-                max_delta = torch.where(alive, torch.maximum(max_delta, delta.abs().amax((1, 2))),
-                                        max_delta)
+                max_delta = torch.where(alive, torch.maximum(max_delta, delta.abs().amax((1, 2))), max_delta)
                 seen = obs + delta
             step = env.step(act(seen, avail))
             returns += step.reward * alive
@@ -97,6 +102,13 @@ def run_episodes(env: BatchedEnv, act: Callable[[torch.Tensor, torch.Tensor | No
             obs = step.obs
             if not alive.any():
                 break
-    return EpisodeBatch(returns=returns.cpu(), lengths=lengths.cpu(), max_abs_delta=max_delta.cpu(),
-                        win=None if win is None else win.cpu(), attack_seconds=attack_seconds,
-                        attacked_steps=attacked_steps, observations=observations, alive_masks=masks)
+    return EpisodeBatch(
+        returns=returns.cpu(),
+        lengths=lengths.cpu(),
+        max_abs_delta=max_delta.cpu(),
+        win=None if win is None else win.cpu(),
+        attack_seconds=attack_seconds,
+        attacked_steps=attacked_steps,
+        observations=observations,
+        alive_masks=masks,
+    )

@@ -39,9 +39,15 @@ def read_benchmarks(bench_dir: str | Path) -> list[dict]:
         if not recs:
             continue
         r = recs[-1]
-        rows.append({"rule": f.relative_to(bench_dir).parts[0], "job": str(f.relative_to(bench_dir)),
-                     "s": float(r["s"]), "cpu_s": float(r.get("cpu_time") or 0),
-                     "max_rss_mb": float(r.get("max_rss") or 0)})
+        rows.append(
+            {
+                "rule": f.relative_to(bench_dir).parts[0],
+                "job": str(f.relative_to(bench_dir)),
+                "s": float(r["s"]),
+                "cpu_s": float(r.get("cpu_time") or 0),
+                "max_rss_mb": float(r.get("max_rss") or 0),
+            }
+        )
     return rows
 
 
@@ -56,8 +62,9 @@ def job_seconds(bench_dir: str | Path) -> dict[str, dict]:
 
 def _dirty() -> bool | None:
     try:
-        res = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                             text=True, timeout=10)
+        res = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10
+        )
         return bool(res.stdout.strip()) if res.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -66,9 +73,12 @@ def _dirty() -> bool | None:
 def _machine() -> dict:
     import torch
 
-    return {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
-            "platform": platform.platform(),
-            "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
 def _fmt(seconds: float) -> str:
@@ -76,32 +86,52 @@ def _fmt(seconds: float) -> str:
     return f"{h} h {rem // 60:02d} min" if h else f"{rem // 60} min {rem % 60:02d} s"
 
 
-def record(config_path: str, run: str, started: float, ended: float, command: str,
-           bench_dir: str, out_dirs: list[str], note: str = "", commit: str | None = None) -> dict:
+def record(
+    config_path: str,
+    run: str,
+    started: float,
+    ended: float,
+    command: str,
+    bench_dir: str,
+    out_dirs: list[str],
+    note: str = "",
+    commit: str | None = None,
+) -> dict:
     """Write ``run.json``, ``RUN.md`` and ``config.yaml`` into each of ``out_dirs``."""
     text = Path(config_path).read_text()
     jobs = job_seconds(bench_dir)
     rec = {
-        "run": run, "config_file": config_path,
+        "run": run,
+        "config_file": config_path,
         "config_sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "git_commit": commit or _git_commit(), "git_dirty": None if commit else _dirty(), "command": command,
+        "git_commit": commit or _git_commit(),
+        "git_dirty": None if commit else _dirty(),
+        "command": command,
         "started_utc": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "ended_utc": datetime.fromtimestamp(ended, timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(ended - started, 1),
         "job_seconds_total": round(sum(j["seconds"] for j in jobs.values()), 1),
-        "jobs_per_rule": jobs, "machine": _machine(), "versions": _versions(), "note": note,
+        "jobs_per_rule": jobs,
+        "machine": _machine(),
+        "versions": _versions(),
+        "note": note,
     }
-    lines = [f"# Run `{run}`", "",
-             f"- config: `{config_path}` (copied here as `config.yaml`; sha256 `{rec['config_sha256'][:16]}`)",
-             f"- commit: `{rec['git_commit']}`" + (" (with uncommitted changes)" if rec["git_dirty"] else ""),
-             f"- command: `{command}`",
-             f"- started {rec['started_utc']}, ended {rec['ended_utc']}: wall time **{_fmt(rec['wall_seconds'])}**",
-             f"- job time (sum over jobs, from `{bench_dir}`): {_fmt(rec['job_seconds_total'])}",
-             f"- machine: {rec['machine']['cpu_count']} CPU cores ({rec['machine']['processor']}), "
-             f"GPU: {rec['machine']['gpu'] or 'none'}",
-             "- versions: " + ", ".join(f"{k} {v}" for k, v in rec["versions"].items()),
-             *([f"- note: {note}"] if note else []), "",
-             "| rule | jobs | job time |", "|---|---:|---:|"]
+    lines = [
+        f"# Run `{run}`",
+        "",
+        f"- config: `{config_path}` (copied here as `config.yaml`; sha256 `{rec['config_sha256'][:16]}`)",
+        f"- commit: `{rec['git_commit']}`" + (" (with uncommitted changes)" if rec["git_dirty"] else ""),
+        f"- command: `{command}`",
+        f"- started {rec['started_utc']}, ended {rec['ended_utc']}: wall time **{_fmt(rec['wall_seconds'])}**",
+        f"- job time (sum over jobs, from `{bench_dir}`): {_fmt(rec['job_seconds_total'])}",
+        f"- machine: {rec['machine']['cpu_count']} CPU cores ({rec['machine']['processor']}), "
+        f"GPU: {rec['machine']['gpu'] or 'none'}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in rec["versions"].items()),
+        *([f"- note: {note}"] if note else []),
+        "",
+        "| rule | jobs | job time |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {rule} | {j['jobs']} | {_fmt(j['seconds'])} |" for rule, j in jobs.items()]
     for d in out_dirs:
         Path(d).mkdir(parents=True, exist_ok=True)
@@ -123,10 +153,21 @@ def main(argv=None) -> None:
     p.add_argument("--note", default="", help="anything else a reader needs (e.g. later invocations)")
     a = p.parse_args(argv)
     run = cfgmod.load(a.config)["run"]
-    rec = record(a.config, run, a.started, a.ended or time.time(), a.command, f"benchmarks/{run}",
-                 [f"figures/{run}", f"tables/{run}"], a.note, a.commit)
-    print(f"run {run}: wall {_fmt(rec['wall_seconds'])}, job time {_fmt(rec['job_seconds_total'])}; "
-          f"wrote figures/{run}/RUN.md and tables/{run}/RUN.md")
+    rec = record(
+        a.config,
+        run,
+        a.started,
+        a.ended or time.time(),
+        a.command,
+        f"benchmarks/{run}",
+        [f"figures/{run}", f"tables/{run}"],
+        a.note,
+        a.commit,
+    )
+    print(
+        f"run {run}: wall {_fmt(rec['wall_seconds'])}, job time {_fmt(rec['job_seconds_total'])}; "
+        f"wrote figures/{run}/RUN.md and tables/{run}/RUN.md"
+    )
 
 
 if __name__ == "__main__":

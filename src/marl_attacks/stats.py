@@ -23,7 +23,7 @@ applies them to every series, which keeps the pairing inside each resample
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,8 +85,9 @@ class PairedBootstrap:
         return STATISTICS[statistic](pooled, axis=1)
 
 
-def stratified_bootstrap_ci(strata: list[np.ndarray], reps: int = 2000, ci: float = 0.95,
-                            seed: int = 0, statistic: str = "iqm") -> tuple[float, float]:
+def stratified_bootstrap_ci(
+    strata: list[np.ndarray], reps: int = 2000, ci: float = 0.95, seed: int = 0, statistic: str = "iqm"
+) -> tuple[float, float]:
     """Percentile CI of the statistic of the pooled strata under within-stratum resampling."""
     strata = [np.asarray(s, dtype=float).ravel() for s in strata]
     if not any(len(s) for s in strata):

@@ -26,29 +26,52 @@ from .lineage import policy_block, policy_seed
 from .utils import resolve_device, seed_everything, set_threads
 
 
-def run(env: dict, algo: str, algo_cfg: dict, seed: int, base_seed: int, device: str,
-        policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
+def run(
+    env: dict,
+    algo: str,
+    algo_cfg: dict,
+    seed: int,
+    base_seed: int,
+    device: str,
+    policy_out: str,
+    curve_out: str,
+    threads: int | None = None,
+    progress: bool = True,
+) -> None:
     set_threads(threads)
     dev = resolve_device(device)
     job_seed = policy_seed(base_seed, env["name"], algo, seed)
     seed_everything(job_seed)
     hp = build_config(algo, algo_cfg)
-    e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed,
-                 kwargs=env["kwargs"])
+    e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed, kwargs=env["kwargs"])
     if e.spec.action_type not in ALGOS[algo].action_types:
-        raise ValueError(f"{algo} supports {' and '.join(ALGOS[algo].action_types)} actions only; "
-                         f"{env['name']} has {e.spec.action_type} actions")
+        raise ValueError(
+            f"{algo} supports {' and '.join(ALGOS[algo].action_types)} actions only; "
+            f"{env['name']} has {e.spec.action_type} actions"
+        )
     block = policy_block(env, algo, asdict(hp), seed)
     ckpt = Checkpointer(f"{policy_out}.ckpt", config_hash({**block, "job_seed": job_seed}))
     policy, curve = ALGOS[algo].train(e, hp, job_seed, progress=progress, checkpoint=ckpt)
     wall = curve[-1]["wall_s"]  # training time, summed over resumed runs
-    save_artifact(policy_out, {"algo": algo, "env": env["name"], "init_kwargs": policy.init_kwargs,
-                               "state_dict": policy.state_dict(), "train_steps": curve[-1]["env_steps"],
-                               "wall_seconds": wall}, block, job_seed)
+    save_artifact(
+        policy_out,
+        {
+            "algo": algo,
+            "env": env["name"],
+            "init_kwargs": policy.init_kwargs,
+            "state_dict": policy.state_dict(),
+            "train_steps": curve[-1]["env_steps"],
+            "wall_seconds": wall,
+        },
+        block,
+        job_seed,
+    )
     write_csv(curve_out, pd.DataFrame(curve))
     ckpt.remove()
-    print(f"trained {algo} on {env['name']} seed {seed}: {curve[-1]['env_steps']} steps in {wall:.1f}s "
-          f"({curve[-1]['env_steps'] / max(wall, 1e-9):.0f} steps/s)")
+    print(
+        f"trained {algo} on {env['name']} seed {seed}: {curve[-1]['env_steps']} steps in {wall:.1f}s "
+        f"({curve[-1]['env_steps'] / max(wall, 1e-9):.0f} steps/s)"
+    )
 
 
 def main(argv=None) -> None:
@@ -62,8 +85,17 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(cfgmod.env_params(config, a.env), a.algo, cfgmod.algo_params(config, a.env, a.algo), a.seed,
-        config["seed"], config["device"], a.policy, a.curve, a.threads)
+    run(
+        cfgmod.env_params(config, a.env),
+        a.algo,
+        cfgmod.algo_params(config, a.env, a.algo),
+        a.seed,
+        config["seed"],
+        config["device"],
+        a.policy,
+        a.curve,
+        a.threads,
+    )
 
 
 if __name__ == "__main__":

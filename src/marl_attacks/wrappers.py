@@ -32,8 +32,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -49,25 +49,38 @@ except ImportError:  # pragma: no cover
     BaseParallelWrapper = object
 
 
-def spec_from_spaces(name: str, obs_spaces: Sequence, action_space=None,
-                     perturbable: torch.Tensor | None = None) -> EnvSpec:
+def spec_from_spaces(
+    name: str, obs_spaces: Sequence, action_space=None, perturbable: torch.Tensor | None = None
+) -> EnvSpec:
     """An :class:`EnvSpec` from per-agent Box observation spaces (bounds taken from them)."""
     dims = {int(np.prod(s.shape)) for s in obs_spaces}
     if len(dims) != 1:
-        raise ValueError(f"{name}: agents have different observation sizes {sorted(dims)}; "
-                         "only teams with one observation size are supported")
+        raise ValueError(
+            f"{name}: agents have different observation sizes {sorted(dims)}; "
+            "only teams with one observation size are supported"
+        )
     n, d = len(obs_spaces), dims.pop()
-    low = torch.as_tensor(np.stack([np.broadcast_to(s.low, s.shape).reshape(-1) for s in obs_spaces]),
-                          dtype=torch.float32)
-    high = torch.as_tensor(np.stack([np.broadcast_to(s.high, s.shape).reshape(-1) for s in obs_spaces]),
-                           dtype=torch.float32)
+    low = torch.as_tensor(
+        np.stack([np.broadcast_to(s.low, s.shape).reshape(-1) for s in obs_spaces]), dtype=torch.float32
+    )
+    high = torch.as_tensor(
+        np.stack([np.broadcast_to(s.high, s.shape).reshape(-1) for s in obs_spaces]), dtype=torch.float32
+    )
     perturbable = torch.ones(n, d, dtype=torch.bool) if perturbable is None else perturbable.bool()
     if action_space is not None and not hasattr(action_space, "n"):
         kind, adim = "continuous", int(np.prod(action_space.shape))
     else:
         kind, adim = "discrete", int(getattr(action_space, "n", 0))
-    return EnvSpec(name=name, n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
-                   perturbable=perturbable, action_type=kind, action_dim=adim)
+    return EnvSpec(
+        name=name,
+        n_agents=n,
+        obs_dim=d,
+        obs_low=low,
+        obs_high=high,
+        perturbable=perturbable,
+        action_type=kind,
+        action_dim=adim,
+    )
 
 
 class TeamAttacker:
@@ -77,9 +90,17 @@ class TeamAttacker:
     :class:`~marl_attacks.algos.VictimPolicy`, needed only by white-box attacks.
     """
 
-    def __init__(self, spec: EnvSpec, attack: str = "benign", eps: float = 0.0,
-                 attacked: Sequence[int] | None = None, params: dict | None = None,
-                 victim=None, seed: int = 0, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        spec: EnvSpec,
+        attack: str = "benign",
+        eps: float = 0.0,
+        attacked: Sequence[int] | None = None,
+        params: dict | None = None,
+        victim=None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ):
         self.spec, self.device, self.victim, self.seed = spec, torch.device(device), victim, seed
         self.generator = torch.Generator().manual_seed(seed)
         self.align_models: dict[str, AlignmentModel] = {}
@@ -92,8 +113,13 @@ class TeamAttacker:
         self.set_attack(attack, eps, attacked, params)
 
     # ---- configuration -------------------------------------------------------------------
-    def set_attack(self, attack: str | None = None, eps: float | None = None,
-                   attacked: Sequence[int] | None = ..., params: dict | None = None) -> None:
+    def set_attack(
+        self,
+        attack: str | None = None,
+        eps: float | None = None,
+        attacked: Sequence[int] | None = ...,
+        params: dict | None = None,
+    ) -> None:
         """Change the attack, its budget, the attacked agents or its hyperparameters."""
         if attack is not None:
             if attack not in ATTACKS:
@@ -122,13 +148,15 @@ class TeamAttacker:
     def set_align_model(self, model: AlignmentModel | str, arch: str | None = None) -> None:
         """Use a fitted f_theta (a model, or a file written by ``marl_attacks.fit``)."""
         if isinstance(model, str):
-            from .fit import load_align_model
+            from .alignment import load_align_model
 
             model, payload = load_align_model(model)
             arch = arch or payload["arch"]
         if (model.n_agents, model.obs_dim) != (self.spec.n_agents, self.spec.obs_dim):
-            raise ValueError(f"f_theta is for {model.n_agents} agents x {model.obs_dim} dims; the env "
-                             f"has {self.spec.n_agents} x {self.spec.obs_dim}")
+            raise ValueError(
+                f"f_theta is for {model.n_agents} agents x {model.obs_dim} dims; the env "
+                f"has {self.spec.n_agents} x {self.spec.obs_dim}"
+            )
         self.align_models[arch or self.align_arch or "mlp"] = model.to(self.device).eval()
         self._attack = None
 
@@ -168,8 +196,9 @@ class TeamAttacker:
         order = torch.argsort(episode * (int(step.max()) + 1) + step)
         return {"obs": obs[order], "episode": episode[order], "step": step[order]}
 
-    def fit_alignment(self, arch: str | None = None, samples=None, seed: int | None = None,
-                      progress: bool = False, **fit_kwargs) -> dict:
+    def fit_alignment(
+        self, arch: str | None = None, samples=None, seed: int | None = None, progress: bool = False, **fit_kwargs
+    ) -> dict:
         """Fit f_theta (``arch``: the current attack's, else ``mlp``) and use it; returns fit stats.
 
         ``samples``: ``[N, n, d]`` joint observations or a dict with ``obs`` (and ``episode``,
@@ -181,8 +210,14 @@ class TeamAttacker:
         if not isinstance(samples, dict):
             samples = {"obs": torch.as_tensor(samples, dtype=torch.float32)}
         cfg = FitConfig(arch=arch, **fit_kwargs)
-        model, stats = fit(samples["obs"].float(), cfg, self.seed if seed is None else seed, self.device,
-                           progress, episode=samples.get("episode"))
+        model, stats = fit(
+            samples["obs"].float(),
+            cfg,
+            self.seed if seed is None else seed,
+            self.device,
+            progress,
+            episode=samples.get("episode"),
+        )
         self.set_align_model(model, arch)
         return stats
 
@@ -195,18 +230,22 @@ class TeamAttacker:
     def _build(self):
         arch = self.align_arch
         if arch and arch not in self.align_models:
-            raise RuntimeError(f"attack '{self.attack_name}' needs a fitted f_theta ({arch}): record "
-                               "benign samples (collect() or recording()) and call fit_alignment(), "
-                               "or set_align_model()")
+            raise RuntimeError(
+                f"attack '{self.attack_name}' needs a fitted f_theta ({arch}): record "
+                "benign samples (collect() or recording()) and call fit_alignment(), "
+                "or set_align_model()"
+            )
         if "victim" in ATTACKS[self.attack_name].cls.needs and self.victim is None:
             raise RuntimeError(f"attack '{self.attack_name}' is white-box: pass victim=<your policy>")
-        ctx = AttackContext(spec=self.spec, generator=self.generator,
-                            align_model=self.align_models.get(arch), victim=self.victim)
+        ctx = AttackContext(
+            spec=self.spec, generator=self.generator, align_model=self.align_models.get(arch), victim=self.victim
+        )
         self._attack = make_attack(self.attack_name, ctx, self.params)
         self._attack.reset(len(self._episode), self.device)
 
-    def __call__(self, obs: torch.Tensor, rows: torch.Tensor | None = None,
-                 record: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(
+        self, obs: torch.Tensor, rows: torch.Tensor | None = None, record: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Perturbed ``obs`` ``[B, n, d]``: the next observation of every episode, or of ``rows``.
 
         Episodes outside ``rows`` keep their last perturbed observation and attack state.
@@ -218,8 +257,7 @@ class TeamAttacker:
         rows_ = torch.ones(B, dtype=torch.bool) if rows is None else rows.cpu().bool()
         rec = rows_ if record is None else record.cpu().bool() & rows_
         if self._recording and rec.any():
-            self._records.append((obs.detach().cpu()[rec].float(), self._episode[rec].clone(),
-                                  self._step[rec].clone()))
+            self._records.append((obs.detach().cpu()[rec].float(), self._episode[rec].clone(), self._step[rec].clone()))
         self._step[rows_] += 1
         if not self.enabled or self.attack_name == "benign" or self.eps == 0.0:
             out = obs
@@ -236,8 +274,11 @@ class TeamAttacker:
         if rows is not None and self._last is not None and self._last.shape == out.shape:
             out = torch.where(rows_.to(out.device).view(-1, 1, 1), out, self._last.to(out.device))
         self._last = out
-        self.last_clean = obs if rows is None or self.last_clean is None else torch.where(
-            rows_.to(obs.device).view(-1, 1, 1), obs, self.last_clean)
+        self.last_clean = (
+            obs
+            if rows is None or self.last_clean is None
+            else torch.where(rows_.to(obs.device).view(-1, 1, 1), obs, self.last_clean)
+        )
         return out
 
 
@@ -266,25 +307,35 @@ class AttackedParallelEnv(_AttackerMethods, BaseParallelWrapper):
     bool mask of dimensions the attack may touch (e.g. ``False`` on ID one-hots).
     """
 
-    def __init__(self, env, attack: str = "benign", eps: float = 0.0,
-                 attacked: Sequence[str] | None = None, *, params: dict | None = None, victim=None,
-                 perturbable: torch.Tensor | None = None, seed: int = 0):
+    def __init__(
+        self,
+        env,
+        attack: str = "benign",
+        eps: float = 0.0,
+        attacked: Sequence[str] | None = None,
+        *,
+        params: dict | None = None,
+        victim=None,
+        perturbable: torch.Tensor | None = None,
+        seed: int = 0,
+    ):
         super().__init__(env)
         self.agent_order = list(env.possible_agents)
-        spec = spec_from_spaces(f"pettingzoo-{getattr(env, 'metadata', {}).get('name', 'env')}",
-                                [env.observation_space(a) for a in self.agent_order],
-                                env.action_space(self.agent_order[0]), perturbable)
+        spec = spec_from_spaces(
+            f"pettingzoo-{getattr(env, 'metadata', {}).get('name', 'env')}",
+            [env.observation_space(a) for a in self.agent_order],
+            env.action_space(self.agent_order[0]),
+            perturbable,
+        )
         self.attacker = TeamAttacker(spec, attack, eps, self._indices(attacked), params, victim, seed)
 
     def _indices(self, names):
         return None if names is None else [self.agent_order.index(a) for a in names]
 
     def set_attack(self, attack=None, eps=None, attacked=..., params=None):
-        self.attacker.set_attack(attack, eps, attacked if attacked is ... else self._indices(attacked),
-                                 params)
+        self.attacker.set_attack(attack, eps, attacked if attacked is ... else self._indices(attacked), params)
 
-    def collect(self, policy: Callable[[dict], dict] | None = None, episodes: int = 10,
-                seed: int = 0) -> int:
+    def collect(self, policy: Callable[[dict], dict] | None = None, episodes: int = 10, seed: int = 0) -> int:
         """Run benign episodes (attack off), recording joint observations; returns the count.
 
         ``policy`` maps an observation dict to an action dict (default: uniform random).
@@ -310,8 +361,11 @@ class AttackedParallelEnv(_AttackerMethods, BaseParallelWrapper):
                 joint[0, i] = np.asarray(obs[a], dtype=np.float32).reshape(-1)
         complete = act_on and all(a in obs for a in self.agent_order)
         out = self.attacker(torch.from_numpy(joint), record=torch.tensor([complete]))[0].cpu().numpy()
-        return {a: out[i].reshape(np.shape(obs[a])).astype(np.asarray(obs[a]).dtype)
-                for i, a in enumerate(self.agent_order) if a in obs}
+        return {
+            a: out[i].reshape(np.shape(obs[a])).astype(np.asarray(obs[a]).dtype)
+            for i, a in enumerate(self.agent_order)
+            if a in obs
+        }
 
     def reset(self, seed=None, options=None):
         obs, infos = self.env.reset(seed=seed, options=options)
@@ -332,9 +386,18 @@ class AttackedVmasEnv(_AttackerMethods):
     ``attacked``: agent indices (``None``: all agents).
     """
 
-    def __init__(self, env, attack: str = "benign", eps: float = 0.0,
-                 attacked: Sequence[int] | None = None, *, params: dict | None = None, victim=None,
-                 perturbable: torch.Tensor | None = None, seed: int = 0):
+    def __init__(
+        self,
+        env,
+        attack: str = "benign",
+        eps: float = 0.0,
+        attacked: Sequence[int] | None = None,
+        *,
+        params: dict | None = None,
+        victim=None,
+        perturbable: torch.Tensor | None = None,
+        seed: int = 0,
+    ):
         self.env = env
         self.dict_spaces = bool(getattr(env, "dict_spaces", False))
         self.agent_names = [a.name for a in env.agents]
@@ -342,8 +405,9 @@ class AttackedVmasEnv(_AttackerMethods):
         spaces = [space[a] for a in self.agent_names] if self.dict_spaces else list(space)
         aspace = env.action_space
         first_action = aspace[self.agent_names[0]] if self.dict_spaces else aspace[0]
-        spec = spec_from_spaces(f"vmas-{type(env.scenario).__module__.rsplit('.', 1)[-1]}", spaces,
-                                first_action, perturbable)
+        spec = spec_from_spaces(
+            f"vmas-{type(env.scenario).__module__.rsplit('.', 1)[-1]}", spaces, first_action, perturbable
+        )
         self.attacker = TeamAttacker(spec, attack, eps, attacked, params, victim, seed, env.device)
 
     def __getattr__(self, name):
@@ -404,8 +468,7 @@ class AttackedVmasEnv(_AttackerMethods):
         self.attacker.begin_episodes(self.env.num_envs, rows)
         if not kwargs.get("return_observations", True):
             return result
-        return self._replace_obs(result, not (kwargs.get("return_info") or kwargs.get("return_dones")),
-                                 rows=rows)
+        return self._replace_obs(result, not (kwargs.get("return_info") or kwargs.get("return_dones")), rows=rows)
 
     def step(self, actions):
         out = self.env.step(actions)
@@ -414,6 +477,7 @@ class AttackedVmasEnv(_AttackerMethods):
 
 
 # ---- command line -------------------------------------------------------------------------
+
 
 def _make_env(name: str, kwargs: dict, seed: int):
     """``vmas:<scenario>`` or a module with ``parallel_env`` (e.g. ``mpe2.simple_spread_v3``)."""
@@ -438,8 +502,7 @@ def _episodes(kind: str, env, act: Callable, episodes: int, seed: int) -> tuple[
                 joint = torch.as_tensor(np.stack([obs[a] for a in agents]), dtype=torch.float32)
                 actions = act(joint.unsqueeze(0))[0]
                 to_env = (lambda x: int(x)) if env.attacker.spec.discrete else (lambda x: x.cpu().numpy())
-                obs, r, *_ = env.step({a: to_env(actions[i]) for i, a in enumerate(agents)
-                                      if a in env.env.agents})
+                obs, r, *_ = env.step({a: to_env(actions[i]) for i, a in enumerate(agents) if a in env.env.agents})
                 ret += sum(r.values())
             returns.append(ret)
         return float(np.mean(returns)), biggest
@@ -464,24 +527,30 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         prog="python -m marl_attacks attack",
         description="Attack your own team: run a team on a PettingZoo or VMAS env, benign and "
-                    "under a registered attack, and print both mean returns. Attacks that need "
-                    "f_theta fit it first on benign samples (recorded here, or --samples/--align). "
-                    "For a policy of your own, use the Python API (marl_attacks.wrappers).")
-    p.add_argument("--env", required=True,
-                   help="module with parallel_env() (e.g. mpe2.simple_spread_v3) or vmas:<scenario>")
+        "under a registered attack, and print both mean returns. Attacks that need "
+        "f_theta fit it first on benign samples (recorded here, or --samples/--align). "
+        "For a policy of your own, use the Python API (marl_attacks.wrappers).",
+    )
+    p.add_argument(
+        "--env", required=True, help="module with parallel_env() (e.g. mpe2.simple_spread_v3) or vmas:<scenario>"
+    )
     p.add_argument("--env-kwargs", default="{}", type=json.loads, help="JSON keyword arguments of the env")
-    p.add_argument("--policy", default=None,
-                   help="victim trained by `python -m marl_attacks train` on this env; default: "
-                        "uniform-random agents (which ignore observations, so returns do not move)")
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="victim trained by `python -m marl_attacks train` on this env; default: "
+        "uniform-random agents (which ignore observations, so returns do not move)",
+    )
     p.add_argument("--attack", default="align-mlp", choices=sorted(ATTACKS))
     p.add_argument("--eps", type=float, default=0.1, help="L-inf budget")
-    p.add_argument("--attacked", nargs="*", default=None,
-                   help="attacked agents (PettingZoo names or VMAS indices); default all")
+    p.add_argument(
+        "--attacked", nargs="*", default=None, help="attacked agents (PettingZoo names or VMAS indices); default all"
+    )
     p.add_argument("--params", default="{}", type=json.loads, help="JSON attack hyperparameters")
-    p.add_argument("--fit", default="{}", type=json.loads,
-                   help="JSON FitConfig fields for f_theta (default: the paper's sizes)")
-    p.add_argument("--samples", default=None,
-                   help="samples file (marl_attacks.collect) instead of collecting")
+    p.add_argument(
+        "--fit", default="{}", type=json.loads, help="JSON FitConfig fields for f_theta (default: the paper's sizes)"
+    )
+    p.add_argument("--samples", default=None, help="samples file (marl_attacks.collect) instead of collecting")
     p.add_argument("--align", default=None, help="fitted f_theta file (marl_attacks.fit) instead of fitting")
     p.add_argument("--collect-episodes", type=int, default=20, help="benign episodes recorded for f_theta")
     p.add_argument("--episodes", type=int, default=10, help="evaluation episodes")
@@ -494,12 +563,10 @@ def main(argv=None) -> None:
 
         victim = load_victim(a.policy)[0]
     if kind == "pettingzoo":
-        env = AttackedParallelEnv(base, a.attack, a.eps, a.attacked, params=a.params, victim=victim,
-                                  seed=a.seed)
+        env = AttackedParallelEnv(base, a.attack, a.eps, a.attacked, params=a.params, victim=victim, seed=a.seed)
     else:
         attacked = None if a.attacked is None else [int(x) for x in a.attacked]
-        env = AttackedVmasEnv(base, a.attack, a.eps, attacked, params=a.params, victim=victim,
-                              seed=a.seed)
+        env = AttackedVmasEnv(base, a.attack, a.eps, attacked, params=a.params, victim=victim, seed=a.seed)
     spec = env.attacker.spec
     if victim is not None:
         act = victim.act  # the wrappers carry no action masks (None: every action valid)
@@ -520,16 +587,20 @@ def main(argv=None) -> None:
                     _episodes(kind, env, act, a.collect_episodes, a.seed + 10_000)
                 samples = env.samples()
             stats = env.fit_alignment(samples=samples, **a.fit)
-            print(f"f_theta ({env.attacker.align_arch}) fitted on {stats['n_train'] + stats['n_val']} "
-                  f"samples; validation MSE per agent: {', '.join(f'{v:.4g}' for v in stats['val_mse'])}")
+            print(
+                f"f_theta ({env.attacker.align_arch}) fitted on {stats['n_train'] + stats['n_val']} "
+                f"samples; validation MSE per agent: {', '.join(f'{v:.4g}' for v in stats['val_mse'])}"
+            )
     env.attacker.enabled = False
     torch.manual_seed(a.seed)  # the same random actions in both runs, for random agents
     benign, _ = _episodes(kind, env, act, a.episodes, a.seed)
     env.attacker.enabled = True
     torch.manual_seed(a.seed)
     attacked_ret, biggest = _episodes(kind, env, act, a.episodes, a.seed)
-    print(f"mean team return: benign {benign:.3f}, under {a.attack} (eps={a.eps}) {attacked_ret:.3f}; "
-          f"largest |delta| applied {biggest:.4g}")
+    print(
+        f"mean team return: benign {benign:.3f}, under {a.attack} (eps={a.eps}) {attacked_ret:.3f}; "
+        f"largest |delta| applied {biggest:.4g}"
+    )
 
 
 if __name__ == "__main__":

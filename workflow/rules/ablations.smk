@@ -3,18 +3,10 @@
 
 
 rule fit_align_n:
-    message:
-        "Fitting f_theta ({wildcards.arch}) on {wildcards.nsamples} samples of {wildcards.algo} on {wildcards.env}"
     input:
         samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
     output:
         model=f"results/{RUN}/align/{VICTIM}/{{arch}}_n{{nsamples}}.pt",
-    params:
-        victim=victim_id,
-        expect_samples=expect("samples"),
-        fit=lambda w: mac.ablation_fit_params(config, w.arch, w.nsamples),
-        base_seed=config["seed"],
-        device=config["device"],
     log:
         f"logs/{RUN}/fit_align_n/{VICTIM}_{{arch}}_n{{nsamples}}.log",
     benchmark:
@@ -25,27 +17,23 @@ rule fit_align_n:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        victim=victim_id,
+        expect_samples=expect("samples"),
+        fit=lambda w: mac.ablation_fit_params(config, w.arch, w.nsamples),
+        base_seed=config["seed"],
+        device=config["device"],
+    message:
+        "Fitting f_theta ({wildcards.arch}) on {wildcards.nsamples} samples of {wildcards.algo} on {wildcards.env}"
     script:
         "../scripts/fit_align_n.py"
 
 
 rule evaluate_ablation:
-    message:
-        "Ablation {wildcards.ablation}: {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     input:
         unpack(lambda w: {"policy": policy_input(w), **ablation_align_inputs(w)}),
     output:
         rows=f"results/{RUN}/ablations/{{ablation}}/{VICTIM}.csv",
-    params:
-        env=lambda w: mac.env_params(config, w.env),
-        victim=victim_id,
-        expect_policy=expect("policy"),
-        expect_align=lambda w: lineage.expected_ablation(config, w.ablation, w.env, w.algo, int(w.seed)),
-        block=lambda w: mac.ablation_params(config, w.ablation),
-        victim_actions=lambda w: mac.victim_actions(config, w.env),
-        attacks=mac.attack_params(config),
-        base_seed=config["seed"],
-        device=config["device"],
     log:
         f"logs/{RUN}/evaluate_ablation/{{ablation}}/{VICTIM}.log",
     benchmark:
@@ -56,20 +44,27 @@ rule evaluate_ablation:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        victim=victim_id,
+        expect_policy=expect("policy"),
+        expect_align=lambda w: lineage.expected_ablation(config, w.ablation, w.env, w.algo, int(w.seed)),
+        block=lambda w: mac.ablation_params(config, w.ablation),
+        victim_actions=lambda w: mac.victim_actions(config, w.env),
+        attacks=mac.attack_params(config),
+        base_seed=config["seed"],
+        device=config["device"],
+    message:
+        "Ablation {wildcards.ablation}: {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     script:
         "../scripts/evaluate_ablation.py"
 
 
 rule summarise_ablation:
-    message:
-        "IQM and bootstrap CIs of ablation {wildcards.ablation}"
     input:
         rows=ablation_rows,
     output:
         summary=f"results/{RUN}/ablations/{{ablation}}/summary.csv",
-    params:
-        report=config["report"],
-        base_seed=config["seed"],
     log:
         f"logs/{RUN}/report/summarise_ablation_{{ablation}}.log",
     benchmark:
@@ -80,5 +75,10 @@ rule summarise_ablation:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        report=config["report"],
+        base_seed=config["seed"],
+    message:
+        "IQM and bootstrap CIs of ablation {wildcards.ablation}"
     script:
         "../scripts/summarise_ablation.py"

@@ -1,19 +1,8 @@
 rule collect_samples:
-    message:
-        "Recording {params.n_samples} benign joint observations of {wildcards.algo} on {wildcards.env}"
     input:
         policy=policy_input,
     output:
         samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
-    params:
-        env=lambda w: mac.env_params(config, w.env),
-        victim=victim_id,
-        expect_policy=expect("policy"),
-        victim_actions=lambda w: mac.victim_actions(config, w.env),
-        n_samples=config["collect"]["n_samples"],
-        num_envs=config["collect"]["num_envs"],
-        base_seed=config["seed"],
-        device=config["device"],
     log:
         f"logs/{RUN}/collect_samples/{VICTIM}.log",
     benchmark:
@@ -24,5 +13,16 @@ rule collect_samples:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        victim=victim_id,
+        expect_policy=expect("policy"),
+        victim_actions=lambda w: mac.victim_actions(config, w.env),
+        n_samples=config["collect"]["n_samples"],
+        num_envs=config["collect"]["num_envs"],
+        base_seed=config["seed"],
+        device=config["device"],
+    message:
+        "Recording {params.n_samples} benign joint observations of {wildcards.algo} on {wildcards.env}"
     script:
         "../scripts/collect_samples.py"

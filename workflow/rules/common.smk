@@ -26,12 +26,18 @@ for note in SKIPPED:
 
 
 if mac.zoo_dir(config):
-    _missing = [mac.policy_path(config, e, a, s) for e, a in PAIRS for s in config["seeds"]
-                if not os.path.exists(mac.policy_path(config, e, a, s))]
+    _missing = [
+        mac.policy_path(config, e, a, s)
+        for e, a in PAIRS
+        for s in config["seeds"]
+        if not os.path.exists(mac.policy_path(config, e, a, s))
+    ]
     if _missing:
-        raise WorkflowError(f"config key 'zoo': {len(_missing)} shipped victim(s) missing, e.g. "
-                            f"{_missing[0]}; set zoo: null to train them, or train them and copy "
-                            "them there (see README, 'Shipped victims')")
+        raise WorkflowError(
+            f"config key 'zoo': {len(_missing)} shipped victim(s) missing, e.g. "
+            f"{_missing[0]}; set zoo: null to train them, or train them and copy "
+            "them there (see README, 'Shipped victims')"
+        )
 
 
 def victims():
@@ -48,6 +54,7 @@ def attacked_victims():
     """The victims the evaluation attacks: those of evaluate.algos (default: all of them)."""
     algos = mac.attacked_algos(config)
     return [(e, a, s) for e, a, s in victims() if a in algos]
+
 
 def align_inputs(wildcards):
     """f_theta files the evaluation of one victim needs, one per architecture."""
@@ -77,13 +84,18 @@ ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the abl
 def ablation_victims(ablation):
     """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set)."""
     block = config["ablations"][ablation]
-    return [(e, a, s) for e, a, s in attacked_victims() if e in block["envs"] and a in block.get("algos", [a])
-            and s in block.get("seeds", [s])]
+    return [
+        (e, a, s)
+        for e, a, s in attacked_victims()
+        if e in block["envs"] and a in block.get("algos", [a]) and s in block.get("seeds", [s])
+    ]
 
 
 def ablation_rows(wildcards):
-    return [f"results/{RUN}/ablations/{wildcards.ablation}/{e}/{a}/seed{s}.csv"
-            for e, a, s in ablation_victims(wildcards.ablation)]
+    return [
+        f"results/{RUN}/ablations/{wildcards.ablation}/{e}/{a}/seed{s}.csv"
+        for e, a, s in ablation_victims(wildcards.ablation)
+    ]
 
 
 def ablation_align_inputs(wildcards):

@@ -1,16 +1,8 @@
 rule fit_align:
-    message:
-        "Fitting f_theta ({wildcards.arch}) on samples of {wildcards.algo} on {wildcards.env}"
     input:
         samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
     output:
         model=f"results/{RUN}/align/{VICTIM}/{{arch}}.pt",
-    params:
-        victim=victim_id,
-        expect_samples=expect("samples"),
-        fit=lambda w: mac.fit_params(config, w.arch),
-        base_seed=config["seed"],
-        device=config["device"],
     log:
         f"logs/{RUN}/fit_align/{VICTIM}_{{arch}}.log",
     benchmark:
@@ -21,5 +13,13 @@ rule fit_align:
     resources:
         mem_mb=4000,
         runtime=60,
+    params:
+        victim=victim_id,
+        expect_samples=expect("samples"),
+        fit=lambda w: mac.fit_params(config, w.arch),
+        base_seed=config["seed"],
+        device=config["device"],
+    message:
+        "Fitting f_theta ({wildcards.arch}) on samples of {wildcards.algo} on {wildcards.env}"
     script:
         "../scripts/fit_align.py"

@@ -1,13 +1,8 @@
 rule summarise:
-    message:
-        "IQM and bootstrap CIs of every configuration"
     input:
         rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
     output:
         summary=f"results/{RUN}/summary.csv",
-    params:
-        report=config["report"],
-        base_seed=config["seed"],
     log:
         f"logs/{RUN}/report/summarise.log",
     benchmark:
@@ -18,13 +13,16 @@ rule summarise:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        report=config["report"],
+        base_seed=config["seed"],
+    message:
+        "IQM and bootstrap CIs of every configuration"
     script:
         "../scripts/summarise.py"
 
 
 rule figure_return_vs_eps:
-    message:
-        "Figure: IQM return vs eps"
     input:
         summary=f"results/{RUN}/summary.csv",
         victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
@@ -41,21 +39,19 @@ rule figure_return_vs_eps:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: IQM return vs eps"
     script:
         "../scripts/figure_return_vs_eps.py"
 
 
 rule table_main_drop:
-    message:
-        "Table: % drop in return at eps = {params.eps}"
     input:
         summary=f"results/{RUN}/summary.csv",
     output:
         report(f"tables/{RUN}/main_drop.csv", caption="../report/main_drop.rst", category="Tables"),
         f"tables/{RUN}/main_drop.md",
         f"tables/{RUN}/main_drop.tex",
-    params:
-        eps=config["report"]["drop_eps"],
     log:
         f"logs/{RUN}/report/main_drop.log",
     benchmark:
@@ -66,21 +62,21 @@ rule table_main_drop:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        eps=config["report"]["drop_eps"],
+    message:
+        "Table: % drop in return at eps = {params.eps}"
     script:
         "../scripts/table_main_drop.py"
 
 
 rule table_victims:
-    message:
-        "Table: victims vs a uniform-random policy"
     input:
         scores=victim_paths("results/{run}/victims/{env}/{algo}/seed{seed}/score.json"),
     output:
         report(f"tables/{RUN}/victims.csv", caption="../report/victims.rst", category="Tables"),
         f"tables/{RUN}/victims.md",
         f"tables/{RUN}/victims.tex",
-    params:
-        thresholds=mac.thresholds(config),
     log:
         f"logs/{RUN}/report/victims.log",
     benchmark:
@@ -91,13 +87,15 @@ rule table_victims:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        thresholds=mac.thresholds(config),
+    message:
+        "Table: victims vs a uniform-random policy"
     script:
         "../scripts/table_victims.py"
 
 
 rule table_attack_cost:
-    message:
-        "Table: cost of each attack (samples, fit time, time per attacked step)"
     input:
         costs=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.cost.csv", attacked_victims()),
     output:
@@ -114,13 +112,13 @@ rule table_attack_cost:
     resources:
         mem_mb=1000,
         runtime=10,
+    message:
+        "Table: cost of each attack (samples, fit time, time per attacked step)"
     script:
         "../scripts/table_attack_cost.py"
 
 
 rule figure_episode_length:
-    message:
-        "Figure: % change in episode length vs eps"
     input:
         summary=f"results/{RUN}/summary.csv",
         victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
@@ -137,19 +135,23 @@ rule figure_episode_length:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: % change in episode length vs eps"
     script:
         "../scripts/figure_episode_length.py"
 
 
 rule figure_ablation_architecture:
-    message:
-        "Figure: Align per f_theta architecture"
     input:
         summary=f"results/{RUN}/summary.csv",
         victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
     output:
         pdf=f"figures/{RUN}/ablation_architecture.pdf",
-        png=report(f"figures/{RUN}/ablation_architecture.png", caption="../report/ablation_architecture.rst", category="Ablations"),
+        png=report(
+            f"figures/{RUN}/ablation_architecture.png",
+            caption="../report/ablation_architecture.rst",
+            category="Ablations",
+        ),
     log:
         f"logs/{RUN}/report/ablation_architecture.log",
     benchmark:
@@ -160,19 +162,21 @@ rule figure_ablation_architecture:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: Align per f_theta architecture"
     script:
         "../scripts/figure_ablation_architecture.py"
 
 
 rule figure_ablation_selection:
-    message:
-        "Figure: f_theta-targeted vs random choice of attacked agents"
     input:
         summary=f"results/{RUN}/summary.csv",
         victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
     output:
         pdf=f"figures/{RUN}/ablation_selection.pdf",
-        png=report(f"figures/{RUN}/ablation_selection.png", caption="../report/ablation_selection.rst", category="Ablations"),
+        png=report(
+            f"figures/{RUN}/ablation_selection.png", caption="../report/ablation_selection.rst", category="Ablations"
+        ),
     log:
         f"logs/{RUN}/report/ablation_selection.log",
     benchmark:
@@ -183,18 +187,20 @@ rule figure_ablation_selection:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: f_theta-targeted vs random choice of attacked agents"
     script:
         "../scripts/figure_ablation_selection.py"
 
 
 rule figure_ablation_samples:
-    message:
-        "Figure: ablation of the number of samples f_theta is fitted on"
     input:
         summary=f"results/{RUN}/ablations/samples/summary.csv",
     output:
         pdf=f"figures/{RUN}/ablation_samples.pdf",
-        png=report(f"figures/{RUN}/ablation_samples.png", caption="../report/ablation_samples.rst", category="Ablations"),
+        png=report(
+            f"figures/{RUN}/ablation_samples.png", caption="../report/ablation_samples.rst", category="Ablations"
+        ),
     log:
         f"logs/{RUN}/report/ablation_samples.log",
     benchmark:
@@ -205,18 +211,20 @@ rule figure_ablation_samples:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: ablation of the number of samples f_theta is fitted on"
     script:
         "../scripts/figure_ablation_samples.py"
 
 
 rule figure_ablation_pgd_steps:
-    message:
-        "Figure: ablation of the PGD steps K"
     input:
         summary=f"results/{RUN}/ablations/pgd_steps/summary.csv",
     output:
         pdf=f"figures/{RUN}/ablation_pgd_steps.pdf",
-        png=report(f"figures/{RUN}/ablation_pgd_steps.png", caption="../report/ablation_pgd_steps.rst", category="Ablations"),
+        png=report(
+            f"figures/{RUN}/ablation_pgd_steps.png", caption="../report/ablation_pgd_steps.rst", category="Ablations"
+        ),
     log:
         f"logs/{RUN}/report/ablation_pgd_steps.log",
     benchmark:
@@ -227,18 +235,20 @@ rule figure_ablation_pgd_steps:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: ablation of the PGD steps K"
     script:
         "../scripts/figure_ablation_pgd_steps.py"
 
 
 rule figure_ablation_n_attacked:
-    message:
-        "Figure: ablation of the number of attacked agents"
     input:
         summary=f"results/{RUN}/ablations/n_attacked/summary.csv",
     output:
         pdf=f"figures/{RUN}/ablation_n_attacked.pdf",
-        png=report(f"figures/{RUN}/ablation_n_attacked.png", caption="../report/ablation_n_attacked.rst", category="Ablations"),
+        png=report(
+            f"figures/{RUN}/ablation_n_attacked.png", caption="../report/ablation_n_attacked.rst", category="Ablations"
+        ),
     log:
         f"logs/{RUN}/report/ablation_n_attacked.log",
     benchmark:
@@ -249,16 +259,15 @@ rule figure_ablation_n_attacked:
     resources:
         mem_mb=2000,
         runtime=10,
+    message:
+        "Figure: ablation of the number of attacked agents"
     script:
         "../scripts/figure_ablation_n_attacked.py"
 
 
 rule table_access_assumptions:
-    message:
-        "Table: what each attack needs (this paper's and prior ones)"
     output:
-        report(f"tables/{RUN}/access_assumptions.csv", caption="../report/access_assumptions.rst",
-               category="Tables"),
+        report(f"tables/{RUN}/access_assumptions.csv", caption="../report/access_assumptions.rst", category="Tables"),
         f"tables/{RUN}/access_assumptions.md",
         f"tables/{RUN}/access_assumptions.tex",
     log:
@@ -271,13 +280,13 @@ rule table_access_assumptions:
     resources:
         mem_mb=1000,
         runtime=10,
+    message:
+        "Table: what each attack needs (this paper's and prior ones)"
     script:
         "../scripts/table_access_assumptions.py"
 
 
 rule table_claims:
-    message:
-        "Table: the paper's claims on this run (at eps = {params.eps} and over the eps grid)"
     input:
         rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
         victims=f"tables/{RUN}/victims.csv",  # pools competent victims apart
@@ -285,12 +294,7 @@ rule table_claims:
         report(f"tables/{RUN}/claims.csv", caption="../report/claims.rst", category="Claims"),
         f"tables/{RUN}/claims.md",
         f"tables/{RUN}/claims.tex",
-        by_eps=report(f"tables/{RUN}/claims_by_eps.csv", caption="../report/claims_by_eps.rst",
-                      category="Claims"),
-    params:
-        eps=config["report"]["drop_eps"],
-        report=config["report"],
-        base_seed=config["seed"],
+        by_eps=report(f"tables/{RUN}/claims_by_eps.csv", caption="../report/claims_by_eps.rst", category="Claims"),
     log:
         f"logs/{RUN}/report/claims.log",
     benchmark:
@@ -301,13 +305,17 @@ rule table_claims:
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        eps=config["report"]["drop_eps"],
+        report=config["report"],
+        base_seed=config["seed"],
+    message:
+        "Table: the paper's claims on this run (at eps = {params.eps} and over the eps grid)"
     script:
         "../scripts/table_claims.py"
 
 
 rule export_marl_eval:
-    message:
-        "Evaluation rows in marl-eval's JSON layout"
     input:
         rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
     output:
@@ -322,5 +330,7 @@ rule export_marl_eval:
     resources:
         mem_mb=1000,
         runtime=10,
+    message:
+        "Evaluation rows in marl-eval's JSON layout"
     script:
         "../scripts/export_marl_eval.py"

@@ -1,14 +1,7 @@
 rule train_victim:
-    message:
-        "Training {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     output:
         policy=f"results/{RUN}/victims/{VICTIM}/policy.pt",
         curve=f"results/{RUN}/victims/{VICTIM}/curve.csv",
-    params:
-        env=lambda w: mac.env_params(config, w.env),
-        algo_cfg=lambda w: mac.algo_params(config, w.env, w.algo),
-        base_seed=config["seed"],
-        device=config["device"],
     log:
         f"logs/{RUN}/train_victim/{VICTIM}.log",
     benchmark:
@@ -19,5 +12,12 @@ rule train_victim:
     resources:
         mem_mb=4000,
         runtime=120,
+    params:
+        env=lambda w: mac.env_params(config, w.env),
+        algo_cfg=lambda w: mac.algo_params(config, w.env, w.algo),
+        base_seed=config["seed"],
+        device=config["device"],
+    message:
+        "Training {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     script:
         "../scripts/train_victim.py"

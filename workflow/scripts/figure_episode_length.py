@@ -3,5 +3,6 @@ from marl_attacks import report
 from marl_attacks.logging_utils import logged
 
 with logged(snakemake.log[0]):
-    report.draw_figure("episode_length", snakemake.input.summary, snakemake.output.png[: -len(".png")],
-                       snakemake.input.victims)
+    report.draw_figure(
+        "episode_length", snakemake.input.summary, snakemake.output.png[: -len(".png")], snakemake.input.victims
+    )

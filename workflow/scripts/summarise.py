@@ -4,5 +4,10 @@ from marl_attacks.logging_utils import logged
 
 with logged(snakemake.log[0]):
     r = snakemake.params.report
-    report.run_summary(list(snakemake.input.rows), snakemake.output.summary, r["bootstrap_samples"],
-                       r["ci"], snakemake.params.base_seed)
+    report.run_summary(
+        list(snakemake.input.rows),
+        snakemake.output.summary,
+        r["bootstrap_samples"],
+        r["ci"],
+        snakemake.params.base_seed,
+    )

@@ -8,8 +8,8 @@ QMIX and VDN share one module (:mod:`.qmix`); the config class picks the mixer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import ippo, mappo, qmix
 from .base import VictimPolicy

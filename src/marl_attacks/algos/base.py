@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -55,8 +55,9 @@ class VictimPolicy(nn.Module):
         (a victim with nothing to draw from stays greedy)."""
         return self.act(obs, avail)
 
-    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
-                    avail: torch.Tensor | None = None) -> torch.Tensor:
+    def attack_loss(
+        self, obs: torch.Tensor, clean_action: torch.Tensor, avail: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Per-sample loss ``[B]`` that grows as the victim moves away from ``clean_action``."""
         raise NotImplementedError
 

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import io
 import random
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import time
-
 import torch
 from torch import nn
 
@@ -44,8 +43,9 @@ def mlp(sizes: list[int], activation=nn.Tanh, out_gain: float = 1.0) -> nn.Seque
     return nn.Sequential(*layers)
 
 
-def bootstrap_truncated(reward: torch.Tensor, truncated: torch.Tensor, final_value: torch.Tensor,
-                        gamma: float) -> torch.Tensor:
+def bootstrap_truncated(
+    reward: torch.Tensor, truncated: torch.Tensor, final_value: torch.Tensor, gamma: float
+) -> torch.Tensor:
     """Fold ``gamma * V(final_obs)`` into the reward of time-limit ends.
 
     A time limit is not a terminal state: the return continues past it, so the
@@ -56,8 +56,9 @@ def bootstrap_truncated(reward: torch.Tensor, truncated: torch.Tensor, final_val
     return reward + gamma * final_value * truncated.float()
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, last_value: torch.Tensor,
-        gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor, last_value: torch.Tensor, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalised advantage estimation over ``[T, N]`` (or ``[T, N, k]``) rollouts.
 
     ``rewards`` and ``dones`` broadcast against ``values`` (e.g. ``[T, N, 1]``
@@ -107,8 +108,15 @@ class EpisodeTracker:
     def curve_row(self, update: int, env_steps: int, start: float, **stats) -> dict:
         """One training-curve row: the episodes finished since the last row, plus ``stats``."""
         ep_ret, ep_len, n_eps = self.pop()
-        return dict(update=update, env_steps=env_steps, wall_s=round(time.time() - start, 3),
-                    episodes=n_eps, episode_return=ep_ret, episode_length=ep_len, **stats)
+        return dict(
+            update=update,
+            env_steps=env_steps,
+            wall_s=round(time.time() - start, 3),
+            episodes=n_eps,
+            episode_return=ep_ret,
+            episode_length=ep_len,
+            **stats,
+        )
 
     def pop(self) -> tuple[float, float, int]:
         """Mean return and length of the episodes finished since the last call."""
@@ -122,6 +130,7 @@ class EpisodeTracker:
 
 
 # ---- resumable checkpoints ----------------------------------------------------------------
+
 
 def segment_seeds(seed: int, segment: int, num_envs: int) -> list[int]:
     """Seeds of the parallel episodes that start segment ``segment`` of a training run."""
@@ -172,12 +181,13 @@ class Checkpointer:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a torn file cannot happen (atomic writes) but a foreign one can
-            warnings.warn(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc}); starting fresh")
+            warnings.warn(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc}); starting fresh", stacklevel=2)
             return None
         if not isinstance(state, dict) or state.get("key") != self.key:
             got = state.get("key") if isinstance(state, dict) else None
-            warnings.warn(f"{path}: checkpoint of another config (key {got}, expected {self.key}); "
-                          "starting fresh")
+            warnings.warn(
+                f"{path}: checkpoint of another config (key {got}, expected {self.key}); starting fresh", stacklevel=2
+            )
             return None
         print(f"{path}: resuming from the checkpoint written after update {state.get('update')}")
         return state

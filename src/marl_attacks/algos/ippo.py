@@ -40,8 +40,13 @@ class IndependentCritic(nn.Module):
         return self.net(torch.cat([obs, ids], dim=-1)).squeeze(-1)
 
 
-def train(env: BatchedEnv, cfg: IppoConfig, seed: int, progress: bool = True, log_every: int = 1,
-          checkpoint: Checkpointer | None = None) -> tuple[MappoPolicy, list[dict]]:
+def train(
+    env: BatchedEnv,
+    cfg: IppoConfig,
+    seed: int,
+    progress: bool = True,
+    log_every: int = 1,
+    checkpoint: Checkpointer | None = None,
+) -> tuple[MappoPolicy, list[dict]]:
     """Train IPPO on ``env``; returns the (MAPPO-type) policy and the training curve rows."""
-    return train_ppo(env, cfg, seed, progress, log_every, checkpoint, critic_cls=IndependentCritic,
-                     name="ippo")
+    return train_ppo(env, cfg, seed, progress, log_every, checkpoint, critic_cls=IndependentCritic, name="ippo")

@@ -24,8 +24,17 @@ from tqdm import tqdm
 
 from ..envs import BatchedEnv
 from .base import Generators, VictimPolicy, draw, mask_scores
-from .common import (Checkpointer, EpisodeTracker, bootstrap_truncated, gae, is_checkpoint_update,
-                     mlp, rng_state, segment_seeds, set_rng_state)
+from .common import (
+    Checkpointer,
+    EpisodeTracker,
+    bootstrap_truncated,
+    gae,
+    is_checkpoint_update,
+    mlp,
+    rng_state,
+    segment_seeds,
+    set_rng_state,
+)
 
 
 @dataclass
@@ -54,18 +63,32 @@ class MappoPolicy(VictimPolicy):
     """Shared actor; greedy = argmax (discrete) or the clamped mean (continuous); :meth:`sample`
     draws from the same distribution the learner samples from (:meth:`dist`)."""
 
-    def __init__(self, n_agents: int, obs_dim: int, action_type: str, action_dim: int,
-                 action_low: float = -1.0, action_high: float = 1.0, hidden: int = 64,
-                 init_log_std: float = -0.5):
+    def __init__(
+        self,
+        n_agents: int,
+        obs_dim: int,
+        action_type: str,
+        action_dim: int,
+        action_low: float = -1.0,
+        action_high: float = 1.0,
+        hidden: int = 64,
+        init_log_std: float = -0.5,
+    ):
         super().__init__()
-        self.init_kwargs = dict(n_agents=n_agents, obs_dim=obs_dim, action_type=action_type,
-                                action_dim=action_dim, action_low=action_low,
-                                action_high=action_high, hidden=hidden, init_log_std=init_log_std)
+        self.init_kwargs = dict(
+            n_agents=n_agents,
+            obs_dim=obs_dim,
+            action_type=action_type,
+            action_dim=action_dim,
+            action_low=action_low,
+            action_high=action_high,
+            hidden=hidden,
+            init_log_std=init_log_std,
+        )
         self.discrete = action_type == "discrete"
         self.action_low, self.action_high = action_low, action_high
         self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], out_gain=0.01)
-        self.log_std = nn.Parameter(torch.full((action_dim,), init_log_std),
-                                    requires_grad=not self.discrete)
+        self.log_std = nn.Parameter(torch.full((action_dim,), init_log_std), requires_grad=not self.discrete)
 
     def head(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
@@ -113,8 +136,9 @@ class MappoPolicy(VictimPolicy):
         z = draw(out.shape, generator, normal=True).to(out.device, out.dtype)
         return (out + self.log_std.exp() * z).clamp(self.action_low, self.action_high)
 
-    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
-                    avail: torch.Tensor | None = None) -> torch.Tensor:
+    def attack_loss(
+        self, obs: torch.Tensor, clean_action: torch.Tensor, avail: torch.Tensor | None = None
+    ) -> torch.Tensor:
         out = self.head(obs)
         if self.discrete:
             # lower the probability of the clean greedy action among the valid ones
@@ -138,9 +162,16 @@ class CentralCritic(nn.Module):
         return self.net(obs.flatten(-2))
 
 
-def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, log_every: int = 1,
-          checkpoint: Checkpointer | None = None, critic_cls: type[nn.Module] = CentralCritic,
-          name: str = "mappo") -> tuple[MappoPolicy, list[dict]]:
+def train(
+    env: BatchedEnv,
+    cfg: MappoConfig,
+    seed: int,
+    progress: bool = True,
+    log_every: int = 1,
+    checkpoint: Checkpointer | None = None,
+    critic_cls: type[nn.Module] = CentralCritic,
+    name: str = "mappo",
+) -> tuple[MappoPolicy, list[dict]]:
     """Train MAPPO on ``env``; returns the policy and the training curve rows.
 
     ``critic_cls(n_agents, obs_dim, hidden)`` maps observations ``[B, n, d]``
@@ -151,8 +182,16 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
     from it if one of the same config exists (see :mod:`.common`).
     """
     spec, device, N, T = env.spec, env.device, env.num_envs, cfg.rollout_len
-    policy = MappoPolicy(spec.n_agents, spec.obs_dim, spec.action_type, spec.action_dim,
-                         spec.action_low, spec.action_high, cfg.hidden, cfg.init_log_std).to(device)
+    policy = MappoPolicy(
+        spec.n_agents,
+        spec.obs_dim,
+        spec.action_type,
+        spec.action_dim,
+        spec.action_low,
+        spec.action_high,
+        cfg.hidden,
+        cfg.init_log_std,
+    ).to(device)
     critic = critic_cls(spec.n_agents, spec.obs_dim, cfg.hidden).to(device)
     params = [p for p in [*policy.parameters(), *critic.parameters()] if p.requires_grad]
     optim = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
@@ -176,12 +215,16 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
     buf_done = torch.zeros(T, N, 1, device=device)
     # action masks (LBF): sampled and optimised among valid actions only, like EPyMARL
     has_mask = env.has_action_masks
-    buf_avail = (torch.ones(T, N, spec.n_agents, spec.action_dim, device=device, dtype=torch.bool)
-                 if has_mask else None)
+    buf_avail = torch.ones(T, N, spec.n_agents, spec.action_dim, device=device, dtype=torch.bool) if has_mask else None
 
     start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
-    bar = tqdm(total=n_updates * N * T, initial=first_update * N * T, unit="step",
-               disable=not progress, desc=f"{name} {spec.name}")
+    bar = tqdm(
+        total=n_updates * N * T,
+        initial=first_update * N * T,
+        unit="step",
+        disable=not progress,
+        desc=f"{name} {spec.name}",
+    )
     for update in range(first_update, n_updates):
         if update % cfg.checkpoint_every == 0:
             obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
@@ -202,8 +245,9 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
                 done = step.terminated | step.truncated
                 reward = (step.reward * cfg.reward_scale).unsqueeze(-1)
                 if step.truncated.any():
-                    reward = bootstrap_truncated(reward, step.truncated.unsqueeze(-1),
-                                                 critic(step.final_obs), cfg.gamma)
+                    reward = bootstrap_truncated(
+                        reward, step.truncated.unsqueeze(-1), critic(step.final_obs), cfg.gamma
+                    )
                 buf_rew[t], buf_done[t] = reward, done.float().unsqueeze(-1)
                 tracker.update(step.reward, done)
                 obs = step.obs
@@ -235,9 +279,16 @@ def train(env: BatchedEnv, cfg: MappoConfig, seed: int, progress: bool = True, l
             curve.append(tracker.curve_row(update, (update + 1) * N * T, start, **stats))
             bar.set_postfix(ret=f"{curve[-1]['episode_return']:.2f}")
         if checkpoint and is_checkpoint_update(update, cfg.checkpoint_every, n_updates):
-            checkpoint.save(dict(policy=policy.state_dict(), critic=critic.state_dict(),
-                                 optim=optim.state_dict(), rng=rng_state(), update=update + 1,
-                                 curve=curve, finished=[tracker.finished_returns,
-                                                        tracker.finished_lengths]))
+            checkpoint.save(
+                dict(
+                    policy=policy.state_dict(),
+                    critic=critic.state_dict(),
+                    optim=optim.state_dict(),
+                    rng=rng_state(),
+                    update=update + 1,
+                    curve=curve,
+                    finished=[tracker.finished_returns, tracker.finished_lengths],
+                )
+            )
     bar.close()
     return policy.cpu(), curve

@@ -63,8 +63,7 @@ from tqdm import tqdm
 
 from ..envs import BatchedEnv, Step
 from .base import Generators, VictimPolicy, draw, mask_scores
-from .common import (Checkpointer, EpisodeTracker, is_checkpoint_update, mlp, rng_state,
-                     segment_seeds, set_rng_state)
+from .common import Checkpointer, EpisodeTracker, is_checkpoint_update, mlp, rng_state, segment_seeds, set_rng_state
 
 
 @dataclass
@@ -106,13 +105,13 @@ class QPolicy(VictimPolicy):
     """Shared agent Q-network; the victim acts greedily on its Q-values (:meth:`act`) or
     epsilon-greedily with its final training epsilon ``explore_eps`` (:meth:`sample`)."""
 
-    def __init__(self, n_agents: int, obs_dim: int, action_dim: int, hidden: int = 64,
-                 explore_eps: float = 0.05):
+    def __init__(self, n_agents: int, obs_dim: int, action_dim: int, hidden: int = 64, explore_eps: float = 0.05):
         super().__init__()
         # explore_eps defaults to VdnConfig.eps_end, so policies saved before it was stored
         # (all trained with eps_end 0.05) sample as they were trained
-        self.init_kwargs = dict(n_agents=n_agents, obs_dim=obs_dim, action_dim=action_dim,
-                                hidden=hidden, explore_eps=explore_eps)
+        self.init_kwargs = dict(
+            n_agents=n_agents, obs_dim=obs_dim, action_dim=action_dim, hidden=hidden, explore_eps=explore_eps
+        )
         self.explore_eps = explore_eps
         self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], activation=nn.ReLU)
 
@@ -141,8 +140,9 @@ class QPolicy(VictimPolicy):
         uniform = (avail.cumsum(-1) <= k.unsqueeze(-1)).sum(-1)
         return torch.where(u[..., 0] < self.explore_eps, uniform, greedy)
 
-    def attack_loss(self, obs: torch.Tensor, clean_action: torch.Tensor,
-                    avail: torch.Tensor | None = None) -> torch.Tensor:
+    def attack_loss(
+        self, obs: torch.Tensor, clean_action: torch.Tensor, avail: torch.Tensor | None = None
+    ) -> torch.Tensor:
         # lower the Q-value of the clean greedy action, summed over agents
         q = self.q_values(obs).gather(-1, clean_action.unsqueeze(-1)).squeeze(-1)
         return -q.sum(-1)
@@ -161,11 +161,11 @@ class QMixer(nn.Module):
     def __init__(self, n_agents: int, state_dim: int, embed: int, hypernet_embed: int):
         super().__init__()
         self.n_agents, self.embed = n_agents, embed
-        self.w1 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(),
-                                nn.Linear(hypernet_embed, n_agents * embed))
+        self.w1 = nn.Sequential(
+            nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, n_agents * embed)
+        )
         self.b1 = nn.Linear(state_dim, embed)
-        self.w2 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(),
-                                nn.Linear(hypernet_embed, embed))
+        self.w2 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, embed))
         self.v = nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, 1))
         self.norm = None  # optional state standardisation, set by the learner (not a parameter)
 
@@ -186,8 +186,9 @@ def make_mixer(cfg: VdnConfig, n_agents: int, obs_dim: int) -> nn.Module:
     return VdnMixer()
 
 
-def td_target(batch: dict, policy: QPolicy, target_policy: QPolicy, target_mixer: nn.Module,
-              gamma: float, double_q: bool = True) -> torch.Tensor:
+def td_target(
+    batch: dict, policy: QPolicy, target_policy: QPolicy, target_mixer: nn.Module, gamma: float, double_q: bool = True
+) -> torch.Tensor:
     """``r + discount * (1 - terminated) * Q_tot'(s', a')`` for a batch of transitions.
 
     ``reward`` is the (n-step) return up to the bootstrap state ``next_obs`` and
@@ -221,8 +222,7 @@ class ReplayBuffer:
 
     FIELDS = ("obs", "action", "reward", "terminated", "ended", "next_obs")
 
-    def __init__(self, capacity: int, num_envs: int, n_agents: int, obs_dim: int,
-                 action_dim: int | None = None):
+    def __init__(self, capacity: int, num_envs: int, n_agents: int, obs_dim: int, action_dim: int | None = None):
         rows = max(1, math.ceil(capacity / num_envs))
         if action_dim is not None:
             self.FIELDS = ReplayBuffer.FIELDS + ("next_avail",)
@@ -238,8 +238,14 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size * self.num_envs
 
-    def add(self, obs: torch.Tensor, action: torch.Tensor, reward: torch.Tensor, step: Step,
-            next_avail: torch.Tensor | None = None) -> None:
+    def add(
+        self,
+        obs: torch.Tensor,
+        action: torch.Tensor,
+        reward: torch.Tensor,
+        step: Step,
+        next_avail: torch.Tensor | None = None,
+    ) -> None:
         """One time row; ``next_obs`` is ``final_obs`` where an episode ended."""
         i = self.pos
         ended = (step.terminated | step.truncated).cpu()
@@ -257,8 +263,9 @@ class ReplayBuffer:
         if self.size:
             self.ended[self.pos - 1] = True
 
-    def sample(self, batch_size: int, device: torch.device, n_step: int = 1, gamma: float = 1.0,
-               reward_fn=None) -> dict:
+    def sample(
+        self, batch_size: int, device: torch.device, n_step: int = 1, gamma: float = 1.0, reward_fn=None
+    ) -> dict:
         """Uniform transitions with their ``n_step`` returns (rewards through ``reward_fn``).
 
         ``reward`` sums ``gamma ** k * r_k`` over the window up to and including
@@ -283,16 +290,20 @@ class ReplayBuffer:
         reward = (reward * alive * gamma ** k.float()).sum(1)
         last = rows.gather(1, (steps - 1).unsqueeze(1)).squeeze(1)
         first = rows[:, 0]
-        batch = {"obs": self.obs[first, env], "action": self.action[first, env], "reward": reward,
-                 "terminated": self.terminated[last, env], "next_obs": self.next_obs[last, env],
-                 "discount": gamma ** steps.float()}
+        batch = {
+            "obs": self.obs[first, env],
+            "action": self.action[first, env],
+            "reward": reward,
+            "terminated": self.terminated[last, env],
+            "next_obs": self.next_obs[last, env],
+            "discount": gamma ** steps.float(),
+        }
         if "next_avail" in self.FIELDS:
             batch["next_avail"] = self.next_avail[last, env]
         return {key: v.to(device) for key, v in batch.items()}
 
     def state_dict(self) -> dict:
-        return {"pos": self.pos, "size": self.size,
-                **{k: getattr(self, k)[: self.size].clone() for k in self.FIELDS}}
+        return {"pos": self.pos, "size": self.size, **{k: getattr(self, k)[: self.size].clone() for k in self.FIELDS}}
 
     def load_state_dict(self, state: dict) -> None:
         self.pos, self.size = state["pos"], state["size"]
@@ -304,14 +315,13 @@ class RunningMeanStd:
     """Count, mean and sum of squared deviations of ``[B, d]`` samples (Chan et al.'s merge)."""
 
     def __init__(self, dim: int):
-        self.count, self.mean, self.m2 = 0, torch.zeros(dim, dtype=torch.float64), torch.zeros(
-            dim, dtype=torch.float64)
+        self.count, self.mean, self.m2 = 0, torch.zeros(dim, dtype=torch.float64), torch.zeros(dim, dtype=torch.float64)
 
     def update(self, x: torch.Tensor) -> None:
         x = x.detach().double().cpu()
         n, mean = x.shape[0], x.mean(0)
         delta, total = mean - self.mean, self.count + n
-        self.m2 += ((x - mean) ** 2).sum(0) + delta ** 2 * self.count * n / total
+        self.m2 += ((x - mean) ** 2).sum(0) + delta**2 * self.count * n / total
         self.mean += delta * n / total
         self.count = total
 
@@ -340,8 +350,14 @@ def update_target(target: nn.Module, online: nn.Module, rate: float) -> None:
             t.lerp_(o, rate)
 
 
-def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log_every: int = 1,
-          checkpoint: Checkpointer | None = None) -> tuple[QPolicy, list[dict]]:
+def train(
+    env: BatchedEnv,
+    cfg: VdnConfig,
+    seed: int,
+    progress: bool = True,
+    log_every: int = 1,
+    checkpoint: Checkpointer | None = None,
+) -> tuple[QPolicy, list[dict]]:
     """Train QMIX (``cfg`` a :class:`QmixConfig`) or VDN on ``env``; returns policy and curve rows.
 
     One update = ``rollout_len`` steps of every parallel episode, then
@@ -359,8 +375,7 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
     optim = torch.optim.Adam(params, lr=cfg.lr)
     normalise_state = getattr(cfg, "normalise_state", False)  # QMIX only
     has_mask = env.has_action_masks  # LBF: act, explore and bootstrap among valid actions only
-    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim,
-                          spec.action_dim if has_mask else None)
+    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim, spec.action_dim if has_mask else None)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
     reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards
@@ -370,8 +385,14 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
 
     state = checkpoint.load() if checkpoint else None
     if state is not None:
-        for module, key in [(policy, "policy"), (mixer, "mixer"), (target_policy, "target_policy"),
-                            (target_mixer, "target_mixer"), (optim, "optim"), (buffer, "buffer")]:
+        for module, key in [
+            (policy, "policy"),
+            (mixer, "mixer"),
+            (target_policy, "target_policy"),
+            (target_mixer, "target_mixer"),
+            (optim, "optim"),
+            (buffer, "buffer"),
+        ]:
             module.load_state_dict(state[key])
         set_rng_state(state["rng"])
         first_update, grad_steps, curve = state["update"], state["grad_steps"], state["curve"]
@@ -380,8 +401,13 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
         tracker.finished_returns, tracker.finished_lengths = state["finished"]
 
     start = time.time() - (curve[-1]["wall_s"] if curve else 0.0)
-    bar = tqdm(total=n_updates * N * T, initial=first_update * N * T, unit="step",
-               disable=not progress, desc=f"{name} {spec.name}")
+    bar = tqdm(
+        total=n_updates * N * T,
+        initial=first_update * N * T,
+        unit="step",
+        disable=not progress,
+        desc=f"{name} {spec.name}",
+    )
     for update in range(first_update, n_updates):
         if update % cfg.checkpoint_every == 0:
             obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
@@ -409,8 +435,13 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
         stats = {"epsilon": eps}
         if len(buffer) >= max(cfg.learning_starts, cfg.batch_size):
             for _ in range(cfg.train_steps):
-                batch = buffer.sample(cfg.batch_size, device, cfg.n_step, cfg.gamma,
-                                      reward_stats.standardise if cfg.standardise_rewards else None)
+                batch = buffer.sample(
+                    cfg.batch_size,
+                    device,
+                    cfg.n_step,
+                    cfg.gamma,
+                    reward_stats.standardise if cfg.standardise_rewards else None,
+                )
                 target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
                 q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
                 q_tot = mixer(q, batch["obs"])
@@ -432,13 +463,22 @@ def train(env: BatchedEnv, cfg: VdnConfig, seed: int, progress: bool = True, log
             curve.append(tracker.curve_row(update, (update + 1) * N * T, start, **stats))
             bar.set_postfix(ret=f"{curve[-1]['episode_return']:.2f}", eps=f"{eps:.2f}")
         if checkpoint and is_checkpoint_update(update, cfg.checkpoint_every, n_updates):
-            checkpoint.save(dict(policy=policy.state_dict(), mixer=mixer.state_dict(),
-                                 target_policy=target_policy.state_dict(),
-                                 target_mixer=target_mixer.state_dict(), optim=optim.state_dict(),
-                                 buffer=buffer.state_dict(), reward_stats=reward_stats.state_dict(),
-                                 state_stats=state_stats.state_dict(),
-                                 rng=rng_state(), update=update + 1,
-                                 grad_steps=grad_steps, curve=curve,
-                                 finished=[tracker.finished_returns, tracker.finished_lengths]))
+            checkpoint.save(
+                dict(
+                    policy=policy.state_dict(),
+                    mixer=mixer.state_dict(),
+                    target_policy=target_policy.state_dict(),
+                    target_mixer=target_mixer.state_dict(),
+                    optim=optim.state_dict(),
+                    buffer=buffer.state_dict(),
+                    reward_stats=reward_stats.state_dict(),
+                    state_stats=state_stats.state_dict(),
+                    rng=rng_state(),
+                    update=update + 1,
+                    grad_steps=grad_steps,
+                    curve=curve,
+                    finished=[tracker.finished_returns, tracker.finished_lengths],
+                )
+            )
     bar.close()
     return policy.cpu(), curve

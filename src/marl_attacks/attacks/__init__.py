@@ -62,8 +62,12 @@ def takes_pgd_steps(name: str) -> bool:
     """Whether the config sets attack ``name``'s number of gradient steps K (``attacks.<name>.
     pgd_steps``): K-step attacks whose K is not fixed by the variant (white-box-fgsm is K = 1)."""
     entry = ATTACKS.get(name)
-    return (entry is not None and entry.config is not None and "pgd_steps" not in entry.fixed
-            and "pgd_steps" in {f.name for f in fields(entry.config)})
+    return (
+        entry is not None
+        and entry.config is not None
+        and "pgd_steps" not in entry.fixed
+        and "pgd_steps" in {f.name for f in fields(entry.config)}
+    )
 
 
 def attack_kwargs(name: str, params: dict | None) -> dict:
@@ -83,6 +87,19 @@ def make_attack(name: str, ctx: AttackContext, params: dict | None = None) -> At
     return ATTACKS[name].cls(ctx, **attack_kwargs(name, params))
 
 
-__all__ = ["ATTACKS", "ALL_NAMES", "DERIVED", "NOISES", "Attack", "AttackContext", "AttackEntry",
-           "make_attack", "project_delta", "sign_pgd", "lowest_mse_targets", "hadamard_directions",
-           "sylvester_hadamard", "takes_pgd_steps"]
+__all__ = [
+    "ATTACKS",
+    "ALL_NAMES",
+    "DERIVED",
+    "NOISES",
+    "Attack",
+    "AttackContext",
+    "AttackEntry",
+    "make_attack",
+    "project_delta",
+    "sign_pgd",
+    "lowest_mse_targets",
+    "hadamard_directions",
+    "sylvester_hadamard",
+    "takes_pgd_steps",
+]

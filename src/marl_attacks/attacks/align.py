@@ -79,8 +79,14 @@ class AlignAttack(Attack):
         if self.model.recurrent and (self.state is None or self.state[0].shape[2] != obs.shape[0]):
             self.state = self.model.initial_state(obs.shape[0], obs.device)
         attacked_f = attacked.to(obs.dtype)
-        delta = sign_pgd(lambda d: self.objective(obs, d, attacked_f), torch.zeros_like(obs), eps,
-                         lambda d: self._project(obs, d, eps, attacked), self.steps, self.step_frac)
+        delta = sign_pgd(
+            lambda d: self.objective(obs, d, attacked_f),
+            torch.zeros_like(obs),
+            eps,
+            lambda d: self._project(obs, d, eps, attacked),
+            self.steps,
+            self.step_frac,
+        )
         if self.model.recurrent:
             with torch.no_grad():
                 self.state = self.model.step(obs + delta, self.state)[1]

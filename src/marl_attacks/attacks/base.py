@@ -19,16 +19,17 @@ sign-gradient ascent shared by Align and the white-box baselines.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
 from ..envs import EnvSpec
 
 
-def project_delta(obs: torch.Tensor, delta: torch.Tensor, eps: torch.Tensor,
-                  attacked: torch.Tensor, spec: EnvSpec) -> torch.Tensor:
+def project_delta(
+    obs: torch.Tensor, delta: torch.Tensor, eps: torch.Tensor, attacked: torch.Tensor, spec: EnvSpec
+) -> torch.Tensor:
     """Project ``delta`` onto the feasible set (see module docstring).
 
     ``obs``/``delta``: ``[B, n, d]``; ``eps``: ``[B]``; ``attacked``: ``[B, n]`` bool.
@@ -44,9 +45,14 @@ def project_delta(obs: torch.Tensor, delta: torch.Tensor, eps: torch.Tensor,
     return delta
 
 
-def sign_pgd(objective: Callable[[torch.Tensor], torch.Tensor], delta: torch.Tensor, eps: torch.Tensor,
-             project: Callable[[torch.Tensor], torch.Tensor], steps: int, step_frac: float
-             ) -> torch.Tensor:
+def sign_pgd(
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    delta: torch.Tensor,
+    eps: torch.Tensor,
+    project: Callable[[torch.Tensor], torch.Tensor],
+    steps: int,
+    step_frac: float,
+) -> torch.Tensor:
     """``steps`` sign-gradient ascent steps of size ``step_frac * eps`` on ``objective``.
 
     ``objective(delta)`` returns a per-sample loss ``[B]``; ``project`` maps any delta onto
@@ -85,8 +91,10 @@ def lowest_mse_targets(val_mse: torch.Tensor, attacked: torch.Tensor) -> torch.T
     Ties go to the lower agent index (stable sort), so the choice is deterministic.
     """
     if torch.isnan(val_mse).any():
-        raise ValueError("targeting needs f_theta's validation MSE per agent; fit f_theta with "
-                         "marl_attacks.alignment.fit (it stores val_mse in the model)")
+        raise ValueError(
+            "targeting needs f_theta's validation MSE per agent; fit f_theta with "
+            "marl_attacks.alignment.fit (it stores val_mse in the model)"
+        )
     order = torch.argsort(val_mse.cpu(), stable=True)
     rank = torch.empty_like(order)
     rank[order] = torch.arange(len(order))

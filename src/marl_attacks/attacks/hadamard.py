@@ -25,8 +25,7 @@ def sylvester_hadamard(order: int) -> torch.Tensor:
     return h
 
 
-def hadamard_directions(n_agents: int, obs_dim: int, perturbable: torch.Tensor | None = None
-                        ) -> torch.Tensor:
+def hadamard_directions(n_agents: int, obs_dim: int, perturbable: torch.Tensor | None = None) -> torch.Tensor:
     """``[n_agents, obs_dim]`` of +-1 on the used dimensions, 0 elsewhere."""
     order = 1 << (obs_dim.bit_length() - 1)  # 2**floor(log2 d)
     h = sylvester_hadamard(order)
@@ -41,8 +40,7 @@ def hadamard_directions(n_agents: int, obs_dim: int, perturbable: torch.Tensor |
 class HadamardAttack(Attack):
     def __init__(self, ctx):
         super().__init__(ctx)
-        self.directions = hadamard_directions(self.spec.n_agents, self.spec.obs_dim,
-                                              self.spec.perturbable)
+        self.directions = hadamard_directions(self.spec.n_agents, self.spec.obs_dim, self.spec.perturbable)
 
     def perturb(self, obs, eps, attacked):
         delta = self.directions.to(obs.device).unsqueeze(0) * eps.view(-1, 1, 1)

@@ -49,5 +49,11 @@ class WhiteBoxAttack(Attack):
         if self.random_start:
             u = torch.rand(obs.shape, generator=self.ctx.generator).to(obs.device)
             delta = self._project(obs, (2 * u - 1) * e, eps, attacked)
-        return sign_pgd(lambda d: self.victim.attack_loss(obs + d, clean_action, self.avail), delta, eps,
-                        lambda d: self._project(obs, d, eps, attacked), self.steps, self.step_frac)
+        return sign_pgd(
+            lambda d: self.victim.attack_loss(obs + d, clean_action, self.avail),
+            delta,
+            eps,
+            lambda d: self._project(obs, d, eps, attacked),
+            self.steps,
+            self.step_frac,
+        )

@@ -14,8 +14,8 @@ the StarCraft II binary cannot be installed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import torch
 
@@ -49,8 +49,16 @@ def _rware(task: str) -> Callable[..., BatchedEnv]:
 # The paper uses 10 LBF and 6 RWARE tasks without listing them here; these are
 # the EPyMARL benchmark's LBF tasks (Papoudakis et al. 2021) plus 8x8-2p-3f,
 # and its RWARE tasks in the normal and hard variants.
-LBF_TASKS = ["8x8-2p-2f-coop", "2s-8x8-2p-2f-coop", "8x8-2p-3f", "10x10-3p-3f", "2s-10x10-3p-3f",
-             "15x15-3p-5f", "15x15-4p-3f", "15x15-4p-5f"]
+LBF_TASKS = [
+    "8x8-2p-2f-coop",
+    "2s-8x8-2p-2f-coop",
+    "8x8-2p-3f",
+    "10x10-3p-3f",
+    "2s-10x10-3p-3f",
+    "15x15-3p-5f",
+    "15x15-4p-3f",
+    "15x15-4p-5f",
+]
 RWARE_TASKS = ["tiny-2ag", "tiny-4ag", "small-4ag", "tiny-2ag-hard", "tiny-4ag-hard", "small-4ag-hard"]
 
 # name -> zero-argument loader returning the adapter class bound to its task;
@@ -85,8 +93,15 @@ def action_type(name: str, kwargs: dict | None = None) -> str:
     raise KeyError(f"no action-type rule for env '{name}'; add one to envs._ACTION_TYPES")
 
 
-def make_env(name: str, num_envs: int, device: str | torch.device = "cpu", *, max_steps: int,
-             seed: int = 0, kwargs: dict | None = None) -> BatchedEnv:
+def make_env(
+    name: str,
+    num_envs: int,
+    device: str | torch.device = "cpu",
+    *,
+    max_steps: int,
+    seed: int = 0,
+    kwargs: dict | None = None,
+) -> BatchedEnv:
     """Build ``num_envs`` parallel episodes of env ``name`` (a key of :data:`ENVS`)."""
     if name not in ENVS:
         raise KeyError(f"unknown env '{name}'; known envs: {', '.join(sorted(ENVS))}")
@@ -94,5 +109,4 @@ def make_env(name: str, num_envs: int, device: str | torch.device = "cpu", *, ma
     return factory(num_envs, torch.device(device), max_steps=max_steps, seed=seed, **(kwargs or {}))
 
 
-__all__ = ["ENVS", "LBF_TASKS", "RWARE_TASKS", "BatchedEnv", "EnvSpec", "Step", "action_type",
-           "make_env"]
+__all__ = ["ENVS", "LBF_TASKS", "RWARE_TASKS", "BatchedEnv", "EnvSpec", "Step", "action_type", "make_env"]

@@ -11,8 +11,8 @@ when the end was a time limit (``truncated``) rather than a terminal state.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 
@@ -65,7 +65,7 @@ class BatchedEnv(ABC):
     def step(self, actions: torch.Tensor) -> Step:
         """Advance every episode; ``actions`` is ``[B, n]`` (discrete) or ``[B, n, a]``."""
 
-    def close(self) -> None:  # pragma: no cover - adapters override when needed
+    def close(self) -> None:  # noqa: B027 - optional hook: adapters with resources override it
         pass
 
     def available_actions(self) -> torch.Tensor | None:
@@ -74,8 +74,7 @@ class BatchedEnv(ABC):
         perturbation changes it), or None where every action is always available."""
         return None
 
-    def random_actions(self, generator: torch.Generator | None, avail: torch.Tensor | None = None
-                       ) -> torch.Tensor:
+    def random_actions(self, generator: torch.Generator | None, avail: torch.Tensor | None = None) -> torch.Tensor:
         """Uniform-random joint actions (among the ``avail`` ones when given), the baseline
         every victim must beat and the learners' exploration (``generator`` None: torch's
         global RNG)."""
@@ -101,8 +100,13 @@ def step_from_numpy(obs, reward, terminated, truncated, ended: dict, device) -> 
         for b, o in ended.items():
             final[b] = o
     t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=device)
-    return Step(obs=t(obs), reward=t(reward), terminated=t(terminated, torch.bool),
-                truncated=t(truncated, torch.bool), final_obs=t(final))
+    return Step(
+        obs=t(obs),
+        reward=t(reward),
+        terminated=t(terminated, torch.bool),
+        truncated=t(truncated, torch.bool),
+        final_obs=t(final),
+    )
 
 
 def unbounded_spec_tensors(n_agents: int, obs_dim: int):

@@ -37,8 +37,10 @@ import torch
 from .base import EnvSpec
 from .looped import LoopedEnv
 
-_TASK = re.compile(r"(?:(?P<sight>\d+)s-)?(?P<rows>\d+)x(?P<cols>\d+)-(?P<players>\d+)p-"
-                   r"(?P<foods>\d+)f(?P<coop>-coop)?")
+_TASK = re.compile(
+    r"(?:(?P<sight>\d+)s-)?(?P<rows>\d+)x(?P<cols>\d+)-(?P<players>\d+)p-"
+    r"(?P<foods>\d+)f(?P<coop>-coop)?"
+)
 
 
 def task_kwargs(task: str, max_steps: int) -> dict:
@@ -106,8 +108,9 @@ def vector_observations(env) -> tuple[np.ndarray, ...]:
 class LbfEnv(LoopedEnv):
     has_action_masks = True
 
-    def __init__(self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 50,
-                 seed: int = 0, **env_kwargs):
+    def __init__(
+        self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 50, seed: int = 0, **env_kwargs
+    ):
         from lbforaging.foraging import ForagingEnv
 
         if env_kwargs.get("grid_observation"):
@@ -118,16 +121,22 @@ class LbfEnv(LoopedEnv):
         self.num_envs, self.device = num_envs, torch.device(device)
         self._envs = [ForagingEnv(**kwargs) for _ in range(num_envs)]
         for env in self._envs:  # same observations, 2-3x faster steps (see vector_observations)
-            env._make_gym_obs = (lambda e=env: vector_observations(e))
+            env._make_gym_obs = lambda e=env: vector_observations(e)
         first = self._envs[0]
         spaces = first.observation_space
         low = torch.as_tensor(np.stack([s.low for s in spaces]), dtype=torch.float32)
         high = torch.as_tensor(np.stack([s.high for s in spaces]), dtype=torch.float32)
         n, d = low.shape
         self.spec = EnvSpec(
-            name=f"lbf-{task}", n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
-            perturbable=torch.ones(n, d, dtype=torch.bool), action_type="discrete",
-            action_dim=int(first.action_space[0].n), max_steps=max_steps,
+            name=f"lbf-{task}",
+            n_agents=n,
+            obs_dim=d,
+            obs_low=low,
+            obs_high=high,
+            perturbable=torch.ones(n, d, dtype=torch.bool),
+            action_type="discrete",
+            action_dim=int(first.action_space[0].n),
+            max_steps=max_steps,
         )
         self._init_loop(seed)
 

@@ -18,7 +18,7 @@ episode that the env ends before the limit is a termination.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

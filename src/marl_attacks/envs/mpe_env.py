@@ -11,7 +11,7 @@ episode after it (training relies on this to resume bit for bit).
 from __future__ import annotations
 
 import importlib
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,25 +20,34 @@ from .base import BatchedEnv, EnvSpec, Step, step_from_numpy, unbounded_spec_ten
 
 
 class MpeEnv(BatchedEnv):
-    def __init__(self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 25,
-                 seed: int = 0, **task_kwargs):
+    def __init__(
+        self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 25, seed: int = 0, **task_kwargs
+    ):
         module = importlib.import_module(f"mpe2.{task}")
         self.num_envs, self.device = num_envs, torch.device(device)
-        self._envs = [module.parallel_env(max_cycles=max_steps, continuous_actions=False,
-                                          **task_kwargs) for _ in range(num_envs)]
+        self._envs = [
+            module.parallel_env(max_cycles=max_steps, continuous_actions=False, **task_kwargs) for _ in range(num_envs)
+        ]
         first = self._envs[0]
         first.reset(seed=seed)
         self._agents = list(first.possible_agents)
         dims = {first.observation_space(a).shape[0] for a in self._agents}
         if len(dims) != 1:
-            raise ValueError(f"mpe-{task}: agents have different observation sizes {dims}; "
-                             "only homogeneous teams are supported")
+            raise ValueError(
+                f"mpe-{task}: agents have different observation sizes {dims}; only homogeneous teams are supported"
+            )
         n, d = len(self._agents), dims.pop()
         low, high, perturbable = unbounded_spec_tensors(n, d)
         self.spec = EnvSpec(
-            name=f"mpe-{task}", n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
-            perturbable=perturbable, action_type="discrete",
-            action_dim=int(first.action_space(self._agents[0]).n), max_steps=max_steps,
+            name=f"mpe-{task}",
+            n_agents=n,
+            obs_dim=d,
+            obs_low=low,
+            obs_high=high,
+            perturbable=perturbable,
+            action_type="discrete",
+            action_dim=int(first.action_space(self._agents[0]).n),
+            max_steps=max_steps,
         )
         # Episodes started by auto-reset draw their seeds from this stream.
         self._reseed = np.random.default_rng(seed)

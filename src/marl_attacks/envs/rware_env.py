@@ -48,8 +48,7 @@ def task_kwargs(task: str, max_steps: int) -> dict:
 
     m = _TASK.fullmatch(task)
     if m is None:
-        raise ValueError(f"RWARE task '{task}' is not of the form "
-                         "<tiny|small|medium|large>-<n>ag[-easy|-hard]")
+        raise ValueError(f"RWARE task '{task}' is not of the form <tiny|small|medium|large>-<n>ag[-easy|-hard]")
     agents = int(m["agents"])
     rows, cols = _SIZES[m["size"]]
     return {
@@ -67,8 +66,17 @@ def task_kwargs(task: str, max_steps: int) -> dict:
 
 
 class RwareEnv(LoopedEnv):
-    def __init__(self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 500,
-                 seed: int = 0, content_bounds: bool = False, **env_kwargs):
+    def __init__(
+        self,
+        task: str,
+        num_envs: int,
+        device: torch.device,
+        *,
+        max_steps: int = 500,
+        seed: int = 0,
+        content_bounds: bool = False,
+        **env_kwargs,
+    ):
         import gymnasium as gym
         from rware.warehouse import ObservationType, RewardType, Warehouse
 
@@ -93,10 +101,14 @@ class RwareEnv(LoopedEnv):
             high = np.stack([s.high for s in first.observation_space])
         assert low.shape == (n, d), "rware's dictionary and flattened observations disagree"
         self.spec = EnvSpec(
-            name=f"rware-{task}", n_agents=n, obs_dim=d,
+            name=f"rware-{task}",
+            n_agents=n,
+            obs_dim=d,
             obs_low=torch.as_tensor(low, dtype=torch.float32),
             obs_high=torch.as_tensor(high, dtype=torch.float32),
-            perturbable=torch.ones(n, d, dtype=torch.bool), action_type="discrete",
-            action_dim=int(first.action_space[0].n), max_steps=max_steps,
+            perturbable=torch.ones(n, d, dtype=torch.bool),
+            action_type="discrete",
+            action_dim=int(first.action_space[0].n),
+            max_steps=max_steps,
         )
         self._init_loop(seed)

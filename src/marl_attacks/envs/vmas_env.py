@@ -9,7 +9,7 @@ reward is their sum, as for every env in this package.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -17,14 +17,29 @@ from .base import BatchedEnv, EnvSpec, Step, unbounded_spec_tensors
 
 
 class VmasEnv(BatchedEnv):
-    def __init__(self, scenario: str, num_envs: int, device: torch.device, *, max_steps: int = 100,
-                 continuous_actions: bool = False, seed: int = 0, **scenario_kwargs):
+    def __init__(
+        self,
+        scenario: str,
+        num_envs: int,
+        device: torch.device,
+        *,
+        max_steps: int = 100,
+        continuous_actions: bool = False,
+        seed: int = 0,
+        **scenario_kwargs,
+    ):
         import vmas
 
         self.num_envs, self.device = num_envs, torch.device(device)
         self._env = vmas.make_env(
-            scenario, num_envs=num_envs, device=self.device, continuous_actions=continuous_actions,
-            max_steps=max_steps, seed=seed, terminated_truncated=True, clamp_actions=True,
+            scenario,
+            num_envs=num_envs,
+            device=self.device,
+            continuous_actions=continuous_actions,
+            max_steps=max_steps,
+            seed=seed,
+            terminated_truncated=True,
+            clamp_actions=True,
             **scenario_kwargs,
         )
         n = self._env.n_agents
@@ -37,9 +52,17 @@ class VmasEnv(BatchedEnv):
         else:
             kind, adim, alow, ahigh = "discrete", int(space.n), 0.0, 0.0
         self.spec = EnvSpec(
-            name=f"vmas-{scenario}", n_agents=n, obs_dim=d, obs_low=low, obs_high=high,
-            perturbable=perturbable, action_type=kind, action_dim=adim, action_low=alow,
-            action_high=ahigh, max_steps=max_steps,
+            name=f"vmas-{scenario}",
+            n_agents=n,
+            obs_dim=d,
+            obs_low=low,
+            obs_high=high,
+            perturbable=perturbable,
+            action_type=kind,
+            action_dim=adim,
+            action_low=alow,
+            action_high=ahigh,
+            max_steps=max_steps,
         )
 
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
@@ -50,8 +73,7 @@ class VmasEnv(BatchedEnv):
         return self._observe()
 
     def _observe(self) -> torch.Tensor:
-        obs = self._env.get_from_scenario(get_observations=True, get_rewards=False,
-                                          get_infos=False, get_dones=False)[0]
+        obs = self._env.get_from_scenario(get_observations=True, get_rewards=False, get_infos=False, get_dones=False)[0]
         return torch.stack(obs, dim=1)
 
     def step(self, actions: torch.Tensor) -> Step:
@@ -72,5 +94,4 @@ class VmasEnv(BatchedEnv):
                 for b in done.nonzero().flatten().tolist():
                     self._env.reset_at(b, return_observations=False)
             obs = self._observe()
-        return Step(obs=obs, reward=reward, terminated=terminated, truncated=truncated,
-                    final_obs=final_obs)
+        return Step(obs=obs, reward=reward, terminated=terminated, truncated=truncated, final_obs=final_obs)
