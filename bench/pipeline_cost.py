@@ -243,7 +243,7 @@ def pgd_scale(paper: dict, attack: str) -> float:
 
 def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> dict:
     import marl_attacks.config as cfgmod
-    from marl_attacks.attacks import DERIVED
+    from marl_attacks.attacks import derived
     from marl_attacks.evaluate import eval_jobs
 
     ev = paper["evaluate"]
@@ -267,7 +267,7 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
             a
             for env in paper["envs"]
             for a in cfgmod.eval_params(paper, env)["attacks"]
-            if a not in DERIVED and a != "benign"
+            if a not in derived() and a != "benign"
         }
     )
     victims, stages = (

@@ -35,7 +35,7 @@ import pandas as pd
 from . import config as cfgmod
 from . import lineage
 from .alignment import load_align_model
-from .attacks import ATTACKS, DERIVED
+from .attacks import ATTACKS, derived
 from .envs import make_env
 from .evaluate import evaluate
 from .io import write_csv
@@ -55,7 +55,7 @@ def with_bases(attacks: list[str]) -> list[str]:
     """The attacks plus the ones derived attacks (max-noise) are computed from."""
     out = list(attacks)
     for name in attacks:
-        out += [b for b in DERIVED.get(name, ()) if b not in out]
+        out += [b for b in derived().get(name, ()) if b not in out]
     return out
 
 

@@ -157,26 +157,26 @@ def check(config: dict) -> None:
 def check_eval_attacks(config: dict, env: str) -> None:
     """The attacks of ``env``'s evaluation grid (``evaluate`` with ``envs.<env>.evaluate``) exist,
     come with what they need, and each produces rows."""
-    from .attacks import ALL_NAMES, ATTACKS, DERIVED
+    from .attacks import ALL_NAMES, ATTACKS, derived, runnable_names
 
     ev = eval_params(config, env)
     key = f"envs.{env}.evaluate" if "attacks" in config["envs"][env].get("evaluate", {}) else "evaluate"
     for name in ev["attacks"]:
         if name not in ALL_NAMES:
             raise ConfigError(f"config key '{key}.attacks': unknown attack '{name}'; allowed: {list(ALL_NAMES)}")
-        for base in DERIVED.get(name, ()):
+        for base in derived().get(name, ()):
             if base not in ev["attacks"]:
                 raise ConfigError(f"config key '{key}.attacks': '{name}' needs '{base}' too")
     partial = ev.get("partial_team_attacks")
     for name in partial or []:
-        if name not in ATTACKS or name == "benign":
+        if name not in ATTACKS or not ATTACKS[name].runnable or name == "benign":
             raise ConfigError(
                 f"config key 'evaluate.partial_team_attacks': '{name}' is not a runnable "
-                f"attack; allowed: {[a for a in ATTACKS if a != 'benign']}"
+                f"attack; allowed: {[a for a in runnable_names() if a != 'benign']}"
             )
     has_full, has_part = "all" in ev["n_attacked"], any(m != "all" for m in ev["n_attacked"])
     for name in ev["attacks"]:
-        if name not in ATTACKS or name == "benign":
+        if name not in ATTACKS or not ATTACKS[name].runnable or name == "benign":
             continue
         if ATTACKS[name].cls.chooses_targets:  # runs with m < all agents only (evaluate.eval_jobs)
             if not has_part:
@@ -377,3 +377,27 @@ def ablation_archs(config: dict) -> list[str]:
 def ablation_fit_params(config: dict, arch: str, n_samples: int) -> dict:
     """``fit_params`` of ``arch`` with ``n_samples`` samples drawn from the pool."""
     return {**fit_params(config, arch), "n_samples": int(n_samples)}
+
+
+# ---- report jobs ----------------------------------------------------------------------------
+
+
+def summary_params(config: dict) -> dict:
+    """What a summary (``summarise``, ``summarise_ablation``) reads: the bootstrap's settings."""
+    report = config["report"]
+    return {"bootstrap_samples": report["bootstrap_samples"], "ci": report["ci"], "seed": config["seed"]}
+
+
+def claims_params(config: dict) -> dict:
+    """What the claims table reads: the bootstrap and the eps of its main view (``report.drop_eps``)."""
+    return {**summary_params(config), "eps": config["report"]["drop_eps"]}
+
+
+def main_drop_params(config: dict) -> dict:
+    """What the main % drop table reads: its eps."""
+    return {"eps": config["report"]["drop_eps"]}
+
+
+def victims_table_params(config: dict) -> dict:
+    """What the victims table reads: the competence threshold per env."""
+    return {"thresholds": thresholds(config)}

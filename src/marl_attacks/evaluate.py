@@ -33,7 +33,7 @@ from tqdm import tqdm
 from . import config as cfgmod
 from . import lineage
 from .alignment import load_align_model
-from .attacks import ATTACKS, DERIVED, AttackContext, make_attack
+from .attacks import ATTACKS, AttackContext, derived, make_attack
 from .envs import make_env
 from .io import write_csv, write_json
 from .rollout import run_episodes, victim_actor
@@ -78,7 +78,7 @@ def eval_jobs(eval_cfg: dict) -> list[tuple[str, int | str]]:
     partial = eval_cfg.get("partial_team_attacks")
     jobs = []
     for name in eval_cfg["attacks"]:
-        if name in DERIVED:
+        if not ATTACKS[name].runnable:
             continue
         if name == "benign":
             jobs.append((name, "all"))
@@ -173,7 +173,7 @@ def evaluate(
             )
         )
     frame = pd.DataFrame(rows)
-    for name, bases in DERIVED.items():
+    for name, bases in derived().items():
         if name in eval_cfg["attacks"]:
             frame = pd.concat([frame, derive_max(frame, name, bases)], ignore_index=True)
     return frame, pd.DataFrame(costs)

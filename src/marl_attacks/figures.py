@@ -391,13 +391,13 @@ ABLATION_AXES = {
 def plot_ablation(summary: pd.DataFrame, ablation: str, stem: str, caption: str = "") -> None:
     """% drop vs the ablated setting (``ABLATION_AXES``), one line per attack, 95% CI bands;
     one panel per env x algo x eps. ``samples`` adds a row with f_theta's validation MSE."""
-    from .attacks import DERIVED
+    from .attacks import derived
 
     plt, _ = _plt()
     x, xlabel, log = ABLATION_AXES[ablation]
     attacked = summary[summary.attack != "benign"]
     # the noises max-noise is picked from are inputs, not part of the ablation
-    inputs = {b for name, bases in DERIVED.items() if name in set(attacked.attack) for b in bases}
+    inputs = {b for name, bases in derived().items() if name in set(attacked.attack) for b in bases}
     attacks = [a for a in ATTACK_LABELS if a in set(attacked.attack) - inputs]
     keys = attacked[["algo", "env", "eps"]].drop_duplicates().sort_values(["algo", "env", "eps"])
     panels = [(e, a, eps) for a, e, eps in keys.itertuples(index=False)]

@@ -15,6 +15,7 @@ the StarCraft II binary cannot be installed here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -61,36 +62,62 @@ LBF_TASKS = [
 ]
 RWARE_TASKS = ["tiny-2ag", "tiny-4ag", "small-4ag", "tiny-2ag-hard", "tiny-4ag-hard", "small-4ag-hard"]
 
-# name -> zero-argument loader returning the adapter class bound to its task;
-# loaders keep heavy imports (vmas, pettingzoo) out of start-up.
-ENVS: dict[str, Callable[[], Callable[..., BatchedEnv]]] = {
-    "vmas-navigation": lambda: _vmas("navigation"),
-    "vmas-balance": lambda: _vmas("balance"),
-    "vmas-transport": lambda: _vmas("transport"),
-    "vmas-wheel": lambda: _vmas("wheel"),
-    "mpe-simple_spread": lambda: _mpe("simple_spread_v3"),
-    "mpe-simple_reference": lambda: _mpe("simple_reference_v3"),
-    **{f"lbf-{t}": (lambda t=t: _lbf(t)) for t in LBF_TASKS},
-    **{f"rware-{t}": (lambda t=t: _rware(t)) for t in RWARE_TASKS},
+
+def discrete(kwargs: dict) -> str:
+    return "discrete"
+
+
+def vmas_action_type(kwargs: dict) -> str:
+    """The VMAS adapter's default is discrete actions (``continuous_actions: false``)."""
+    return "continuous" if kwargs.get("continuous_actions", False) else "discrete"
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """Everything the package knows about an env name, without building the env."""
+
+    loader: Callable[[], Callable[..., BatchedEnv]]  # returns the adapter bound to its task (lazy imports)
+    label: str  # how the paper writes the env ("VMAS Balance", "LBF 8x8-2p-2f-coop")
+    family: str  # benchmark family: vmas, mpe, lbf, rware (claims and marl-eval group by it)
+    task: str  # the task within the family
+    action_type: Callable[[dict], str] = discrete  # action type from the adapter's kwargs (config checks)
+
+
+def _entry(family: str, task: str, loader, label: str | None = None, action_type=discrete) -> EnvEntry:
+    return EnvEntry(loader, label or f"{family.upper()} {task}", family, task, action_type)
+
+
+def _vmas_entry(scenario: str) -> EnvEntry:
+    return _entry("vmas", scenario, lambda: _vmas(scenario), f"VMAS {scenario.title()}", vmas_action_type)
+
+
+def _mpe_entry(task: str, label: str) -> EnvEntry:
+    return _entry("mpe", task, lambda: _mpe(f"{task}_v3"), label)
+
+
+ENVS: dict[str, EnvEntry] = {
+    "vmas-navigation": _vmas_entry("navigation"),
+    "vmas-balance": _vmas_entry("balance"),
+    "vmas-transport": _vmas_entry("transport"),
+    "vmas-wheel": _vmas_entry("wheel"),
+    "mpe-simple_spread": _mpe_entry("simple_spread", "MPE Simple Spread"),
+    "mpe-simple_reference": _mpe_entry("simple_reference", "MPE Simple Reference"),
+    **{f"lbf-{t}": _entry("lbf", t, lambda t=t: _lbf(t)) for t in LBF_TASKS},
+    **{f"rware-{t}": _entry("rware", t, lambda t=t: _rware(t)) for t in RWARE_TASKS},
 }
 
 
-# name prefix -> action type from the adapter's kwargs, mirroring the adapters' defaults
-# (tests/test_config.py checks it against built envs)
-_ACTION_TYPES: dict[str, Callable[[dict], str]] = {
-    "vmas-": lambda kw: "continuous" if kw.get("continuous_actions", False) else "discrete",
-    "mpe-": lambda kw: "discrete",
-    "lbf-": lambda kw: "discrete",
-    "rware-": lambda kw: "discrete",
-}
+def env_label(name: str) -> str:
+    """How the paper writes env ``name`` (the name itself if unregistered)."""
+    entry = ENVS.get(name)
+    return entry.label if entry else name
 
 
 def action_type(name: str, kwargs: dict | None = None) -> str:
     """The action type env ``name`` will have with ``kwargs``, without building it (config checks)."""
-    for prefix, rule in _ACTION_TYPES.items():
-        if name.startswith(prefix):
-            return rule(kwargs or {})
-    raise KeyError(f"no action-type rule for env '{name}'; add one to envs._ACTION_TYPES")
+    if name not in ENVS:
+        raise KeyError(f"unknown env '{name}'; known envs: {', '.join(sorted(ENVS))}")
+    return ENVS[name].action_type(kwargs or {})
 
 
 def make_env(
@@ -105,8 +132,19 @@ def make_env(
     """Build ``num_envs`` parallel episodes of env ``name`` (a key of :data:`ENVS`)."""
     if name not in ENVS:
         raise KeyError(f"unknown env '{name}'; known envs: {', '.join(sorted(ENVS))}")
-    factory = ENVS[name]()
+    factory = ENVS[name].loader()
     return factory(num_envs, torch.device(device), max_steps=max_steps, seed=seed, **(kwargs or {}))
 
 
-__all__ = ["ENVS", "LBF_TASKS", "RWARE_TASKS", "BatchedEnv", "EnvSpec", "Step", "action_type", "make_env"]
+__all__ = [
+    "ENVS",
+    "LBF_TASKS",
+    "RWARE_TASKS",
+    "BatchedEnv",
+    "EnvEntry",
+    "EnvSpec",
+    "Step",
+    "action_type",
+    "env_label",
+    "make_env",
+]
