@@ -66,7 +66,7 @@ def main() -> None:
     from marl_attacks.alignment import FitConfig, build_model
     from marl_attacks.attacks import ATTACKS, AttackContext, make_attack
     from marl_attacks.envs import make_env
-    from marl_attacks.evaluate import episode_seeds
+    from marl_attacks.stages.evaluate import episode_seeds
     from marl_attacks.rollout import run_episodes
 
     config = cfgmod.load(a.config)
@@ -89,7 +89,7 @@ def main() -> None:
         q.requires_grad_(False)
     models = {}
     for arch in {ATTACKS[n].align_arch for n, _ in todo} - {None}:
-        f = build_model(FitConfig(**cfgmod.fit_params(fit_config, arch)), spec.n_agents, spec.obs_dim)
+        f = build_model(FitConfig(**cfgmod.fit_block(fit_config, arch)), spec.n_agents, spec.obs_dim)
         f.val_mse.fill_(1.0)
         models[arch] = f.eval()
     seeds = episode_seeds(config["seed"], a.env, ev["episodes"])

@@ -6,7 +6,7 @@ pipeline projection needs.)
 Sizes and training settings come from the ``fit:`` block of ``config/paper.yaml``
 (MLP 5 x 1024; RNN Linear 1024 + 5-layer LSTM 64; Transformer d_model 64, 4 heads,
 5 layers; Adam 1e-4, batch 64, 90/10 split), fitted with
-``marl_attacks.alignment.fit`` on samples recorded by ``marl_attacks.collect`` from
+``marl_attacks.alignment.fit`` on samples recorded by ``marl_attacks.stages.collect`` from
 an untrained MAPPO victim on one env (the fit's cost depends on sizes, not values).
 
 The headline, ``fit_mlp_1k_s``, is the MLP on 1,000 samples for the paper's 100
@@ -56,7 +56,7 @@ def main() -> None:
     import marl_attacks.config as cfgmod
     from marl_attacks.algos.mappo import MappoPolicy
     from marl_attacks.alignment import FitConfig, fit
-    from marl_attacks.collect import collect
+    from marl_attacks.stages.collect import collect
     from marl_attacks.envs import make_env
 
     config = cfgmod.load(a.config)
@@ -79,7 +79,7 @@ def main() -> None:
 
     results, rows = {}, []
     for arch, n, epochs in plan(a.quick, not a.quick):
-        params = {**cfgmod.fit_params(config, arch), "n_samples": n, "epochs": epochs}
+        params = {**cfgmod.fit_block(config, arch), "n_samples": n, "epochs": epochs}
         _, stats = fit(samples["obs"], FitConfig(**params), seed=0, progress=False, episode=samples["episode"])
         per_epoch = stats["fit_seconds"] / epochs
         total = per_epoch * TARGET_EPOCHS if epochs != TARGET_EPOCHS else stats["fit_seconds"]
@@ -118,7 +118,7 @@ def main() -> None:
     figures = {f"fit_{k}{tag}_s": round(v["seconds_100_epochs"], 1) for k, v in results.items()}
     details = {
         "sizes_from": a.config,
-        "fit_sizes": {arch: cfgmod.fit_params(config, arch) for arch in ("mlp", "rnn", "transformer", "mlp-robust")},
+        "fit_sizes": {arch: cfgmod.fit_block(config, arch) for arch in ("mlp", "rnn", "transformer", "mlp-robust")},
         "env": a.env,
         "threads": a.threads,
         "package": marl_attacks.__file__,

@@ -244,7 +244,7 @@ def pgd_scale(paper: dict, attack: str) -> float:
 def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> dict:
     import marl_attacks.config as cfgmod
     from marl_attacks.attacks import derived
-    from marl_attacks.evaluate import eval_jobs
+    from marl_attacks.stages.evaluate import eval_jobs
 
     ev = paper["evaluate"]
     B = min(len(ev["eps"]) * ev["episodes"], ev["max_batch"])

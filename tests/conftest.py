@@ -94,3 +94,20 @@ def crash_after(env, n_steps):
 
     env.step = step
     return env
+
+
+def job(env: dict, algo: str = "mappo", seed: int = 0, *, victim_actions: str | None = "greedy", **fields) -> dict:
+    """A stage's parameter dict in the shape :mod:`marl_attacks.config` builds it, from a test's
+    tiny settings: ``env`` (name, max_steps, kwargs; with ``victim_actions`` unless it is None, as
+    for training), the victim, ``fields`` (e.g. ``collect=...``, ``expect_policy=...``), base seed 0
+    and the CPU. Expectations default to None (no provenance check)."""
+    env_block = dict(env) if victim_actions is None else {**env, "victim_actions": victim_actions}
+    defaults = {"expect_policy": None, "expect_samples": None, "expect_align": {}}
+    return {
+        "victim": {"env": env["name"], "algo": algo, "seed": seed},
+        "env_block": env_block,
+        **defaults,
+        **fields,
+        "base_seed": 0,
+        "device": "cpu",
+    }

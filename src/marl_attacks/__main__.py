@@ -1,7 +1,7 @@
 """Command line: ``python -m marl_attacks <command> [options]`` (also installed as ``marl-attacks``).
 
 Each command is one stage module's own command line, so ``python -m marl_attacks
-fit --help`` and ``python -m marl_attacks.fit --help`` are the same thing.
+fit --help`` and ``python -m marl_attacks.stages.fit --help`` are the same thing.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ import sys
 
 #: command -> (module, what it does)
 COMMANDS = {
-    "train": ("train", "train a victim (one env x algorithm x seed)"),
-    "collect": ("collect", "record benign joint observations of a victim"),
-    "fit": ("fit", "fit the alignment model f_theta on recorded samples"),
-    "evaluate": ("evaluate", "evaluate a victim under every configured attack"),
-    "ablations": ("ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
+    "train": ("stages.train", "train a victim (one env x algorithm x seed)"),
+    "collect": ("stages.collect", "record benign joint observations of a victim"),
+    "fit": ("stages.fit", "fit the alignment model f_theta on recorded samples"),
+    "score": ("stages.score", "score a victim against a uniform-random policy"),
+    "evaluate": ("stages.evaluate", "evaluate a victim under every configured attack"),
+    "ablations": ("stages.ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
     "report": ("report", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
     "attack": ("wrappers", "attack your own team on a PettingZoo or VMAS env"),
     "victims": ("victims", "export trained victims to a model zoo"),

@@ -15,29 +15,35 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from . import paths
 from .io import config_hash
 from .utils import derive_seed
+
+
+def env_block(env: dict) -> dict:
+    """The env's build settings (name, time limit, kwargs), without how victims act in it."""
+    return {k: env[k] for k in ("name", "max_steps", "kwargs")}
 
 
 def policy_block(env: dict, algo: str, algo_cfg: dict, seed: int) -> dict:
     """Provenance block of ``policy.pt``: env, algorithm, every hyperparameter, victim seed."""
     from .algos import build_config
 
-    return {"env": env, "algo": algo, "algo_cfg": asdict(build_config(algo, algo_cfg)), "seed": seed}
+    return {"env": env_block(env), "algo": algo, "algo_cfg": asdict(build_config(algo, algo_cfg)), "seed": seed}
 
 
 def policy_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
     return derive_seed(base_seed, "train", env, algo, seed)
 
 
-def samples_block(env: dict, n_samples: int, num_envs: int, policy_hash: str, victim_actions: str = "greedy") -> dict:
-    """Provenance block of ``samples.pt``: collection settings, how the victim acted and the
-    policy's config hash."""
+def samples_block(env: dict, collect: dict, policy_hash: str) -> dict:
+    """Provenance block of ``samples.pt``: collection settings (``collect``: n_samples, num_envs),
+    how the victim acted (``env["victim_actions"]``) and the policy's config hash."""
     return {
-        "env": env,
-        "n_samples": n_samples,
-        "num_envs": num_envs,
-        "victim_actions": victim_actions,
+        "env": env_block(env),
+        "n_samples": collect["n_samples"],
+        "num_envs": collect["num_envs"],
+        "victim_actions": env["victim_actions"],
         "victim_config_hash": policy_hash,
     }
 
@@ -66,18 +72,12 @@ def expected(config: dict, env: str, algo: str, seed: int) -> dict:
     from . import config as cfgmod
 
     base = config["seed"]
-    env_p = cfgmod.env_params(config, env)
+    env_p = cfgmod.env_params(config, env, rollout=True)
     policy = policy_block(env_p, algo, cfgmod.algo_params(config, env, algo), seed)
-    samples = samples_block(
-        env_p,
-        config["collect"]["n_samples"],
-        config["collect"]["num_envs"],
-        config_hash(policy),
-        cfgmod.victim_actions(config, env),
-    )
+    samples = samples_block(env_p, config["collect"], config_hash(policy))
     align = {
         arch: {
-            "config": align_block(cfgmod.fit_params(config, arch), config_hash(samples)),
+            "config": align_block(cfgmod.fit_block(config, arch), config_hash(samples)),
             "seed": align_seed(base, env, algo, seed, arch),
         }
         for arch in cfgmod.needed_archs(config, env)
@@ -98,13 +98,13 @@ def expected_ablation(config: dict, ablation: str, env: str, algo: str, seed: in
     samples_hash = config_hash(expected(config, env, algo, seed)["samples"]["config"])
     if ablation == "samples":
         fits = {
-            f"{arch}_n{n}": (arch, cfgmod.ablation_fit_params(config, arch, n))
+            paths.align_key(arch, n): (arch, cfgmod.fit_block(config, arch, n))
             for arch in cfgmod.ablation_archs(config)
             for n in config["ablations"]["samples"]["n_samples"]
         }
     else:
         archs = {cfgmod.attack_arch(a) for a in config["ablations"][ablation]["attacks"]} - {None}
-        fits = {arch: (arch, cfgmod.fit_params(config, arch)) for arch in archs}
+        fits = {arch: (arch, cfgmod.fit_block(config, arch)) for arch in archs}
     return {
         key: {"config": align_block(fit, samples_hash), "seed": align_seed(base, env, algo, seed, arch)}
         for key, (arch, fit) in fits.items()

@@ -4,25 +4,19 @@
 
 rule fit_align_n:
     input:
-        samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
+        samples=paths.samples(RUN),
     output:
-        model=f"results/{RUN}/align/{VICTIM}/{{arch}}_n{{nsamples}}.pt",
+        model=paths.align_model(RUN, "{arch}", "{nsamples}"),
     log:
-        f"logs/{RUN}/fit_align_n/{VICTIM}_{{arch}}_n{{nsamples}}.log",
+        paths.log(RUN, "fit_align_n", f"{VICTIM}_{{arch}}_n{{nsamples}}"),
     benchmark:
-        f"benchmarks/{RUN}/fit_align_n/{VICTIM}_{{arch}}_n{{nsamples}}.tsv"
-    conda:
-        "../../environment.yml"
+        paths.benchmark(RUN, "fit_align_n", f"{VICTIM}_{{arch}}_n{{nsamples}}")
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
     params:
-        victim=victim_id,
-        expect_samples=expect("samples"),
-        fit=lambda w: mac.ablation_fit_params(config, w.arch, w.nsamples),
-        base_seed=config["seed"],
-        device=config["device"],
+        job=lambda w: mac.fit_params(config, w.env, w.algo, w.seed, w.arch, w.nsamples),
     message:
         "Fitting f_theta ({wildcards.arch}) on {wildcards.nsamples} samples of {wildcards.algo} on {wildcards.env}"
     script:
@@ -33,27 +27,17 @@ rule evaluate_ablation:
     input:
         unpack(lambda w: {"policy": policy_input(w), **ablation_align_inputs(w)}),
     output:
-        rows=f"results/{RUN}/ablations/{{ablation}}/{VICTIM}.csv",
+        rows=paths.ablation_rows(RUN),
     log:
-        f"logs/{RUN}/evaluate_ablation/{{ablation}}/{VICTIM}.log",
+        paths.log(RUN, "evaluate_ablation", f"{{ablation}}/{VICTIM}"),
     benchmark:
-        f"benchmarks/{RUN}/evaluate_ablation/{{ablation}}/{VICTIM}.tsv"
-    conda:
-        "../../environment.yml"
+        paths.benchmark(RUN, "evaluate_ablation", f"{{ablation}}/{VICTIM}")
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
     params:
-        env=lambda w: mac.env_params(config, w.env),
-        victim=victim_id,
-        expect_policy=expect("policy"),
-        expect_align=lambda w: lineage.expected_ablation(config, w.ablation, w.env, w.algo, int(w.seed)),
-        block=lambda w: mac.ablation_params(config, w.ablation),
-        victim_actions=lambda w: mac.victim_actions(config, w.env),
-        attacks=mac.attack_params(config),
-        base_seed=config["seed"],
-        device=config["device"],
+        job=job(mac.ablation_params, "ablation"),
     message:
         "Ablation {wildcards.ablation}: {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     script:
@@ -69,8 +53,6 @@ rule summarise_ablation:
         f"logs/{RUN}/report/summarise_ablation_{{ablation}}.log",
     benchmark:
         f"benchmarks/{RUN}/report/summarise_ablation_{{ablation}}.tsv"
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,

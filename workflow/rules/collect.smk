@@ -2,27 +2,18 @@ rule collect_samples:
     input:
         policy=policy_input,
     output:
-        samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
+        samples=paths.samples(RUN),
     log:
-        f"logs/{RUN}/collect_samples/{VICTIM}.log",
+        paths.log(RUN, "collect_samples", VICTIM),
     benchmark:
-        f"benchmarks/{RUN}/collect_samples/{VICTIM}.tsv"
-    conda:
-        "../../environment.yml"
+        paths.benchmark(RUN, "collect_samples", VICTIM)
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
     params:
-        env=lambda w: mac.env_params(config, w.env),
-        victim=victim_id,
-        expect_policy=expect("policy"),
-        victim_actions=lambda w: mac.victim_actions(config, w.env),
-        n_samples=config["collect"]["n_samples"],
-        num_envs=config["collect"]["num_envs"],
-        base_seed=config["seed"],
-        device=config["device"],
+        job=job(mac.collect_params),
     message:
-        "Recording {params.n_samples} benign joint observations of {wildcards.algo} on {wildcards.env}"
+        "Recording benign joint observations of {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     script:
         "../scripts/collect_samples.py"

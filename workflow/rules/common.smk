@@ -1,12 +1,13 @@
-# Config checks the schema cannot express, path helpers and input functions.
-# Parameter blocks come from marl_attacks.config, the same code the by-hand CLIs use.
+# Config checks the schema cannot express, and the input functions of the rules.
+# Each job's parameters come from marl_attacks.config (one builder per kind of job, the same
+# code the stages' command lines use), its paths from marl_attacks.paths.
 # Rules ask for one thread: the networks are small, so on a few cores two single-threaded
 # jobs side by side beat one job using two threads. profiles/slurm sets more per rule.
 import os
 import sys
 
 import marl_attacks.config as mac
-import marl_attacks.lineage as lineage
+import marl_attacks.paths as paths
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -16,7 +17,7 @@ except mac.ConfigError as exc:
 
 RUN = config["run"]
 TABLE_EXTS = ["csv", "md", "tex"]
-VICTIM = "{env}/{algo}/seed{seed}"
+VICTIM = paths.victim()  # {env}/{algo}/seed{seed}, the wildcards of every per-victim job
 
 
 PAIRS, SKIPPED = mac.victim_pairs(config)
@@ -45,27 +46,21 @@ def victims():
     return [(e, a, s) for e, a in PAIRS for s in config["seeds"]]
 
 
-def victim_paths(pattern, among=None):
-    """``pattern`` filled in for each victim of ``among`` (default: every victim)."""
-    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in (victims() if among is None else among)]
-
-
 def attacked_victims():
     """The victims the evaluation attacks: those of evaluate.algos (default: all of them)."""
     algos = mac.attacked_algos(config)
     return [(e, a, s) for e, a, s in victims() if a in algos]
 
 
-def align_inputs(wildcards):
-    """f_theta files the evaluation of one victim needs, one per architecture."""
-    return {
-        arch: f"results/{RUN}/align/{wildcards.env}/{wildcards.algo}/seed{wildcards.seed}/{arch}.pt"
-        for arch in mac.needed_archs(config, wildcards.env)
-    }
+def each_victim(path, among=None):
+    """``path(RUN, env, algo, seed)`` (a function of marl_attacks.paths) for each victim of
+    ``among`` (default: every victim)."""
+    return [path(RUN, e, a, s) for e, a, s in (victims() if among is None else among)]
 
 
-def victim_id(wildcards):
-    return {"env": wildcards.env, "algo": wildcards.algo, "seed": int(wildcards.seed)}
+def job(builder, *extra):
+    """``params: job=...`` of a per-victim rule: ``builder(config, *extra wildcards, env, algo, seed)``."""
+    return lambda w: builder(config, *(getattr(w, k) for k in extra), w.env, w.algo, w.seed)
 
 
 def policy_input(wildcards):
@@ -73,9 +68,13 @@ def policy_input(wildcards):
     return mac.policy_path(config, wildcards.env, wildcards.algo, wildcards.seed)
 
 
-def expect(what):
-    """Provenance a job's input must carry ("policy", "samples" or "align"); the job checks it."""
-    return lambda w: lineage.expected(config, w.env, w.algo, int(w.seed))[what]
+def align_inputs(wildcards):
+    """f_theta files the evaluation of one victim needs, one per architecture."""
+    w = wildcards
+    models = {
+        arch: paths.align_model(RUN, arch, None, w.env, w.algo, w.seed) for arch in mac.needed_archs(config, w.env)
+    }
+    return paths.align_inputs(models)
 
 
 ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the ablations with own runs
@@ -92,23 +91,25 @@ def ablation_victims(ablation):
 
 
 def ablation_rows(wildcards):
-    return [
-        f"results/{RUN}/ablations/{wildcards.ablation}/{e}/{a}/seed{s}.csv"
-        for e, a, s in ablation_victims(wildcards.ablation)
-    ]
+    return [paths.ablation_rows(RUN, wildcards.ablation, e, a, s) for e, a, s in ablation_victims(wildcards.ablation)]
 
 
 def ablation_align_inputs(wildcards):
     """f_theta files one ablation job needs: for samples, one per architecture x number of samples
     (the main fit where n is fit.<arch>.n_samples); otherwise the main fits its attacks use."""
-    victim = f"{wildcards.env}/{wildcards.algo}/seed{wildcards.seed}"
-    block = config["ablations"][wildcards.ablation]
-    if wildcards.ablation == "samples":
-        out = {}
+    w, block = wildcards, config["ablations"][wildcards.ablation]
+    if w.ablation == "samples":
+        models = {}
         for arch in mac.ablation_archs(config):
             for n in block["n_samples"]:
-                stem = arch if n == config["fit"][arch]["n_samples"] else f"{arch}_n{n}"
-                out[f"align_{arch}_n{n}"] = f"results/{RUN}/align/{victim}/{stem}.pt"
-        return out
-    archs = sorted({mac.attack_arch(a) for a in block["attacks"]} - {None})
-    return {f"align_{arch}": f"results/{RUN}/align/{victim}/{arch}.pt" for arch in archs}
+                fitted_on = None if n == config["fit"][arch]["n_samples"] else n
+                models[paths.align_key(arch, n)] = paths.align_model(RUN, arch, fitted_on, w.env, w.algo, w.seed)
+    else:
+        archs = sorted({mac.attack_arch(a) for a in block["attacks"]} - {None})
+        models = {arch: paths.align_model(RUN, arch, None, w.env, w.algo, w.seed) for arch in archs}
+    return paths.align_inputs(models)
+
+
+def victim_paths(pattern, among=None):
+    """``pattern`` filled in for each victim of ``among`` (default: every victim)."""
+    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in (victims() if among is None else among)]

@@ -1,24 +1,18 @@
 rule fit_align:
     input:
-        samples=f"results/{RUN}/samples/{VICTIM}/samples.pt",
+        samples=paths.samples(RUN),
     output:
-        model=f"results/{RUN}/align/{VICTIM}/{{arch}}.pt",
+        model=paths.align_model(RUN),
     log:
-        f"logs/{RUN}/fit_align/{VICTIM}_{{arch}}.log",
+        paths.log(RUN, "fit_align", f"{VICTIM}_{{arch}}"),
     benchmark:
-        f"benchmarks/{RUN}/fit_align/{VICTIM}_{{arch}}.tsv"
-    conda:
-        "../../environment.yml"
+        paths.benchmark(RUN, "fit_align", f"{VICTIM}_{{arch}}")
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
     params:
-        victim=victim_id,
-        expect_samples=expect("samples"),
-        fit=lambda w: mac.fit_params(config, w.arch),
-        base_seed=config["seed"],
-        device=config["device"],
+        job=lambda w: mac.fit_params(config, w.env, w.algo, w.seed, w.arch),
     message:
         "Fitting f_theta ({wildcards.arch}) on samples of {wildcards.algo} on {wildcards.env}"
     script:

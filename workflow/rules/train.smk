@@ -1,22 +1,17 @@
 rule train_victim:
     output:
-        policy=f"results/{RUN}/victims/{VICTIM}/policy.pt",
-        curve=f"results/{RUN}/victims/{VICTIM}/curve.csv",
+        policy=paths.policy(paths.victims_root(RUN)),
+        curve=paths.curve(paths.victims_root(RUN)),
     log:
-        f"logs/{RUN}/train_victim/{VICTIM}.log",
+        paths.log(RUN, "train_victim", VICTIM),
     benchmark:
-        f"benchmarks/{RUN}/train_victim/{VICTIM}.tsv"
-    conda:
-        "../../environment.yml"
+        paths.benchmark(RUN, "train_victim", VICTIM)
     threads: 1
     resources:
         mem_mb=4000,
         runtime=120,
     params:
-        env=lambda w: mac.env_params(config, w.env),
-        algo_cfg=lambda w: mac.algo_params(config, w.env, w.algo),
-        base_seed=config["seed"],
-        device=config["device"],
+        job=job(mac.train_params),
     message:
         "Training {wildcards.algo} on {wildcards.env} (seed {wildcards.seed})"
     script:

@@ -6,8 +6,8 @@ observations at one step (``[n_agents, obs_dim]``). The file keeps the
 episode index and step of each sample so recurrent f_theta can use episodes.
 By hand::
 
-    python -m marl_attacks.collect --config config/config.yaml --env vmas-balance \\
-        --algo mappo --seed 0 --policy out/policy.pt --out out/samples.pt
+    python -m marl_attacks collect --config config/config.yaml --env vmas-navigation --algo mappo \\
+        --seed 0 --policy zoo/paper/vmas-navigation/mappo/seed0/policy.pt --out out/samples.pt
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import argparse
 import torch
 from tqdm import tqdm
 
-from . import config as cfgmod
-from . import lineage
-from .envs import make_env
-from .io import save_artifact
-from .rollout import run_episodes, victim_actor
-from .utils import derive_seed, resolve_device, seed_everything, set_threads
-from .victims import load_victim
+from .. import config as cfgmod
+from .. import lineage
+from ..envs import make_env
+from ..io import save_artifact
+from ..rollout import run_episodes, victim_actor
+from ..utils import derive_seed, resolve_device, seed_everything, set_threads
+from ..victims import load_victim
 
 
 def collect(env, policy, n_samples: int, seed: int, progress: bool = True, victim_actions: str = "greedy") -> dict:
@@ -52,34 +52,21 @@ def collect(env, policy, n_samples: int, seed: int, progress: bool = True, victi
     return {"obs": obs[order].float(), "episode": episode[order], "step": step[order]}
 
 
-def run(
-    env: dict,
-    victim: dict,
-    policy_path: str,
-    n_samples: int,
-    num_envs: int,
-    base_seed: int,
-    device: str,
-    out: str,
-    threads: int | None = None,
-    progress: bool = True,
-    expect_policy: dict | None = None,
-    victim_actions: str = "greedy",
-) -> None:
-    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
-    ``victim_actions``: ``greedy`` or ``sample`` (see :func:`marl_attacks.rollout.victim_actor`).
-
-    ``expect_policy`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`):
-    refuse a policy made by another config or for another victim.
-    """
+def run(params: dict, *, policy: str, out: str, threads: int | None = None, progress: bool = True) -> None:
+    """``params``: :func:`marl_attacks.config.collect_params`: the env (with ``victim_actions``:
+    ``greedy`` or ``sample``, see :func:`marl_attacks.rollout.victim_actor`), the victim (its
+    env, algo and seed name the job; seeds derive from them, never from paths), ``collect``
+    (n_samples, num_envs), and ``expect_policy``: refuse a policy made by another config or for
+    another victim."""
     set_threads(threads)
-    dev = resolve_device(device)
-    policy, meta = load_victim(policy_path, dev, expect=expect_policy)
-    seed = lineage.samples_seed(base_seed, victim["env"], victim["algo"], victim["seed"])
+    dev = resolve_device(params["device"])
+    env, victim, settings = params["env_block"], params["victim"], params["collect"]
+    victim_policy, meta = load_victim(policy, dev, expect=params["expect_policy"])
+    seed = lineage.samples_seed(params["base_seed"], victim["env"], victim["algo"], victim["seed"])
     seed_everything(seed)
-    e = make_env(env["name"], num_envs, dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
-    samples = collect(e, policy, n_samples, seed, progress, victim_actions)
-    block = lineage.samples_block(env, n_samples, num_envs, meta["meta"]["config_hash"], victim_actions)
+    e = make_env(env["name"], settings["num_envs"], dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
+    samples = collect(e, victim_policy, settings["n_samples"], seed, progress, env["victim_actions"])
+    block = lineage.samples_block(env, settings, meta["meta"]["config_hash"])
     save_artifact(out, samples, block, seed)
     print(f"collected {len(samples['obs'])} samples from {int(samples['episode'].unique().numel())} episodes")
 
@@ -95,19 +82,7 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(
-        cfgmod.env_params(config, a.env),
-        {"env": a.env, "algo": a.algo, "seed": a.seed},
-        a.policy,
-        config["collect"]["n_samples"],
-        config["collect"]["num_envs"],
-        config["seed"],
-        config["device"],
-        a.out,
-        a.threads,
-        expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
-        victim_actions=cfgmod.victim_actions(config, a.env),
-    )
+    run(cfgmod.collect_params(config, a.env, a.algo, a.seed), policy=a.policy, out=a.out, threads=a.threads)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ own m agents (``Attack.choose_targets``). ``max-noise`` rows copy, per eps
 and number of attacked agents, the noise with the lowest IQM return on these
 episodes.
 
-Also home of :func:`score_victim`, the victim-vs-random check behind
-``victims.csv`` (on the benign episodes of the evaluation, acting as there). By hand::
+By hand (one ``--align`` per f_theta the env's attacks need)::
 
-    python -m marl_attacks.evaluate --config config/config.yaml --env vmas-balance \\
-        --algo mappo --seed 0 --policy p.pt --align mlp=a.pt --out eval.csv --cost cost.csv
+    python -m marl_attacks evaluate --config config/config.yaml --env vmas-navigation --algo mappo \\
+        --seed 0 --policy zoo/paper/vmas-navigation/mappo/seed0/policy.pt --align mlp=out/mlp.pt \\
+        --align rnn=out/rnn.pt --align transformer=out/transformer.pt --align mlp-robust=out/mlp-robust.pt \\
+        --out eval.csv --cost cost.csv
 """
 
 from __future__ import annotations
@@ -30,16 +31,15 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import config as cfgmod
-from . import lineage
-from .alignment import load_align_model
-from .attacks import ATTACKS, AttackContext, derived, make_attack
-from .envs import make_env
-from .io import write_csv, write_json
-from .rollout import run_episodes, victim_actor
-from .stats import iqm
-from .utils import derive_seed, resolve_device, set_threads
-from .victims import load_victim
+from .. import config as cfgmod
+from ..alignment import load_align_model
+from ..attacks import ATTACKS, AttackContext, derived, make_attack
+from ..envs import make_env
+from ..io import write_csv
+from ..rollout import run_episodes, victim_actor
+from ..stats import iqm
+from ..utils import derive_seed, resolve_device, set_threads
+from ..victims import load_victim
 
 
 def episode_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
@@ -114,8 +114,10 @@ def evaluate(
     base_seed: int,
     device,
     progress: bool = True,
-    victim_actions: str = "greedy",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows (one per episode) and costs (one per attack and number of attacked agents) of every
+    configuration of ``eval_cfg`` (see the module docstring); ``env``: :func:`marl_attacks.config.
+    env_params` with ``victim_actions``, how the victim acts."""
     pool = EnvPool(env, device)
     spec = pool.get(1).spec
     E = eval_cfg["episodes"]
@@ -146,7 +148,7 @@ def evaluate(
             targets = attack.choose_targets(mask[ep_idx])
             if not torch.equal(targets.sum(-1), mask[ep_idx].sum(-1)):
                 raise RuntimeError(f"{name}: chose a different number of agents than n_attacked={m}")
-            act = victim_actor(policy, victim_actions, [streams[e] for e in ep_idx])
+            act = victim_actor(policy, env["victim_actions"], [streams[e] for e in ep_idx])
             res = run_episodes(e_env, act, [seeds[e] for e in ep_idx], attack=attack, eps=eps_t, attacked=targets)
             attack_seconds += res.attack_seconds
             attacked_steps += res.attacked_steps
@@ -193,56 +195,38 @@ def derive_max(frame: pd.DataFrame, name: str, bases: tuple[str, ...]) -> pd.Dat
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
-def score_victim(env: dict, policy, episodes: int, base_seed: int, device, victim_actions: str = "greedy") -> dict:
-    """IQM return of the victim (acting as ``victim_actions`` says) and of a uniform-random
-    policy on the eval seeds: the victim's episodes are the evaluation's benign ones."""
-    e = make_env(env["name"], episodes, device, max_steps=env["max_steps"], kwargs=env["kwargs"])
-    seeds = episode_seeds(base_seed, env["name"], episodes)
-    victim = run_episodes(
-        e, victim_actor(policy, victim_actions, action_seeds(base_seed, env["name"], episodes)), seeds
-    )
-    gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
-    rand = run_episodes(e, lambda obs, avail: e.random_actions(gen, avail), seeds)
-    return {
-        "return_iqm": iqm(victim.returns.numpy()),
-        "return_mean": float(victim.returns.mean()),
-        "random_return": iqm(rand.returns.numpy()),
-        "random_return_mean": float(rand.returns.mean()),
-        "episodes": episodes,
-        "victim_actions": victim_actions,
-    }
-
-
 def run(
-    env: dict,
-    victim: dict,
-    policy_path: str,
-    align_paths: dict,
-    eval_cfg: dict,
-    attack_params: dict,
-    base_seed: int,
-    device: str,
-    out: str,
+    params: dict,
+    *,
+    policy: str,
+    align: dict,
+    rows_out: str,
     cost_out: str,
     threads: int | None = None,
     progress: bool = True,
-    expect_policy: dict | None = None,
-    expect_align: dict | None = None,
-    victim_actions: str = "greedy",
 ) -> None:
-    """``expect_policy`` and ``expect_align`` (``{arch: ...}``), from
-    :func:`marl_attacks.lineage.expected`: refuse inputs made by another config.
-    ``victim_actions``: ``greedy`` or ``sample`` (see :func:`marl_attacks.rollout.victim_actor`)."""
+    """``params``: :func:`marl_attacks.config.evaluate_params`: the env (with how the victim acts),
+    the victim, the evaluation grid, the attacks' hyperparameters, and ``expect_policy`` /
+    ``expect_align`` (``{arch: ...}``): refuse inputs made by another config. ``align``: f_theta
+    files by architecture."""
     set_threads(threads)
-    dev = resolve_device(device)
-    policy, _ = load_victim(policy_path, dev, expect=expect_policy)
+    dev = resolve_device(params["device"])
+    victim, expect_align = params["victim"], params["expect_align"] or {}
+    victim_policy, _ = load_victim(policy, dev, expect=params["expect_policy"])
     align_models, fit_stats = {}, {}
-    for arch, path in align_paths.items():
-        model, payload = load_align_model(path, dev, expect=(expect_align or {}).get(arch))
+    for arch, path in align.items():
+        model, payload = load_align_model(path, dev, expect=expect_align.get(arch))
         align_models[arch], fit_stats[arch] = model, payload["stats"]
     start = time.time()
     frame, costs = evaluate(
-        env, policy, align_models, eval_cfg, attack_params, base_seed, dev, progress, victim_actions
+        params["env_block"],
+        victim_policy,
+        align_models,
+        params["evaluate"],
+        params["attacks"],
+        params["base_seed"],
+        dev,
+        progress,
     )
     for key in ("seed", "algo", "env"):
         frame.insert(0, key, victim[key])
@@ -253,34 +237,12 @@ def run(
         fit_stats[arch_of[a]]["n_train"] + fit_stats[arch_of[a]]["n_val"] if arch_of[a] else 0 for a in costs.attack
     ]
     costs["fit_seconds"] = [fit_stats[arch_of[a]]["fit_seconds"] if arch_of[a] else 0.0 for a in costs.attack]
-    write_csv(out, frame)
+    write_csv(rows_out, frame)
     write_csv(cost_out, costs)
     print(
         f"evaluated {len(frame)} episodes in {time.time() - start:.1f}s; "
         f"max |delta| - eps = {np.max(frame.max_abs_delta - frame.eps):.2e}"
     )
-
-
-def run_score(
-    env: dict,
-    victim: dict,
-    policy_path: str,
-    episodes: int,
-    base_seed: int,
-    device: str,
-    out: str,
-    threads: int | None = None,
-    expect_policy: dict | None = None,
-    victim_actions: str = "greedy",
-) -> None:
-    set_threads(threads)
-    dev = resolve_device(device)
-    policy, payload = load_victim(policy_path, dev, expect=expect_policy)
-    score = score_victim(env, policy, episodes, base_seed, dev, victim_actions)
-    write_json(
-        out, {**victim, "train_steps": payload["train_steps"], "train_seconds": payload["wall_seconds"], **score}
-    )
-    print(score)
 
 
 def main(argv=None) -> None:
@@ -296,22 +258,13 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    expect = lineage.expected(config, a.env, a.algo, a.seed)
     run(
-        cfgmod.env_params(config, a.env),
-        {"env": a.env, "algo": a.algo, "seed": a.seed},
-        a.policy,
-        dict(x.split("=", 1) for x in a.align),
-        cfgmod.eval_params(config, a.env),
-        cfgmod.attack_params(config),
-        config["seed"],
-        config["device"],
-        a.out,
-        a.cost,
-        a.threads,
-        expect_policy=expect["policy"],
-        expect_align=expect["align"],
-        victim_actions=cfgmod.victim_actions(config, a.env),
+        cfgmod.evaluate_params(config, a.env, a.algo, a.seed),
+        policy=a.policy,
+        align=dict(x.split("=", 1) for x in a.align),
+        rows_out=a.out,
+        cost_out=a.cost,
+        threads=a.threads,
     )
 
 

@@ -6,7 +6,7 @@ training curve CSV. Long runs keep a resume point in ``<policy>.ckpt``
 rerun with the same config continues from it, and it is deleted once the
 policy is written. By hand::
 
-    python -m marl_attacks.train --config config/config.yaml --env vmas-balance \\
+    python -m marl_attacks train --config config/config.yaml --env vmas-navigation \\
         --algo mappo --seed 0 --policy out/policy.pt --curve out/curve.csv
 """
 
@@ -17,32 +17,24 @@ from dataclasses import asdict
 
 import pandas as pd
 
-from . import config as cfgmod
-from .algos import ALGOS, build_config
-from .algos.common import Checkpointer
-from .envs import make_env
-from .io import config_hash, save_artifact, write_csv
-from .lineage import policy_block, policy_seed
-from .utils import resolve_device, seed_everything, set_threads
+from .. import config as cfgmod
+from ..algos import ALGOS, build_config
+from ..algos.common import Checkpointer
+from ..envs import make_env
+from ..io import config_hash, save_artifact, write_csv
+from ..lineage import policy_block, policy_seed
+from ..utils import resolve_device, seed_everything, set_threads
 
 
-def run(
-    env: dict,
-    algo: str,
-    algo_cfg: dict,
-    seed: int,
-    base_seed: int,
-    device: str,
-    policy_out: str,
-    curve_out: str,
-    threads: int | None = None,
-    progress: bool = True,
-) -> None:
+def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
+    """``params``: :func:`marl_attacks.config.train_params` (env_block, victim, algo, base_seed, device)."""
     set_threads(threads)
-    dev = resolve_device(device)
-    job_seed = policy_seed(base_seed, env["name"], algo, seed)
+    dev = resolve_device(params["device"])
+    env, victim = params["env_block"], params["victim"]
+    algo, seed = victim["algo"], victim["seed"]
+    job_seed = policy_seed(params["base_seed"], env["name"], algo, seed)
     seed_everything(job_seed)
-    hp = build_config(algo, algo_cfg)
+    hp = build_config(algo, params["algo"])
     e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed, kwargs=env["kwargs"])
     if e.spec.action_type not in ALGOS[algo].action_types:
         raise ValueError(
@@ -85,17 +77,7 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(
-        cfgmod.env_params(config, a.env),
-        a.algo,
-        cfgmod.algo_params(config, a.env, a.algo),
-        a.seed,
-        config["seed"],
-        config["device"],
-        a.policy,
-        a.curve,
-        a.threads,
-    )
+    run(cfgmod.train_params(config, a.env, a.algo, a.seed), policy_out=a.policy, curve_out=a.curve, threads=a.threads)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,11 @@
-"""The workflow config: validation and the per-stage parameter blocks.
+"""Config validation: the schema, then what a schema cannot express (names known to the
+package's registries, hyperparameter types, attacks that need an f_theta or a partial team).
 
-The Snakefile and the by-hand CLIs both build each job's parameters with the
-functions here, so a stage sees exactly the config values it uses (and
-Snakemake reruns a job exactly when one of them changes).
+Every error names the config key, the value and what is allowed (:class:`ConfigError`).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import types
 import typing
@@ -15,7 +13,18 @@ from pathlib import Path
 
 import yaml
 
-SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+from .params import (
+    ablation_archs,
+    algo_params,
+    attacked_algos,
+    env_action_type,
+    eval_params,
+    fits,
+    needed_archs,
+    victim_actions,
+)
+
+SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -78,11 +87,11 @@ def check_types(key: str, cls: type, values: dict) -> None:
 
 def check(config: dict) -> None:
     """Schema plus the checks a schema cannot express (names known to the package)."""
-    from .algos import ALGOS, build_config
-    from .algos.base import VICTIM_ACTIONS
-    from .alignment import ALIGN_MODELS, FitConfig
-    from .attacks import ATTACKS, attack_kwargs
-    from .envs import ENVS
+    from ..algos import ALGOS, build_config
+    from ..algos.base import VICTIM_ACTIONS
+    from ..alignment import ALIGN_MODELS, FitConfig
+    from ..attacks import ATTACKS, attack_kwargs
+    from ..envs import ENVS
 
     check_schema(config)
     for env in config["envs"]:
@@ -157,7 +166,7 @@ def check(config: dict) -> None:
 def check_eval_attacks(config: dict, env: str) -> None:
     """The attacks of ``env``'s evaluation grid (``evaluate`` with ``envs.<env>.evaluate``) exist,
     come with what they need, and each produces rows."""
-    from .attacks import ALL_NAMES, ATTACKS, derived, runnable_names
+    from ..attacks import ALL_NAMES, ATTACKS, derived, runnable_names
 
     ev = eval_params(config, env)
     key = f"envs.{env}.evaluate" if "attacks" in config["envs"][env].get("evaluate", {}) else "evaluate"
@@ -199,7 +208,7 @@ def check_eval_attacks(config: dict, env: str) -> None:
 
 def check_ablations(config: dict) -> None:
     """Each ablation's envs are configured, its attacks can vary what it ablates."""
-    from .attacks import ALL_NAMES, ATTACKS, takes_pgd_steps
+    from ..attacks import ALL_NAMES, ATTACKS, takes_pgd_steps
 
     for name, block in config["ablations"].items():
         # ablations attack victims too: their algorithms must be among the attacked ones
@@ -243,161 +252,3 @@ def check_ablations(config: dict) -> None:
                     f"config key 'ablations.samples.n_samples': {n} is more than the pool of "
                     f"collect.n_samples = {pool}; raise collect.n_samples"
                 )
-
-
-def env_action_type(config: dict, env: str) -> str:
-    from .envs import action_type
-
-    return action_type(env, config["envs"][env].get("kwargs", {}))
-
-
-def fits(config: dict, env: str, algo: str) -> bool:
-    """Whether ``algo`` can act in ``env`` as configured (e.g. QMIX needs discrete actions)."""
-    from .algos import ALGOS
-
-    return env_action_type(config, env) in ALGOS[algo].action_types
-
-
-def attacked_algos(config: dict) -> list[str]:
-    """Algorithms whose victims the evaluation attacks (``evaluate.algos``; default: every one
-    under ``algos``). The others are trained (or taken from the zoo) and scored only."""
-    return list(config["evaluate"].get("algos", config["algos"]))
-
-
-def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
-    """The (env, algo) pairs to train, and a note for each pair skipped because they do not fit."""
-    from .algos import ALGOS
-
-    pairs, notes = [], []
-    for env in config["envs"]:
-        for algo in config["algos"]:
-            if fits(config, env, algo):
-                pairs.append((env, algo))
-            else:
-                notes.append(
-                    f"skipping {algo} on {env}: {algo} supports "
-                    f"{' and '.join(ALGOS[algo].action_types)} actions only, {env} has "
-                    f"{env_action_type(config, env)} actions"
-                )
-    return pairs, notes
-
-
-def needed_archs(config: dict, env: str | None = None) -> list[str]:
-    """f_theta architectures the main evaluation of ``env`` needs (its own attack list where
-    ``envs.<env>.evaluate.attacks`` overrides it); without ``env``, those of any env."""
-    from .attacks import ATTACKS
-
-    envs = [env] if env is not None else list(config["envs"])
-    attacks = {a for e in envs for a in eval_params(config, e)["attacks"]}
-    archs = {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
-    return sorted(a for a in archs if a)
-
-
-# ---- parameter blocks, one per stage -------------------------------------------------------
-
-
-def env_params(config: dict, env: str) -> dict:
-    """How to build env ``env``: its time limit and adapter keyword arguments."""
-    block = config["envs"][env]
-    return {"name": env, "max_steps": block["max_steps"], "kwargs": block.get("kwargs", {})}
-
-
-def algo_params(config: dict, env: str, algo: str) -> dict:
-    """Hyperparameters of ``algo`` with the env's overrides (``envs.<env>.train.<algo>``) applied."""
-    merged = copy.deepcopy(config["algos"][algo])
-    merged.update(config["envs"][env].get("train", {}).get(algo, {}))
-    return merged
-
-
-def eval_params(config: dict, env: str) -> dict:
-    """The evaluation grid of ``env``: ``evaluate`` with the env's overrides
-    (``envs.<env>.evaluate``: e.g. fewer episodes for RWARE's 500-step episodes). Without
-    ``algos``: it says which victims get an evaluation, not what one computes, so attacking
-    one more algorithm leaves the other victims' evaluations as they are."""
-    merged = {k: v for k, v in copy.deepcopy(config["evaluate"]).items() if k != "algos"}
-    merged.update(config["envs"][env].get("evaluate", {}))
-    return merged
-
-
-def victim_actions(config: dict, env: str) -> str:
-    """How victims act on ``env`` in every rollout (``envs.<env>.victim_actions``): ``greedy``
-    (the default, EPyMARL's test_greedy) or ``sample`` (draw from the stochastic policy of a
-    MAPPO/IPPO victim; QMIX/VDN act epsilon-greedily with their final training epsilon)."""
-    return config["envs"][env].get("victim_actions", "greedy")
-
-
-def thresholds(config: dict) -> dict:
-    """Competence threshold (IQM return, acting as victim_actions says) per env, where the config sets one."""
-    return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
-
-
-def zoo_dir(config: dict) -> str | None:
-    """The folder of shipped victims, or None to train them (``--config zoo=null`` on the
-    command line arrives as the string 'null')."""
-    zoo = config.get("zoo")
-    return None if zoo is None or str(zoo).lower() in ("", "null", "none") else str(zoo)
-
-
-def policy_path(config: dict, env: str, algo: str, seed: int) -> str:
-    """Where a victim's policy is read from: the run's own training, or the shipped zoo."""
-    root = zoo_dir(config) or f"results/{config['run']}/victims"
-    return f"{root}/{env}/{algo}/seed{seed}/policy.pt"
-
-
-def fit_params(config: dict, arch: str) -> dict:
-    return {"arch": arch, **config["fit"][arch]}
-
-
-def attack_params(config: dict) -> dict:
-    return copy.deepcopy(config.get("attacks", {}))
-
-
-def ablation_params(config: dict, ablation: str) -> dict:
-    """What one victim's ablation job computes: the ablation's block (eps, episodes, attacks, grid)
-    with the evaluation's batch size. Without ``envs`` and ``algos``: they say which victims get a
-    job, so adding or dropping one env leaves the other envs' jobs as they are."""
-    block = {k: v for k, v in config["ablations"][ablation].items() if k not in ("envs", "algos")}
-    return {**copy.deepcopy(block), "max_batch": config["evaluate"]["max_batch"]}
-
-
-def attack_arch(name: str) -> str | None:
-    """The f_theta architecture attack ``name`` uses, if any."""
-    from .attacks import ATTACKS
-
-    return ATTACKS[name].align_arch if name in ATTACKS else None
-
-
-def ablation_archs(config: dict) -> list[str]:
-    """f_theta architectures the samples ablation refits on each number of samples."""
-    from .attacks import ATTACKS
-
-    return sorted({ATTACKS[a].align_arch for a in config["ablations"]["samples"]["attacks"]})
-
-
-def ablation_fit_params(config: dict, arch: str, n_samples: int) -> dict:
-    """``fit_params`` of ``arch`` with ``n_samples`` samples drawn from the pool."""
-    return {**fit_params(config, arch), "n_samples": int(n_samples)}
-
-
-# ---- report jobs ----------------------------------------------------------------------------
-
-
-def summary_params(config: dict) -> dict:
-    """What a summary (``summarise``, ``summarise_ablation``) reads: the bootstrap's settings."""
-    report = config["report"]
-    return {"bootstrap_samples": report["bootstrap_samples"], "ci": report["ci"], "seed": config["seed"]}
-
-
-def claims_params(config: dict) -> dict:
-    """What the claims table reads: the bootstrap and the eps of its main view (``report.drop_eps``)."""
-    return {**summary_params(config), "eps": config["report"]["drop_eps"]}
-
-
-def main_drop_params(config: dict) -> dict:
-    """What the main % drop table reads: its eps."""
-    return {"eps": config["report"]["drop_eps"]}
-
-
-def victims_table_params(config: dict) -> dict:
-    """What the victims table reads: the competence threshold per env."""
-    return {"thresholds": thresholds(config)}

@@ -6,7 +6,7 @@ Writes ``<arch>.pt`` holding the weights and the per-agent validation MSE
 recurrent archs train on the episodes recorded in the samples file, robust
 archs (``mlp-robust``) add adversarial training. By hand::
 
-    python -m marl_attacks.fit --config config/config.yaml --arch mlp --env vmas-balance \\
+    python -m marl_attacks fit --config config/config.yaml --arch mlp --env vmas-navigation \\
         --algo mappo --seed 0 --samples out/samples.pt --out out/align_mlp.pt
 """
 
@@ -15,37 +15,25 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from . import config as cfgmod
-from . import lineage
-from .alignment import ALIGN_MODELS, FitConfig, fit
-from .io import load_artifact, save_artifact
-from .utils import resolve_device, set_threads
+from .. import config as cfgmod
+from .. import lineage
+from ..alignment import ALIGN_MODELS, FitConfig, fit
+from ..io import load_artifact, save_artifact
+from ..utils import resolve_device, set_threads
 
 
-def run(
-    samples_path: str,
-    victim: dict,
-    fit_cfg: dict,
-    base_seed: int,
-    device: str,
-    out: str,
-    threads: int | None = None,
-    progress: bool = True,
-    expect_samples: dict | None = None,
-) -> None:
-    """``victim`` (env, algo, seed) names the job; seeds derive from it, never from paths.
-
-    ``expect_samples`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`):
-    refuse samples recorded by another config or from another victim.
-    """
+def run(params: dict, *, samples: str, out: str, threads: int | None = None, progress: bool = True) -> None:
+    """``params``: :func:`marl_attacks.config.fit_params`: the victim (names the job; seeds derive
+    from it, never from paths), ``fit`` (a :class:`~marl_attacks.alignment.FitConfig`'s fields)
+    and ``expect_samples``: refuse samples recorded by another config or from another victim."""
     set_threads(threads)
-    dev = resolve_device(device)
-    cfg = FitConfig(**fit_cfg)
-    expect = expect_samples or {}
-    samples = load_artifact(samples_path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
-    seed = lineage.align_seed(base_seed, victim["env"], victim["algo"], victim["seed"], cfg.arch)
-    model, stats = fit(samples["obs"], cfg, seed, dev, progress, episode=samples.get("episode"))
-    block = lineage.align_block(asdict(cfg), samples["meta"]["config_hash"])
+    dev = resolve_device(params["device"])
+    cfg = FitConfig(**params["fit"])
+    victim, expect = params["victim"], params["expect_samples"] or {}
+    pool = load_artifact(samples, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
+    seed = lineage.align_seed(params["base_seed"], victim["env"], victim["algo"], victim["seed"], cfg.arch)
+    model, stats = fit(pool["obs"], cfg, seed, dev, progress, episode=pool.get("episode"))
+    block = lineage.align_block(asdict(cfg), pool["meta"]["config_hash"])
     save_artifact(
         out,
         {"arch": cfg.arch, "init_kwargs": model.init_kwargs, "state_dict": model.state_dict(), "stats": stats},
@@ -69,20 +57,15 @@ def main(argv=None) -> None:
     p.add_argument("--algo", required=True)
     p.add_argument("--seed", type=int, required=True, help="victim seed")
     p.add_argument("--samples", required=True)
+    p.add_argument(
+        "--n-samples", type=int, default=None, help="fit on this many samples of the pool (samples ablation)"
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(
-        a.samples,
-        {"env": a.env, "algo": a.algo, "seed": a.seed},
-        cfgmod.fit_params(config, a.arch),
-        config["seed"],
-        config["device"],
-        a.out,
-        a.threads,
-        expect_samples=lineage.expected(config, a.env, a.algo, a.seed)["samples"],
-    )
+    params = cfgmod.fit_params(config, a.env, a.algo, a.seed, a.arch, a.n_samples)
+    run(params, samples=a.samples, out=a.out, threads=a.threads)
 
 
 if __name__ == "__main__":

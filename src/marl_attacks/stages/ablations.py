@@ -20,8 +20,9 @@ data contract, plus ``value`` (the ablated setting; empty for the benign rows,
 run once per job) and, for ``samples``, ``val_mse`` (f_theta's mean validation
 MSE over agents). By hand::
 
-    python -m marl_attacks.ablations --config config/config.yaml --ablation pgd_steps \\
-        --env vmas-navigation --algo mappo --seed 0 --policy p.pt --align mlp=a.pt --out rows.csv
+    python -m marl_attacks ablations --config config/config.yaml --ablation pgd_steps \\
+        --env vmas-navigation --algo mappo --seed 0 --policy zoo/paper/vmas-navigation/mappo/seed0/policy.pt \\
+        --align mlp=out/mlp.pt --out rows.csv
 """
 
 from __future__ import annotations
@@ -32,23 +33,18 @@ import time
 
 import pandas as pd
 
-from . import config as cfgmod
-from . import lineage
-from .alignment import load_align_model
-from .attacks import ATTACKS, derived
-from .envs import make_env
+from .. import config as cfgmod
+from .. import paths
+from ..alignment import load_align_model
+from ..attacks import ATTACKS, derived
+from ..envs import make_env
+from ..io import write_csv
+from ..utils import resolve_device, set_threads
+from ..victims import load_victim
 from .evaluate import evaluate
-from .io import write_csv
-from .utils import resolve_device, set_threads
-from .victims import load_victim
 
 #: ablation -> what its grid sets (the config key of the grid)
 ABLATIONS = {"samples": "n_samples", "pgd_steps": "pgd_steps", "n_attacked": None}
-
-
-def sample_key(arch: str, n: int) -> str:
-    """Name of the f_theta of ``arch`` fitted on ``n`` samples (also its file name stem)."""
-    return f"{arch}_n{n}"
 
 
 def with_bases(attacks: list[str]) -> list[str]:
@@ -69,12 +65,11 @@ def evaluate_ablation(
     base_seed: int,
     device,
     progress: bool = True,
-    victim_actions: str = "greedy",
 ) -> pd.DataFrame:
     """Rows of every configuration of one ablation for one victim (see the module docstring),
-    the victim acting as ``victim_actions`` says (as in the main evaluation).
+    the victim acting as ``env["victim_actions"]`` says (as in the main evaluation).
 
-    ``align_models``: arch -> model, or for ``samples`` ``sample_key(arch, n)`` -> model.
+    ``align_models``: arch -> model, or for ``samples`` ``paths.align_key(arch, n)`` -> model.
     """
     if ablation not in ABLATIONS:
         raise KeyError(f"unknown ablation '{ablation}'; known: {list(ABLATIONS)}")
@@ -84,7 +79,7 @@ def evaluate_ablation(
 
     def run(value, attack_list, models, params, n_attacked=("all",)):
         cfg = dict(base, attacks=attack_list, n_attacked=list(n_attacked))
-        rows, _ = evaluate(env, policy, models, cfg, params, base_seed, device, progress, victim_actions)
+        rows, _ = evaluate(env, policy, models, cfg, params, base_seed, device, progress)
         rows["value"] = value
         frames.append(rows)
         return rows
@@ -93,7 +88,7 @@ def evaluate_ablation(
     if ablation == "samples":
         for n in block["n_samples"]:
             models = {
-                arch: align_models[sample_key(arch, n)]
+                arch: align_models[paths.align_key(arch, n)]
                 for arch in {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
                 if arch
             }
@@ -115,34 +110,27 @@ def evaluate_ablation(
     return pd.concat(frames, ignore_index=True)
 
 
-def run(
-    ablation: str,
-    env: dict,
-    victim: dict,
-    policy_path: str,
-    align_paths: dict,
-    block: dict,
-    attack_params: dict,
-    base_seed: int,
-    device: str,
-    out: str,
-    threads: int | None = None,
-    progress: bool = True,
-    expect_policy: dict | None = None,
-    expect_align: dict | None = None,
-    victim_actions: str = "greedy",
-) -> None:
-    """``expect_policy`` and ``expect_align`` (keyed as ``align_paths``; from
-    :func:`marl_attacks.lineage.expected_ablation`): refuse inputs made by another config."""
+def run(params: dict, *, policy: str, align: dict, out: str, threads: int | None = None, progress: bool = True) -> None:
+    """``params``: :func:`marl_attacks.config.ablation_params`: the ablation, env (with how the victim
+    acts), victim, the ablation's block, its attacks' hyperparameters, and ``expect_policy`` /
+    ``expect_align`` (keyed as ``align``, by :func:`marl_attacks.paths.align_key`): refuse inputs
+    made by another config."""
     set_threads(threads)
-    dev = resolve_device(device)
-    policy, _ = load_victim(policy_path, dev, expect=expect_policy)
-    models = {
-        key: load_align_model(path, dev, expect=(expect_align or {}).get(key))[0] for key, path in align_paths.items()
-    }
+    dev = resolve_device(params["device"])
+    ablation, victim, expect_align = params["ablation"], params["victim"], params["expect_align"] or {}
+    victim_policy, _ = load_victim(policy, dev, expect=params["expect_policy"])
+    models = {key: load_align_model(path, dev, expect=expect_align.get(key))[0] for key, path in align.items()}
     start = time.time()
     frame = evaluate_ablation(
-        ablation, env, policy, models, block, attack_params, base_seed, dev, progress, victim_actions
+        ablation,
+        params["env_block"],
+        victim_policy,
+        models,
+        params["block"],
+        params["attacks"],
+        params["base_seed"],
+        dev,
+        progress,
     )
     for key in ("seed", "algo", "env"):
         frame.insert(0, key, victim[key])
@@ -169,22 +157,8 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
-    run(
-        a.ablation,
-        cfgmod.env_params(config, a.env),
-        {"env": a.env, "algo": a.algo, "seed": a.seed},
-        a.policy,
-        dict(x.split("=", 1) for x in a.align),
-        cfgmod.ablation_params(config, a.ablation),
-        cfgmod.attack_params(config),
-        config["seed"],
-        config["device"],
-        a.out,
-        a.threads,
-        expect_policy=lineage.expected(config, a.env, a.algo, a.seed)["policy"],
-        expect_align=lineage.expected_ablation(config, a.ablation, a.env, a.algo, a.seed),
-        victim_actions=cfgmod.victim_actions(config, a.env),
-    )
+    params = cfgmod.ablation_params(config, a.ablation, a.env, a.algo, a.seed)
+    run(params, policy=a.policy, align=dict(x.split("=", 1) for x in a.align), out=a.out, threads=a.threads)
 
 
 if __name__ == "__main__":

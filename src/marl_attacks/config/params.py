@@ -1,0 +1,272 @@
+"""What each job of the workflow reads, built from the config: one function per kind of job.
+
+The rules pass these dicts to their job through ``params: job=...`` and the stages'
+command lines build the same ones, so a stage sees exactly the config values it
+uses and Snakemake reruns a job exactly when one of them changes. Each builder's
+dict holds nothing the job does not read (``tests/test_params.py`` checks that).
+Per-env settings travel inside the env's parameters (:func:`env_params`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from .. import paths
+
+
+def env_action_type(config: dict, env: str) -> str:
+    from ..envs import action_type
+
+    return action_type(env, config["envs"][env].get("kwargs", {}))
+
+
+def fits(config: dict, env: str, algo: str) -> bool:
+    """Whether ``algo`` can act in ``env`` as configured (e.g. QMIX needs discrete actions)."""
+    from ..algos import ALGOS
+
+    return env_action_type(config, env) in ALGOS[algo].action_types
+
+
+def attacked_algos(config: dict) -> list[str]:
+    """Algorithms whose victims the evaluation attacks (``evaluate.algos``; default: every one
+    under ``algos``). The others are trained (or taken from the zoo) and scored only."""
+    return list(config["evaluate"].get("algos", config["algos"]))
+
+
+def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (env, algo) pairs to train, and a note for each pair skipped because they do not fit."""
+    from ..algos import ALGOS
+
+    pairs, notes = [], []
+    for env in config["envs"]:
+        for algo in config["algos"]:
+            if fits(config, env, algo):
+                pairs.append((env, algo))
+            else:
+                notes.append(
+                    f"skipping {algo} on {env}: {algo} supports "
+                    f"{' and '.join(ALGOS[algo].action_types)} actions only, {env} has "
+                    f"{env_action_type(config, env)} actions"
+                )
+    return pairs, notes
+
+
+def needed_archs(config: dict, env: str | None = None) -> list[str]:
+    """f_theta architectures the main evaluation of ``env`` needs (its own attack list where
+    ``envs.<env>.evaluate.attacks`` overrides it); without ``env``, those of any env."""
+    from ..attacks import ATTACKS
+
+    envs = [env] if env is not None else list(config["envs"])
+    attacks = {a for e in envs for a in eval_params(config, e)["attacks"]}
+    archs = {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
+    return sorted(a for a in archs if a)
+
+
+# ---- config blocks ----------------------------------------------------------------------------
+
+
+def env_params(config: dict, env: str, rollout: bool = False) -> dict:
+    """How to build env ``env``: its time limit and adapter keyword arguments; with ``rollout``
+    (jobs that run a trained victim) also how the victim acts there (``victim_actions``)."""
+    block = config["envs"][env]
+    out = {"name": env, "max_steps": block["max_steps"], "kwargs": block.get("kwargs", {})}
+    return {**out, "victim_actions": victim_actions(config, env)} if rollout else out
+
+
+def algo_params(config: dict, env: str, algo: str) -> dict:
+    """Hyperparameters of ``algo`` with the env's overrides (``envs.<env>.train.<algo>``) applied."""
+    merged = copy.deepcopy(config["algos"][algo])
+    merged.update(config["envs"][env].get("train", {}).get(algo, {}))
+    return merged
+
+
+def eval_params(config: dict, env: str) -> dict:
+    """The evaluation grid of ``env``: ``evaluate`` with the env's overrides
+    (``envs.<env>.evaluate``: e.g. fewer episodes for RWARE's 500-step episodes). Without
+    ``algos``: it says which victims get an evaluation, not what one computes, so attacking
+    one more algorithm leaves the other victims' evaluations as they are."""
+    merged = {k: v for k, v in copy.deepcopy(config["evaluate"]).items() if k != "algos"}
+    merged.update(config["envs"][env].get("evaluate", {}))
+    return merged
+
+
+def victim_actions(config: dict, env: str) -> str:
+    """How victims act on ``env`` in every rollout (``envs.<env>.victim_actions``): ``greedy``
+    (the default, EPyMARL's test_greedy) or ``sample`` (draw from the stochastic policy of a
+    MAPPO/IPPO victim; QMIX/VDN act epsilon-greedily with their final training epsilon)."""
+    return config["envs"][env].get("victim_actions", "greedy")
+
+
+def thresholds(config: dict) -> dict:
+    """Competence threshold (IQM return, acting as victim_actions says) per env, where the config sets one."""
+    return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
+
+
+def zoo_dir(config: dict) -> str | None:
+    """The folder of shipped victims, or None to train them (``--config zoo=null`` on the
+    command line arrives as the string 'null')."""
+    zoo = config.get("zoo")
+    return None if zoo is None or str(zoo).lower() in ("", "null", "none") else str(zoo)
+
+
+def attack_arch(name: str) -> str | None:
+    """The f_theta architecture attack ``name`` uses, if any."""
+    from ..attacks import ATTACKS
+
+    return ATTACKS[name].align_arch if name in ATTACKS else None
+
+
+def ablation_archs(config: dict) -> list[str]:
+    """f_theta architectures the samples ablation refits on each number of samples."""
+    from ..attacks import ATTACKS
+
+    return sorted({ATTACKS[a].align_arch for a in config["ablations"]["samples"]["attacks"]})
+
+
+def policy_path(config: dict, env: str, algo: str, seed) -> str:
+    """Where a victim's policy is read from: the run's own training, or the shipped zoo."""
+    return paths.policy(zoo_dir(config) or paths.victims_root(config["run"]), env, algo, seed)
+
+
+def fit_block(config: dict, arch: str, n_samples: int | None = None) -> dict:
+    """The settings of f_theta ``arch`` (``fit.<arch>``); ``n_samples``: drawn from the pool instead
+    (the samples ablation)."""
+    block = {"arch": arch, **copy.deepcopy(config["fit"][arch])}
+    return block if n_samples is None else {**block, "n_samples": int(n_samples)}
+
+
+def attack_blocks(config: dict, names) -> dict:
+    """Hyperparameters (``attacks.<name>``) of the attacks ``names`` that the config sets."""
+    from ..attacks import derived
+
+    names = set(names) | {b for name in names for b in derived().get(name, ())}
+    return {k: copy.deepcopy(v) for k, v in config.get("attacks", {}).items() if k in names}
+
+
+def ablation_block(config: dict, ablation: str) -> dict:
+    """What one victim's ablation job computes: the ablation's block (eps, episodes, attacks, grid)
+    with the evaluation's batch size. Without ``envs``, ``algos`` and ``seeds``: they say which
+    victims get a job, so adding or dropping one env leaves the other envs' jobs as they are."""
+    block = {k: v for k, v in config["ablations"][ablation].items() if k not in ("envs", "algos", "seeds")}
+    return {**copy.deepcopy(block), "max_batch": config["evaluate"]["max_batch"]}
+
+
+# ---- one builder per kind of job ----------------------------------------------------------------
+
+
+def victim_id(env: str, algo: str, seed) -> dict:
+    """The victim a job is about; seeds derive from it (never from paths)."""
+    return {"env": env, "algo": algo, "seed": int(seed)}
+
+
+def _job(config: dict, env: str, algo: str, seed, **fields) -> dict:
+    return {"victim": victim_id(env, algo, seed), **fields, "base_seed": config["seed"], "device": config["device"]}
+
+
+def _expected(config: dict, env: str, algo: str, seed) -> dict:
+    from .. import lineage
+
+    return lineage.expected(config, env, algo, int(seed))
+
+
+def train_params(config: dict, env: str, algo: str, seed) -> dict:
+    """``train_victim``: the env, the algorithm's hyperparameters (with the env's overrides)."""
+    return _job(config, env, algo, seed, env_block=env_params(config, env), algo=algo_params(config, env, algo))
+
+
+def collect_params(config: dict, env: str, algo: str, seed) -> dict:
+    """``collect_samples``: how many samples, in how many parallel episodes, of which policy."""
+    return _job(
+        config,
+        env,
+        algo,
+        seed,
+        env_block=env_params(config, env, rollout=True),
+        collect=copy.deepcopy(config["collect"]),
+        expect_policy=_expected(config, env, algo, seed)["policy"],
+    )
+
+
+def fit_params(config: dict, env: str, algo: str, seed, arch: str, n_samples: int | None = None) -> dict:
+    """``fit_align`` (and ``fit_align_n`` with ``n_samples``): f_theta's settings and its samples."""
+    return _job(
+        config,
+        env,
+        algo,
+        seed,
+        fit=fit_block(config, arch, n_samples),
+        expect_samples=_expected(config, env, algo, seed)["samples"],
+    )
+
+
+def evaluate_params(config: dict, env: str, algo: str, seed) -> dict:
+    """``evaluate_attacks``: the env's evaluation grid and the hyperparameters of its attacks."""
+    grid = eval_params(config, env)
+    expect = _expected(config, env, algo, seed)
+    return _job(
+        config,
+        env,
+        algo,
+        seed,
+        env_block=env_params(config, env, rollout=True),
+        evaluate=grid,
+        attacks=attack_blocks(config, grid["attacks"]),
+        expect_policy=expect["policy"],
+        expect_align=expect["align"],
+    )
+
+
+def score_params(config: dict, env: str, algo: str, seed) -> dict:
+    """``score_victim``: the victim against a random policy on the evaluation's benign episodes."""
+    return _job(
+        config,
+        env,
+        algo,
+        seed,
+        env_block=env_params(config, env, rollout=True),
+        episodes=eval_params(config, env)["episodes"],
+        expect_policy=_expected(config, env, algo, seed)["policy"],
+    )
+
+
+def ablation_params(config: dict, ablation: str, env: str, algo: str, seed) -> dict:
+    """``evaluate_ablation``: one ablation's block and the hyperparameters of its attacks."""
+    from .. import lineage
+
+    block = ablation_block(config, ablation)
+    return _job(
+        config,
+        env,
+        algo,
+        seed,
+        ablation=ablation,
+        env_block=env_params(config, env, rollout=True),
+        block=block,
+        attacks=attack_blocks(config, block["attacks"]),
+        expect_policy=_expected(config, env, algo, seed)["policy"],
+        expect_align=lineage.expected_ablation(config, ablation, env, algo, int(seed)),
+    )
+
+
+# ---- report jobs ----------------------------------------------------------------------------
+
+
+def summary_params(config: dict) -> dict:
+    """What a summary (``summarise``, ``summarise_ablation``) reads: the bootstrap's settings."""
+    report = config["report"]
+    return {"bootstrap_samples": report["bootstrap_samples"], "ci": report["ci"], "seed": config["seed"]}
+
+
+def claims_params(config: dict) -> dict:
+    """What the claims table reads: the bootstrap and the eps of its main view (``report.drop_eps``)."""
+    return {**summary_params(config), "eps": config["report"]["drop_eps"]}
+
+
+def main_drop_params(config: dict) -> dict:
+    """What the main % drop table reads: its eps."""
+    return {"eps": config["report"]["drop_eps"]}
+
+
+def victims_table_params(config: dict) -> dict:
+    """What the victims table reads: the competence threshold per env."""
+    return {"thresholds": thresholds(config)}

@@ -1,0 +1,75 @@
+"""The victim-vs-random check behind ``tables/{run}/victims.csv``.
+
+The victim (acting as in the evaluation: ``victim_actions``) and a uniform-random
+policy play the evaluation's benign episodes (the same env seeds and action
+streams), so a victim's score is its benign evaluation. By hand::
+
+    python -m marl_attacks score --config config/config.yaml --env vmas-navigation --algo mappo \\
+        --seed 0 --policy zoo/paper/vmas-navigation/mappo/seed0/policy.pt --out score.json
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from .. import config as cfgmod
+from ..envs import make_env
+from ..io import write_json
+from ..rollout import run_episodes, victim_actor
+from ..stats import iqm
+from ..utils import derive_seed, resolve_device, set_threads
+from ..victims import load_victim
+from .evaluate import action_seeds, episode_seeds
+
+
+def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> dict:
+    """IQM return of the victim (acting as ``env["victim_actions"]`` says) and of a uniform-random
+    policy on the eval seeds: the victim's episodes are the evaluation's benign ones."""
+    victim_actions = env["victim_actions"]
+    e = make_env(env["name"], episodes, device, max_steps=env["max_steps"], kwargs=env["kwargs"])
+    seeds = episode_seeds(base_seed, env["name"], episodes)
+    victim = run_episodes(
+        e, victim_actor(policy, victim_actions, action_seeds(base_seed, env["name"], episodes)), seeds
+    )
+    gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
+    rand = run_episodes(e, lambda obs, avail: e.random_actions(gen, avail), seeds)
+    return {
+        "return_iqm": iqm(victim.returns.numpy()),
+        "return_mean": float(victim.returns.mean()),
+        "random_return": iqm(rand.returns.numpy()),
+        "random_return_mean": float(rand.returns.mean()),
+        "episodes": episodes,
+        "victim_actions": victim_actions,
+    }
+
+
+def run(params: dict, *, policy: str, out: str, threads: int | None = None) -> None:
+    """``params``: :func:`marl_attacks.config.score_params` (env with how the victim acts, victim,
+    episodes, base_seed, device, expect_policy)."""
+    set_threads(threads)
+    dev = resolve_device(params["device"])
+    victim_policy, payload = load_victim(policy, dev, expect=params["expect_policy"])
+    score = score_victim(params["env_block"], victim_policy, params["episodes"], params["base_seed"], dev)
+    train = {"train_steps": payload["train_steps"], "train_seconds": payload["wall_seconds"]}
+    write_json(out, {**params["victim"], **train, **score})
+    print(score)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--policy", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threads", type=int, default=None)
+    a = p.parse_args(argv)
+    config = cfgmod.load(a.config)
+    run(cfgmod.score_params(config, a.env, a.algo, a.seed), policy=a.policy, out=a.out, threads=a.threads)
+
+
+if __name__ == "__main__":
+    main()
