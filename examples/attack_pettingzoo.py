@@ -2,7 +2,7 @@
 
 from mpe2 import simple_spread_v3
 
-from marl_attacks.wrappers import AttackedParallelEnv
+from marl_attacks.team import AttackedParallelEnv
 
 env = AttackedParallelEnv(simple_spread_v3.parallel_env(N=3, max_cycles=25), attack="align-mlp", eps=0.1)
 env.collect(episodes=20)  # benign episodes: record joint observations

@@ -18,7 +18,7 @@ COMMANDS = {
     "evaluate": ("stages.evaluate", "evaluate a victim under every configured attack"),
     "ablations": ("stages.ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
     "report": ("report", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
-    "attack": ("wrappers", "attack your own team on a PettingZoo or VMAS env"),
+    "attack": ("team.cli", "attack your own team on a PettingZoo or VMAS env"),
     "victims": ("victims", "export trained victims to a model zoo"),
 }
 

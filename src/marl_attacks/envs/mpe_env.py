@@ -6,6 +6,11 @@ a loop. All agents act in every step and episodes end only at ``max_cycles``
 Episodes started by auto-reset draw their seeds from a stream seeded by the
 last :meth:`MpeEnv.reset`, so the seeds passed to a reset determine every
 episode after it (training relies on this to resume bit for bit).
+
+The loop itself, :class:`ParallelEnvLoop`, takes any PettingZoo ``ParallelEnv``
+instances (``marl_attacks.team`` wraps a user's env with it): an agent missing
+from an observation dict (dead) is seen as zeros and gets no action, and an
+episode ends when the env has no agents left.
 """
 
 from __future__ import annotations
@@ -19,7 +24,53 @@ import torch
 from .base import BatchedEnv, EnvSpec, Step, step_from_numpy, unbounded_spec_tensors
 
 
-class MpeEnv(BatchedEnv):
+class ParallelEnvLoop(BatchedEnv):
+    """PettingZoo ``ParallelEnv`` instances ``self._envs`` stepped one after the other; subclasses
+    set them, ``self._agents`` (the order of the joint observation), ``self.spec``, ``num_envs``,
+    ``device`` and ``self._reseed`` (the stream auto-reset episodes draw their seeds from)."""
+
+    _envs: list
+    _agents: list
+
+    def _stack(self, obs: dict) -> np.ndarray:
+        joint = np.zeros((self.spec.n_agents, self.spec.obs_dim), np.float32)
+        for i, a in enumerate(self._agents):
+            if a in obs:
+                joint[i] = np.asarray(obs[a], np.float32).reshape(-1)
+        return joint
+
+    def reset(self, seeds: Sequence[int]) -> torch.Tensor:
+        assert len(seeds) == self.num_envs, "one seed per parallel episode"
+        obs = [self._stack(env.reset(seed=int(s) % 2**32)[0]) for env, s in zip(self._envs, seeds)]
+        # later auto-resets depend on these seeds only, so a reset fixes everything after it
+        self._reseed = np.random.default_rng([int(s) % 2**32 for s in seeds])
+        return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
+
+    def step(self, actions: torch.Tensor) -> Step:
+        acts = actions.detach().cpu().numpy()
+        to_env = (lambda x: int(x)) if self.spec.discrete else (lambda x: x.astype(np.float32))
+        B = self.num_envs
+        obs = np.empty((B, self.spec.n_agents, self.spec.obs_dim), np.float32)
+        reward = np.zeros(B, np.float32)
+        term, trunc = np.zeros(B, bool), np.zeros(B, bool)
+        ended = {}  # b -> observation that ended episode b, before its auto-reset
+        for b, env in enumerate(self._envs):
+            o, r, te, tr, _ = env.step({a: to_env(acts[b, i]) for i, a in enumerate(self._agents) if a in env.agents})
+            reward[b] = sum(r.values())
+            obs[b] = self._stack(o)
+            if not env.agents:  # every agent terminated or truncated
+                term[b] = any(te.values())
+                trunc[b] = not term[b]
+                ended[b] = obs[b].copy()
+                obs[b] = self._stack(env.reset(seed=int(self._reseed.integers(2**31)))[0])
+        return step_from_numpy(obs, reward, term, trunc, ended, self.device)
+
+    def close(self) -> None:
+        for env in self._envs:
+            env.close()
+
+
+class MpeEnv(ParallelEnvLoop):
     def __init__(
         self, task: str, num_envs: int, device: torch.device, *, max_steps: int = 25, seed: int = 0, **task_kwargs
     ):
@@ -51,31 +102,3 @@ class MpeEnv(BatchedEnv):
         )
         # Episodes started by auto-reset draw their seeds from this stream.
         self._reseed = np.random.default_rng(seed)
-
-    def _stack(self, obs: dict) -> np.ndarray:
-        return np.stack([obs[a] for a in self._agents])
-
-    def reset(self, seeds: Sequence[int]) -> torch.Tensor:
-        assert len(seeds) == self.num_envs, "one seed per parallel episode"
-        obs = [self._stack(env.reset(seed=int(s) % 2**32)[0]) for env, s in zip(self._envs, seeds)]
-        # later auto-resets depend on these seeds only, so a reset fixes everything after it
-        self._reseed = np.random.default_rng([int(s) % 2**32 for s in seeds])
-        return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
-
-    def step(self, actions: torch.Tensor) -> Step:
-        acts = actions.detach().cpu().numpy()
-        B = self.num_envs
-        obs = np.empty((B, self.spec.n_agents, self.spec.obs_dim), np.float32)
-        reward = np.zeros(B, np.float32)
-        term, trunc = np.zeros(B, bool), np.zeros(B, bool)
-        ended = {}  # b -> observation that ended episode b, before its auto-reset
-        for b, env in enumerate(self._envs):
-            o, r, te, tr, _ = env.step({a: int(acts[b, i]) for i, a in enumerate(self._agents)})
-            reward[b] = sum(r.values())
-            obs[b] = self._stack(o)
-            term[b] = all(te.values())
-            trunc[b] = all(tr.values()) and not term[b]
-            if term[b] or trunc[b]:
-                ended[b] = obs[b].copy()
-                obs[b] = self._stack(env.reset(seed=int(self._reseed.integers(2**31)))[0])
-        return step_from_numpy(obs, reward, term, trunc, ended, self.device)

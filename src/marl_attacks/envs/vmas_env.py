@@ -73,13 +73,22 @@ class VmasEnv(BatchedEnv):
         return self._observe()
 
     def _observe(self) -> torch.Tensor:
-        obs = self._env.get_from_scenario(get_observations=True, get_rewards=False, get_infos=False, get_dones=False)[0]
+        obs = self._env.get_from_scenario(
+            get_observations=True, get_rewards=False, get_infos=False, get_dones=False, dict_agent_names=False
+        )[0]
         return torch.stack(obs, dim=1)
+
+    def _env_step(self, per_agent: list) -> tuple:
+        """One step of the VMAS env: per-agent observation and reward lists, terminated, truncated
+        (``marl_attacks.team`` overrides it for envs made with other ``dict_spaces`` and
+        ``terminated_truncated`` settings)."""
+        obs, rews, terminated, truncated, _ = self._env.step(per_agent)
+        return obs, rews, terminated, truncated
 
     def step(self, actions: torch.Tensor) -> Step:
         actions = actions.to(self.device)
         per_agent = [actions[:, i] for i in range(self.spec.n_agents)]
-        obs, rews, terminated, truncated, _ = self._env.step(per_agent)
+        obs, rews, terminated, truncated = self._env_step(per_agent)
         obs = torch.stack(obs, dim=1)
         # some scenarios (wheel) return rewards of shape [B, 1] instead of [B]
         reward = torch.stack([r.reshape(self.num_envs) for r in rews], dim=1).sum(dim=1)
