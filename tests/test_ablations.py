@@ -6,14 +6,14 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from marl_attacks import ablations, collect, evaluate, fit, lineage, train
 from marl_attacks import config as cfgmod
 from marl_attacks.alignment import load_align_model
 from marl_attacks.io import ArtifactError
+from marl_attacks.stages import ablations, collect, evaluate, fit, train
 from marl_attacks.victims import load_victim
 
 ENV = {"name": "vmas-balance", "max_steps": 10, "kwargs": {"n_agents": 3, "continuous_actions": False}}
-VICTIM = {"env": ENV["name"], "algo": "mappo", "seed": 0}
+ROLLOUT = {**ENV, "victim_actions": "greedy"}  # the env as jobs that run a victim get it
 BLOCK = {"envs": [ENV["name"]], "eps": [0.3], "episodes": 3, "max_batch": 8}
 
 
@@ -29,6 +29,8 @@ def make_config() -> dict:
         "mlp": {"hidden": 16, "layers": 2, "lr": 1e-3, "batch_size": 16, "epochs": 2, "val_frac": 0.2, "n_samples": 40}
     }
     cfg["evaluate"]["attacks"] = ["benign", "align-mlp", "hadamard"]
+    cfg["evaluate"]["max_batch"] = 8
+    cfg["attacks"] = {}  # default hyperparameters, as main_rows uses
     cfg["ablations"] = {
         "samples": dict(BLOCK, attacks=["align-mlp"], n_samples=[20, 40]),
         "pgd_steps": dict(BLOCK, attacks=["align-mlp"], pgd_steps=[1, 4]),
@@ -45,41 +47,12 @@ def victim(tmp_path_factory):
     d = tmp_path_factory.mktemp("ablations")
     cfg = make_config()
     p = {k: str(d / k) for k in ["policy.pt", "curve.csv", "samples.pt", "mlp.pt", "mlp_n20.pt"]}
-    expect = lineage.expected(cfg, ENV["name"], "mappo", 0)
-    train.run(
-        ENV,
-        "mappo",
-        cfgmod.algo_params(cfg, ENV["name"], "mappo"),
-        0,
-        0,
-        "cpu",
-        p["policy.pt"],
-        p["curve.csv"],
-        progress=False,
-    )
-    collect.run(
-        ENV, VICTIM, p["policy.pt"], 40, 4, 0, "cpu", p["samples.pt"], progress=False, expect_policy=expect["policy"]
-    )
-    fit.run(
-        p["samples.pt"],
-        VICTIM,
-        cfgmod.fit_params(cfg, "mlp"),
-        0,
-        "cpu",
-        p["mlp.pt"],
-        progress=False,
-        expect_samples=expect["samples"],
-    )
-    fit.run(
-        p["samples.pt"],
-        VICTIM,
-        cfgmod.ablation_fit_params(cfg, "mlp", 20),
-        0,
-        "cpu",
-        p["mlp_n20.pt"],
-        progress=False,
-        expect_samples=expect["samples"],
-    )
+    name = ENV["name"]
+    policy, samples = p["policy.pt"], p["samples.pt"]
+    train.run(cfgmod.train_params(cfg, name, "mappo", 0), policy_out=policy, curve_out=p["curve.csv"], progress=False)
+    collect.run(cfgmod.collect_params(cfg, name, "mappo", 0), policy=policy, out=samples, progress=False)
+    for n, out in [(None, p["mlp.pt"]), (20, p["mlp_n20.pt"])]:
+        fit.run(cfgmod.fit_params(cfg, name, "mappo", 0, "mlp", n), samples=samples, out=out, progress=False)
     p["config"] = cfg
     return p
 
@@ -87,21 +60,9 @@ def victim(tmp_path_factory):
 def run(victim, ablation, block, align, tmp_path):
     """The ablation job, checking its inputs as the workflow does."""
     cfg, out = victim["config"], str(tmp_path / f"{ablation}.csv")
-    ablations.run(
-        ablation,
-        ENV,
-        VICTIM,
-        victim["policy.pt"],
-        align,
-        dict(block, max_batch=8),
-        {},
-        0,
-        "cpu",
-        out,
-        progress=False,
-        expect_policy=lineage.expected(cfg, ENV["name"], "mappo", 0)["policy"],
-        expect_align=lineage.expected_ablation(cfg, ablation, ENV["name"], "mappo", 0),
-    )
+    params = cfgmod.ablation_params(cfg, ablation, ENV["name"], "mappo", 0)
+    assert params["block"] == dict((k, v) for k, v in block.items() if k != "envs") | {"max_batch": 8}
+    ablations.run(params, policy=victim["policy.pt"], align=align, out=out, progress=False)
     return pd.read_csv(out)
 
 
@@ -110,7 +71,7 @@ def main_rows(victim, attacks, eps, attack_params=None):
     policy, _ = load_victim(victim["policy.pt"])
     model, _ = load_align_model(victim["mlp.pt"])
     cfg = dict(BLOCK, attacks=attacks, n_attacked=["all"], eps=eps)
-    rows, _ = evaluate.evaluate(ENV, policy, {"mlp": model}, cfg, attack_params or {}, 0, "cpu", progress=False)
+    rows, _ = evaluate.evaluate(ROLLOUT, policy, {"mlp": model}, cfg, attack_params or {}, 0, "cpu", progress=False)
     return rows
 
 
@@ -152,7 +113,7 @@ def test_n_attacked_ablation_covers_one_to_all(victim, tmp_path):
 
 def test_unknown_ablation_is_named(victim):
     with pytest.raises(KeyError, match="unknown ablation 'colour'"):
-        ablations.evaluate_ablation("colour", ENV, None, {}, dict(BLOCK, attacks=[]), {}, 0, "cpu", False)
+        ablations.evaluate_ablation("colour", ROLLOUT, None, {}, dict(BLOCK, attacks=[]), {}, 0, "cpu", False)
 
 
 def test_ablation_inputs_are_checked(victim, tmp_path):

@@ -347,13 +347,16 @@ def test_vdn_improves_on_simple_spread():
 
 
 def test_train_stage_resumes_from_its_checkpoint_and_deletes_it(tmp_path, monkeypatch):
-    from marl_attacks import train as stage
+    from conftest import job
+
     from marl_attacks.io import load_artifact
+    from marl_attacks.stages import train as stage
 
     env = {"name": "vmas-balance", "max_steps": 10, "kwargs": BALANCE}
 
     def run(out):
-        stage.run(env, "vdn", TINY["vdn"], 0, 0, "cpu", str(out / "policy.pt"), str(out / "curve.csv"), progress=False)
+        params = job(env, "vdn", victim_actions=None, algo_cfg=TINY["vdn"])
+        stage.run(params, policy_out=str(out / "policy.pt"), curve_out=str(out / "curve.csv"), progress=False)
 
     run(tmp_path / "straight")
     real_make_env = stage.make_env

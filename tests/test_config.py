@@ -324,16 +324,16 @@ def test_attacked_algos_default_to_every_algo_and_bound_the_ablations(good):
 
 
 def test_ablation_parameter_blocks(good):
-    block = cfgmod.ablation_params(good, "pgd_steps")
+    block = cfgmod.ablation_block(good, "pgd_steps")
     assert block["pgd_steps"] == good["ablations"]["pgd_steps"]["pgd_steps"]
     assert block["max_batch"] == good["evaluate"]["max_batch"]
     # which victims run it is not what a job computes: another env list must not rerun the others
     other = copy.deepcopy(good)
     other["ablations"]["pgd_steps"]["envs"] = list(good["envs"])[:1]
     other["ablations"]["pgd_steps"]["algos"] = ["mappo"]
-    assert cfgmod.ablation_params(other, "pgd_steps") == block and "envs" not in block
+    assert cfgmod.ablation_block(other, "pgd_steps") == block and "envs" not in block
     assert cfgmod.ablation_archs(good) == ["mlp"]
-    assert cfgmod.ablation_fit_params(good, "mlp", "20") == {**cfgmod.fit_params(good, "mlp"), "n_samples": 20}
+    assert cfgmod.fit_block(good, "mlp", "20") == {**cfgmod.fit_block(good, "mlp"), "n_samples": 20}
 
 
 def test_victim_actions_default_to_greedy_and_sample_only_on_paper_lbf(good):

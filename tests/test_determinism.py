@@ -3,9 +3,11 @@
 import hashlib
 
 import torch
+from conftest import job
 
-from marl_attacks import collect, evaluate, fit, report, train
+from marl_attacks import report
 from marl_attacks.io import load_artifact
+from marl_attacks.stages import collect, evaluate, fit, train
 
 ENV = {"name": "mpe-simple_spread", "max_steps": 8, "kwargs": {"N": 3}}
 MAPPO = {"total_steps": 640, "num_envs": 8, "rollout_len": 8, "epochs": 1, "minibatches": 2, "hidden": 16}
@@ -51,12 +53,20 @@ def _run(d):
             summary="summary.csv",
         ).items()
     }
-    train.run(ENV, "mappo", MAPPO, 0, 0, "cpu", p["policy"], p["curve"], progress=False)
-    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
-    collect.run(ENV, victim, p["policy"], 30, 4, 0, "cpu", p["samples"], progress=False)
-    fit.run(p["samples"], victim, FIT, 0, "cpu", p["model"], progress=False)
+    train.run(
+        job(ENV, victim_actions=None, algo_cfg=MAPPO), policy_out=p["policy"], curve_out=p["curve"], progress=False
+    )
+    collect.run(
+        job(ENV, collect={"n_samples": 30, "num_envs": 4}), policy=p["policy"], out=p["samples"], progress=False
+    )
+    fit.run(job(ENV, fit=FIT), samples=p["samples"], out=p["model"], progress=False)
     evaluate.run(
-        ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"], p["cost"], progress=False
+        job(ENV, evaluate=EVAL, attacks={}),
+        policy=p["policy"],
+        align={"mlp": p["model"]},
+        rows_out=p["rows"],
+        cost_out=p["cost"],
+        progress=False,
     )
     report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
     return p

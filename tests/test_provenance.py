@@ -15,9 +15,10 @@ import torch
 import yaml
 from conftest import ROOT, Crash, crash_after
 
-from marl_attacks import collect, evaluate, fit, lineage, train
 from marl_attacks import config as cfgmod
+from marl_attacks import lineage
 from marl_attacks.io import ArtifactError, atomic_write, config_hash, load_artifact, save_artifact
+from marl_attacks.stages import collect, evaluate, fit, score, train
 
 ENV, ALGO = "mpe-simple_spread", "mappo"
 REGENERATE = "delete it and rerun snakemake"
@@ -102,83 +103,31 @@ VICTIM = {"env": ENV, "algo": ALGO, "seed": 0}
 
 
 def _train(cfg, policy, checkpoint_every=None):
-    algo_cfg = cfgmod.algo_params(cfg, ENV, ALGO)
+    params = cfgmod.train_params(cfg, ENV, ALGO, 0)
     if checkpoint_every:
-        algo_cfg["checkpoint_every"] = checkpoint_every
-    train.run(
-        cfgmod.env_params(cfg, ENV),
-        ALGO,
-        algo_cfg,
-        0,
-        cfg["seed"],
-        "cpu",
-        str(policy),
-        str(Path(policy).with_suffix(".csv")),
-        progress=False,
-    )
+        params["algo_cfg"]["checkpoint_every"] = checkpoint_every
+    train.run(params, policy_out=str(policy), curve_out=str(Path(policy).with_suffix(".csv")), progress=False)
 
 
 def _collect(cfg, policy, out, victim=VICTIM):
-    expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    collect.run(
-        cfgmod.env_params(cfg, ENV),
-        victim,
-        str(policy),
-        cfg["collect"]["n_samples"],
-        cfg["collect"]["num_envs"],
-        cfg["seed"],
-        "cpu",
-        str(out),
-        progress=False,
-        expect_policy=expect["policy"],
-    )
+    params = cfgmod.collect_params(cfg, victim["env"], victim["algo"], victim["seed"])
+    collect.run(params, policy=str(policy), out=str(out), progress=False)
 
 
 def _fit(cfg, samples, out, victim=VICTIM):
-    expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    fit.run(
-        str(samples),
-        victim,
-        cfgmod.fit_params(cfg, "mlp"),
-        cfg["seed"],
-        "cpu",
-        str(out),
-        progress=False,
-        expect_samples=expect["samples"],
-    )
+    params = cfgmod.fit_params(cfg, victim["env"], victim["algo"], victim["seed"], "mlp")
+    fit.run(params, samples=str(samples), out=str(out), progress=False)
 
 
 def _evaluate(cfg, policy, model, out_dir, victim=VICTIM):
-    expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    evaluate.run(
-        cfgmod.env_params(cfg, ENV),
-        victim,
-        str(policy),
-        {"mlp": str(model)},
-        cfg["evaluate"],
-        {},
-        cfg["seed"],
-        "cpu",
-        str(out_dir / "eval.csv"),
-        str(out_dir / "cost.csv"),
-        progress=False,
-        expect_policy=expect["policy"],
-        expect_align=expect["align"],
-    )
+    params = cfgmod.evaluate_params(cfg, victim["env"], victim["algo"], victim["seed"])
+    rows, cost = str(out_dir / "eval.csv"), str(out_dir / "cost.csv")
+    evaluate.run(params, policy=str(policy), align={"mlp": str(model)}, rows_out=rows, cost_out=cost, progress=False)
 
 
 def _score(cfg, policy, out_dir, victim=VICTIM):
-    expect = lineage.expected(cfg, victim["env"], victim["algo"], victim["seed"])
-    evaluate.run_score(
-        cfgmod.env_params(cfg, ENV),
-        victim,
-        str(policy),
-        2,
-        cfg["seed"],
-        "cpu",
-        str(out_dir / "score.json"),
-        expect_policy=expect["policy"],
-    )
+    params = cfgmod.score_params(cfg, victim["env"], victim["algo"], victim["seed"])
+    score.run(params, policy=str(policy), out=str(out_dir / "score.json"))
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,14 @@ import json
 import pandas as pd
 import pytest
 import torch
+from conftest import job
 
-from marl_attacks import collect, evaluate, figures, fit, report, train
+from marl_attacks import figures, report
 from marl_attacks.io import ArtifactError, load_artifact
+from marl_attacks.stages import collect, evaluate, fit, score, train
 
 ENV = {"name": "vmas-balance", "max_steps": 12, "kwargs": {"n_agents": 3, "continuous_actions": False}}
+ROLLOUT = {**ENV, "victim_actions": "greedy"}  # the env as jobs that run a victim get it
 MAPPO = {"total_steps": 960, "num_envs": 8, "rollout_len": 12, "epochs": 1, "minibatches": 2, "hidden": 16}
 FIT = {
     "arch": "mlp",
@@ -21,6 +24,7 @@ FIT = {
     "val_frac": 0.2,
     "n_samples": 40,
 }
+COLLECT = {"n_samples": 40, "num_envs": 4}
 EVAL = {
     "episodes": 3,
     "eps": [0.1, 0.3],
@@ -56,14 +60,20 @@ def pipeline(tmp_path_factory):
             summary="summary.csv",
         ).items()
     }
-    train.run(ENV, "mappo", MAPPO, 0, 0, "cpu", p["policy"], p["curve"], progress=False)
-    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
-    collect.run(ENV, victim, p["policy"], 40, 4, 0, "cpu", p["samples"], progress=False)
-    fit.run(p["samples"], victim, FIT, 0, "cpu", p["model"], progress=False)
-    evaluate.run(
-        ENV, victim, p["policy"], {"mlp": p["model"]}, EVAL, {}, 0, "cpu", p["rows"], p["cost"], progress=False
+    train.run(
+        job(ENV, victim_actions=None, algo_cfg=MAPPO), policy_out=p["policy"], curve_out=p["curve"], progress=False
     )
-    evaluate.run_score(ENV, victim, p["policy"], 3, 0, "cpu", p["score"])
+    collect.run(job(ENV, collect=COLLECT), policy=p["policy"], out=p["samples"], progress=False)
+    fit.run(job(ENV, fit=FIT), samples=p["samples"], out=p["model"], progress=False)
+    evaluate.run(
+        job(ENV, evaluate=EVAL, attacks={}),
+        policy=p["policy"],
+        align={"mlp": p["model"]},
+        rows_out=p["rows"],
+        cost_out=p["cost"],
+        progress=False,
+    )
+    score.run(job(ENV, episodes=3), policy=p["policy"], out=p["score"])
     report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
     return p
 
@@ -111,12 +121,11 @@ def test_same_seeds_for_every_attack(pipeline):
     """At eps -> 0 any attack reproduces the benign episodes exactly (same env seeds)."""
     rows = pd.read_csv(pipeline["rows"])
     benign = rows[rows.attack == "benign"].sort_values("episode")["return"].to_numpy()
-    ENV_ = dict(ENV)
     from marl_attacks.victims import load_victim
 
     policy, _ = load_victim(pipeline["policy"])
     frame, _ = evaluate.evaluate(
-        ENV_,
+        ROLLOUT,
         policy,
         {},
         dict(EVAL, eps=[0.0], attacks=["benign", "hadamard"], n_attacked=["all"]),
@@ -197,31 +206,18 @@ FIT_MORE = {
 def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
     """Each f_theta arch fits from the samples file; every attack evaluates; costs are tabled."""
     from marl_attacks.alignment import load_align_model
-    from marl_attacks.attacks import ALL_NAMES, ATTACKS
+    from marl_attacks.attacks import ALL_NAMES, ATTACKS, runnable_names
 
     models = {"mlp": pipeline["model"]}
     for arch, cfg in FIT_MORE.items():
         models[arch] = str(tmp_path / f"{arch}.pt")
-        victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
-        fit.run(pipeline["samples"], victim, cfg, 0, "cpu", models[arch], progress=False)
+        fit.run(job(ENV, fit=cfg), samples=pipeline["samples"], out=models[arch], progress=False)
         model, payload = load_align_model(models[arch])
         assert torch.equal(model.val_mse, torch.tensor(payload["stats"]["val_mse"]))
     ev = dict(EVAL, attacks=list(ALL_NAMES), n_attacked=[1], eps=[0.2], episodes=2)
-    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
     rows, cost = str(tmp_path / "eval.csv"), str(tmp_path / "cost.csv")
-    evaluate.run(
-        ENV,
-        victim,
-        pipeline["policy"],
-        models,
-        ev,
-        {"white-box-pgd": {"pgd_steps": 2}},
-        0,
-        "cpu",
-        rows,
-        cost,
-        progress=False,
-    )
+    params = job(ENV, evaluate=ev, attacks={"white-box-pgd": {"pgd_steps": 2}})
+    evaluate.run(params, policy=pipeline["policy"], align=models, rows_out=rows, cost_out=cost, progress=False)
     frame = pd.read_csv(rows)
     assert set(frame.attack) == set(ALL_NAMES)
     attacked = frame[frame.attack != "benign"]
@@ -230,7 +226,7 @@ def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
     needs_f = [a for a in costs.attack if ATTACKS[a].align_arch]
     assert (costs.set_index("attack").loc[needs_f, "samples_used"] == 40).all()
     table = report.table_attack_cost([cost, cost], str(tmp_path / "attack_cost"))
-    assert set(table.attack) == set(ATTACKS) - {"benign"}
+    assert set(table.attack) == set(runnable_names()) - {"benign"}
     assert table.set_index("attack").loc["white-box-pgd", "access"].startswith("victim weights")
     assert table.set_index("attack").loc["hadamard", "access"] == "none"
     assert (tmp_path / "attack_cost.tex").read_text().startswith("\\begin{table}")
@@ -252,7 +248,7 @@ def test_targeted_evaluation_attacks_lowest_mse_agent(pipeline, monkeypatch):
 
     monkeypatch.setattr(evaluate, "run_episodes", spy)
     frame, _ = evaluate.evaluate(
-        ENV,
+        ROLLOUT,
         policy,
         {"mlp": model},
         dict(EVAL, attacks=["targeted-hadamard", "hadamard"], n_attacked=[1], eps=[0.2], episodes=3),
@@ -300,21 +296,23 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
     from marl_attacks import lineage
     from marl_attacks.victims import load_victim
 
-    victim = {"env": ENV["name"], "algo": "mappo", "seed": 0}
     samples = str(tmp_path / "samples.pt")
-    collect.run(ENV, victim, pipeline["policy"], 40, 4, 0, "cpu", samples, progress=False, victim_actions="sample")
+    sampled = {**ENV, "victim_actions": "sample"}
+    collect.run(
+        job(ENV, victim_actions="sample", collect=COLLECT), policy=pipeline["policy"], out=samples, progress=False
+    )
     block = load_artifact(samples)["meta"]["config"]
     assert block["victim_actions"] == "sample"
-    assert block == lineage.samples_block(ENV, 40, 4, block["victim_config_hash"], "sample")
+    assert block == lineage.samples_block(sampled, COLLECT, block["victim_config_hash"])
     greedy_obs = load_artifact(pipeline["samples"])["obs"]
     assert not torch.equal(load_artifact(samples)["obs"], greedy_obs)
-    score = str(tmp_path / "score.json")
-    evaluate.run_score(ENV, victim, pipeline["policy"], 3, 0, "cpu", score, victim_actions="sample")
-    scored = json.loads(open(score).read())
+    scored_path = str(tmp_path / "score.json")
+    score.run(job(ENV, victim_actions="sample", episodes=3), policy=pipeline["policy"], out=scored_path)
+    scored = json.loads(open(scored_path).read())
     assert scored["victim_actions"] == "sample"
     policy, _ = load_victim(pipeline["policy"])
     frame, _ = evaluate.evaluate(
-        ENV,
+        sampled,
         policy,
         {},
         dict(EVAL, eps=[0.0, 0.3], attacks=["benign", "hadamard"], n_attacked=["all"]),
@@ -322,13 +320,12 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
         0,
         "cpu",
         progress=False,
-        victim_actions="sample",
     )
     benign = frame[frame.attack == "benign"].sort_values("episode")["return"].to_numpy()
     zero = frame[(frame.attack == "hadamard") & (frame.eps == 0)].sort_values("episode")["return"].to_numpy()
     assert (zero == benign).all()
     assert abs(scored["return_mean"] - benign.mean()) < 1e-5
-    table = report.table_victims([pipeline["score"], score], str(tmp_path / "victims"))
+    table = report.table_victims([pipeline["score"], scored_path], str(tmp_path / "victims"))
     assert list(table.victim_actions) == ["greedy", "sample"]
 
 
@@ -353,7 +350,7 @@ def test_partial_team_attacks_and_targeted_skip_full_team(pipeline):
         ("noise-uniform", "all"),
         ("noise-ou", "all"),
     ]
-    frame, costs = evaluate.evaluate(ENV, policy, {"mlp": model}, ev, {}, 0, "cpu", progress=False)
+    frame, costs = evaluate.evaluate(ROLLOUT, policy, {"mlp": model}, ev, {}, 0, "cpu", progress=False)
     teams = frame.groupby("attack").n_attacked.agg(lambda s: sorted(set(s)))
     assert teams.to_dict() == {
         "benign": [0],

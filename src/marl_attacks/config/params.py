@@ -171,7 +171,7 @@ def _expected(config: dict, env: str, algo: str, seed) -> dict:
 
 def train_params(config: dict, env: str, algo: str, seed) -> dict:
     """``train_victim``: the env, the algorithm's hyperparameters (with the env's overrides)."""
-    return _job(config, env, algo, seed, env_block=env_params(config, env), algo=algo_params(config, env, algo))
+    return _job(config, env, algo, seed, env_block=env_params(config, env), algo_cfg=algo_params(config, env, algo))
 
 
 def collect_params(config: dict, env: str, algo: str, seed) -> dict:

@@ -27,14 +27,14 @@ from ..utils import resolve_device, seed_everything, set_threads
 
 
 def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
-    """``params``: :func:`marl_attacks.config.train_params` (env_block, victim, algo, base_seed, device)."""
+    """``params``: :func:`marl_attacks.config.train_params` (env_block, victim, algo_cfg, base_seed, device)."""
     set_threads(threads)
     dev = resolve_device(params["device"])
     env, victim = params["env_block"], params["victim"]
     algo, seed = victim["algo"], victim["seed"]
-    job_seed = policy_seed(params["base_seed"], env["name"], algo, seed)
+    job_seed = policy_seed(params["base_seed"], victim["env"], algo, seed)
     seed_everything(job_seed)
-    hp = build_config(algo, params["algo"])
+    hp = build_config(algo, params["algo_cfg"])
     e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed, kwargs=env["kwargs"])
     if e.spec.action_type not in ALGOS[algo].action_types:
         raise ValueError(

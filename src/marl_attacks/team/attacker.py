@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..alignment import AlignmentModel, FitConfig, fit, load_align_model
-from ..attacks import ATTACKS, AttackContext, make_attack
+from ..attacks import ATTACKS, AttackContext, make_attack, runnable_names
 from ..attacks import attack_kwargs as _check_params
 from ..envs import EnvSpec
 
@@ -89,8 +89,8 @@ class TeamAttacker:
     ) -> None:
         """Change the attack, its budget, the attacked agents or its hyperparameters."""
         if attack is not None:
-            if attack not in ATTACKS:
-                raise KeyError(f"unknown attack '{attack}'; known: {', '.join(ATTACKS)}")
+            if attack not in ATTACKS or not ATTACKS[attack].runnable:
+                raise KeyError(f"unknown attack '{attack}'; known: {', '.join(runnable_names())}")
             self.attack_name, self.params = attack, {}
         if params is not None:
             self.params = dict(params)

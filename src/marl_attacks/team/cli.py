@@ -17,7 +17,7 @@ import json
 import torch
 
 from ..alignment import FitConfig, fit, load_align_model
-from ..attacks import ATTACKS, AttackContext, make_attack
+from ..attacks import ATTACKS, AttackContext, make_attack, runnable_names
 from ..attacks import attack_kwargs as _check_params
 from ..envs.base import BatchedEnv
 from ..io import load_artifact
@@ -123,7 +123,7 @@ def parser() -> argparse.ArgumentParser:
         help="victim trained by `python -m marl_attacks train` on this env; default: "
         "uniform-random agents (which ignore observations, so returns do not move)",
     )
-    p.add_argument("--attack", default="align-mlp", choices=sorted(ATTACKS))
+    p.add_argument("--attack", default="align-mlp", choices=sorted(runnable_names()))
     p.add_argument("--eps", type=float, default=0.1, help="L-inf budget")
     p.add_argument(
         "--attacked", nargs="*", default=None, help="attacked agents (names such as agent_0, or indices); default all"
