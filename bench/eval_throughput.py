@@ -66,8 +66,8 @@ def main() -> None:
     from marl_attacks.alignment import FitConfig, build_model
     from marl_attacks.attacks import ATTACKS, AttackContext, make_attack
     from marl_attacks.envs import make_env
-    from marl_attacks.stages.evaluate import episode_seeds
     from marl_attacks.rollout import run_episodes
+    from marl_attacks.stages.evaluate import episode_seeds
 
     config = cfgmod.load(a.config)
     fit_config = cfgmod.load(a.fit_config) if a.fit_config else config

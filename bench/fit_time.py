@@ -56,8 +56,8 @@ def main() -> None:
     import marl_attacks.config as cfgmod
     from marl_attacks.algos.mappo import MappoPolicy
     from marl_attacks.alignment import FitConfig, fit
-    from marl_attacks.stages.collect import collect
     from marl_attacks.envs import make_env
+    from marl_attacks.stages.collect import collect
 
     config = cfgmod.load(a.config)
     quick_env = cfgmod.load(C.ROOT / "config" / "config.yaml")

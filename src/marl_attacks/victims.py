@@ -7,6 +7,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from . import paths
 from .algos import VictimPolicy, rebuild_policy
 from .io import load_artifact
 
@@ -32,7 +33,7 @@ def export_zoo(src: str, dst: str) -> list[Path]:
     loaded first, so a truncated or corrupted one is refused by name instead of shipped.
     """
     copied = []
-    for policy in sorted(Path(src).glob("*/*/seed*/policy.pt")):
+    for policy in sorted(Path(src).glob(paths.policy(".", "*", "*", "*"))):
         load_artifact(str(policy))
         rel = policy.parent.relative_to(src)
         (Path(dst) / rel).mkdir(parents=True, exist_ok=True)
