@@ -16,7 +16,6 @@ import yaml
 from conftest import ROOT, Crash, crash_after
 
 from marl_attacks import config as cfgmod
-from marl_attacks import lineage
 from marl_attacks.io import ArtifactError, atomic_write, config_hash, load_artifact, save_artifact
 from marl_attacks.stages import collect, evaluate, fit, score, train
 
@@ -144,7 +143,7 @@ def made(tmp_path_factory):
 
 
 def test_files_carry_the_provenance_their_readers_expect(made):
-    expect = lineage.expected(made.cfg, ENV, ALGO, 0)
+    expect = cfgmod.expected_inputs(made.cfg, ENV, ALGO, 0)
     for path, want in [
         (made.policy, expect["policy"]),
         (made.samples, expect["samples"]),

@@ -160,6 +160,62 @@ def test_changing_eps_reruns_evaluation_not_training(workdir):
         changed.write_text(cfg)
 
 
+SUMMARY_READERS = {
+    "figure_return_vs_eps",
+    "figure_episode_length",
+    "figure_ablation_architecture",
+    "figure_ablation_selection",
+    "table_main_drop",
+}
+ABLATION_FIGURES = {"figure_ablation_samples", "figure_ablation_pgd_steps", "figure_ablation_n_attacked"}
+EVAL_READERS = {"summarise", "table_claims", "table_attack_cost", "export_marl_eval"} | SUMMARY_READERS
+VICTIMS_READERS = {
+    "figure_return_vs_eps",
+    "figure_episode_length",
+    "figure_ablation_architecture",
+    "figure_ablation_selection",
+    "table_claims",
+}
+
+
+@pytest.mark.parametrize(
+    "old,new,rules",
+    [
+        # the eps of the main tables: read by those two tables only
+        ("report: {drop_eps: 0.1,", "report: {drop_eps: 0.5,", {"table_main_drop", "table_claims"}),
+        # the bootstrap: every summary and the claims, then what reads the summaries
+        (
+            "bootstrap_samples: 50",
+            "bootstrap_samples: 40",
+            {"summarise", "summarise_ablation", "table_claims"} | SUMMARY_READERS | ABLATION_FIGURES,
+        ),
+        # one attack's hyperparameter: the evaluations that run it, not the ablations (which do not)
+        ("white-box-pgd: {pgd_steps: 2}", "white-box-pgd: {pgd_steps: 3}", {"evaluate_attacks"} | EVAL_READERS),
+        # a competence threshold: the victims table and what reads it
+        (
+            "    kwargs: {N: 3, local_ratio: 0.5}\n",
+            "    kwargs: {N: 3, local_ratio: 0.5}\n    threshold: -50\n",
+            {"table_victims"} | VICTIMS_READERS,
+        ),
+    ],
+    ids=["report.drop_eps", "report.bootstrap_samples", "attacks.white-box-pgd", "envs.threshold"],
+)
+def test_changing_a_config_key_reruns_exactly_the_jobs_that_read_it(workdir, old, new, rules):
+    """A config value reaches only the jobs whose params hold it (marl_attacks.config's builders),
+    so a change reruns those jobs and what reads their outputs, nothing else."""
+    cfg = (workdir / "config/tiny.yaml").read_text()
+    changed = workdir / "config/tiny.yaml"
+    assert old in cfg
+    changed.write_text(cfg.replace(old, new))
+    try:
+        res = snakemake(workdir, "-n")
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        assert set(_jobs(out)) - {"all"} == rules
+    finally:
+        changed.write_text(cfg)
+
+
 def test_changing_victim_actions_reruns_scoring_and_evaluation_not_training(workdir):
     """envs.<env>.victim_actions reaches every job where the victim acts (through params:):
     sampling on one env reruns its scoring, collection, fits, evaluations and ablations, but

@@ -16,7 +16,7 @@ ZOO_FILES = ("policy.pt", "policy.pt.meta.json", "curve.csv")
 
 
 def load_victim(path: str, device="cpu", expect: dict | None = None) -> tuple[VictimPolicy, dict]:
-    """``expect`` (``{"config", "seed"}``, from :func:`marl_attacks.lineage.expected`): refuse a
+    """``expect`` (``{"config", "seed"}``, from :func:`marl_attacks.config.expected_inputs`): refuse a
     policy made by another config or for another victim."""
     expect = expect or {}
     payload = load_artifact(path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))

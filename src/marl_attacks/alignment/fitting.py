@@ -246,7 +246,7 @@ def fit(
 def load_align_model(path: str, device="cpu", expect: dict | None = None) -> tuple[AlignmentModel, dict]:
     """A fitted f_theta file (``<arch>.pt``) as a model on ``device`` and its payload.
 
-    ``expect`` (``{"config", "seed"}`` from :func:`marl_attacks.lineage.expected`): refuse an
+    ``expect`` (``{"config", "seed"}`` from :func:`marl_attacks.config.expected_inputs`): refuse an
     f_theta made by another config.
     """
     from ..io import load_artifact

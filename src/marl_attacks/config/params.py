@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 
-from .. import paths
+from .. import lineage, paths
+from ..io import config_hash
 
 
 def env_action_type(config: dict, env: str) -> str:
@@ -164,9 +165,7 @@ def _job(config: dict, env: str, algo: str, seed, **fields) -> dict:
 
 
 def _expected(config: dict, env: str, algo: str, seed) -> dict:
-    from .. import lineage
-
-    return lineage.expected(config, env, algo, int(seed))
+    return expected_inputs(config, env, algo, int(seed))
 
 
 def train_params(config: dict, env: str, algo: str, seed) -> dict:
@@ -231,8 +230,6 @@ def score_params(config: dict, env: str, algo: str, seed) -> dict:
 
 def ablation_params(config: dict, ablation: str, env: str, algo: str, seed) -> dict:
     """``evaluate_ablation``: one ablation's block and the hyperparameters of its attacks."""
-    from .. import lineage
-
     block = ablation_block(config, ablation)
     return _job(
         config,
@@ -244,7 +241,7 @@ def ablation_params(config: dict, ablation: str, env: str, algo: str, seed) -> d
         block=block,
         attacks=attack_blocks(config, block["attacks"]),
         expect_policy=_expected(config, env, algo, seed)["policy"],
-        expect_align=lineage.expected_ablation(config, ablation, env, algo, int(seed)),
+        expect_align=expected_ablation_inputs(config, ablation, env, algo, int(seed)),
     )
 
 
@@ -270,3 +267,50 @@ def main_drop_params(config: dict) -> dict:
 def victims_table_params(config: dict) -> dict:
     """What the victims table reads: the competence threshold per env."""
     return {"thresholds": thresholds(config)}
+
+
+# ---- provenance each job's inputs must carry ---------------------------------------------------
+
+
+def expected_inputs(config: dict, env: str, algo: str, seed: int) -> dict:
+    """Block and seed each intermediate of victim ``(env, algo, seed)`` must carry under ``config``.
+
+    ``{"policy": {"config", "seed"}, "samples": {...}, "align": {arch: {...}}}``,
+    with an f_theta for each architecture the configured attacks need.
+    """
+    base = config["seed"]
+    env_p = env_params(config, env, rollout=True)
+    policy = lineage.policy_block(env_p, algo, algo_params(config, env, algo), seed)
+    samples = lineage.samples_block(env_p, config["collect"], config_hash(policy))
+    align = {
+        arch: {
+            "config": lineage.align_block(fit_block(config, arch), config_hash(samples)),
+            "seed": lineage.align_seed(base, env, algo, seed, arch),
+        }
+        for arch in needed_archs(config, env)
+    }
+    return {
+        "policy": {"config": policy, "seed": lineage.policy_seed(base, env, algo, seed)},
+        "samples": {"config": samples, "seed": lineage.samples_seed(base, env, algo, seed)},
+        "align": align,
+    }
+
+
+def expected_ablation_inputs(config: dict, ablation: str, env: str, algo: str, seed: int) -> dict:
+    """Block and seed of each f_theta one ablation job reads, keyed as its inputs: ``<arch>``, or
+    ``<arch>_n<n>`` for the samples ablation (f_theta on ``n`` samples of the same pool)."""
+    base = config["seed"]
+    samples_hash = config_hash(expected_inputs(config, env, algo, seed)["samples"]["config"])
+    if ablation == "samples":
+        fits = {
+            paths.align_key(arch, n): (arch, fit_block(config, arch, n))
+            for arch in ablation_archs(config)
+            for n in config["ablations"]["samples"]["n_samples"]
+        }
+    else:
+        archs = {attack_arch(a) for a in config["ablations"][ablation]["attacks"]} - {None}
+        fits = {arch: (arch, fit_block(config, arch)) for arch in archs}
+    return {
+        key: {"config": lineage.align_block(fit, samples_hash), "seed": lineage.align_seed(base, env, algo, seed, arch)}
+        for key, (arch, fit) in fits.items()
+    }
