@@ -8,7 +8,7 @@ The package holds all logic; the Snakemake workflow only wires stages together:
     collect  -> marl_attacks.collect    (benign joint-observation samples)
     fit      -> marl_attacks.fit        (alignment models f_theta)
     evaluate -> marl_attacks.evaluate   (victims under every attack)
-    report   -> marl_attacks.report     (figures and tables)
+    report   -> marl_attacks.reporting  (summary, figures, tables, claims)
 """
 
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ COMMANDS = {
     "fit": ("fit", "fit the alignment model f_theta on recorded samples"),
     "evaluate": ("evaluate", "evaluate a victim under every configured attack"),
     "ablations": ("ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
-    "report": ("report", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
+    "report": ("reporting.cli", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
     "attack": ("wrappers", "attack your own team on a PettingZoo or VMAS env"),
     "victims": ("victims", "export trained victims to a model zoo"),
 }
