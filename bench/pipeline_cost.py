@@ -53,7 +53,7 @@ from pathlib import Path
 import _common as C
 
 from marl_attacks.attacks import takes_pgd_steps
-from marl_attacks.runrecord import read_benchmarks
+from marl_attacks.reporting.runrecord import read_benchmarks
 
 FAMILIES = {"vmas": "vmas-balance", "mpe": "mpe-simple_spread", "lbf": "lbf-8x8-2p-2f-coop", "rware": "rware-tiny-2ag"}
 LEARNER = {"mappo": "mappo", "ippo": "mappo", "qmix": "qmix", "vdn": "qmix"}  # same loop, same cost

@@ -17,7 +17,7 @@ COMMANDS = {
     "score": ("stages.score", "score a victim against a uniform-random policy"),
     "evaluate": ("stages.evaluate", "evaluate a victim under every configured attack"),
     "ablations": ("stages.ablations", "evaluate a victim for one ablation (samples, pgd_steps, n_attacked)"),
-    "report": ("report", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
+    "report": ("reporting.cli", "summary, figures, tables, claims and marl-eval JSON from evaluation rows"),
     "attack": ("team.cli", "attack your own team on a PettingZoo or VMAS env"),
     "victims": ("victims", "export trained victims to a model zoo"),
 }

@@ -58,8 +58,7 @@ rule summarise_ablation:
         mem_mb=2000,
         runtime=20,
     params:
-        report=config["report"],
-        base_seed=config["seed"],
+        job=mac.summary_params(config),
     message:
         "IQM and bootstrap CIs of ablation {wildcards.ablation}"
     script:

@@ -1,12 +1,17 @@
+# Stage 5, the report (marl_attacks.reporting): every output path from marl_attacks.paths, every
+# job's params from marl_attacks.config (exactly what the job reads).
+import marl_attacks.paths as paths
+
+
 rule summarise:
     input:
-        rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
+        rows=victim_paths(paths.eval_rows(RUN), attacked_victims()),
     output:
-        summary=f"results/{RUN}/summary.csv",
+        summary=paths.summary(RUN),
     log:
-        f"logs/{RUN}/report/summarise.log",
+        paths.log(RUN, "report", "summarise"),
     benchmark:
-        f"benchmarks/{RUN}/report/summarise.tsv"
+        paths.benchmark(RUN, "report", "summarise")
     conda:
         "../../environment.yml"
     threads: 1
@@ -14,8 +19,7 @@ rule summarise:
         mem_mb=2000,
         runtime=20,
     params:
-        report=config["report"],
-        base_seed=config["seed"],
+        job=mac.summary_params(config),
     message:
         "IQM and bootstrap CIs of every configuration"
     script:
@@ -24,15 +28,15 @@ rule summarise:
 
 rule figure_return_vs_eps:
     input:
-        summary=f"results/{RUN}/summary.csv",
-        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
+        summary=paths.summary(RUN),
+        victims=paths.table(RUN, "victims", "csv"),  # panel titles say where victims fail
     output:
-        pdf=f"figures/{RUN}/return_vs_eps.pdf",
-        png=report(f"figures/{RUN}/return_vs_eps.png", caption="../report/return_vs_eps.rst", category="Figures"),
+        pdf=paths.figure(RUN, "return_vs_eps", "pdf"),
+        png=report(paths.figure(RUN, "return_vs_eps", "png"), caption="../report/return_vs_eps.rst", category="Figures"),
     log:
-        f"logs/{RUN}/report/return_vs_eps.log",
+        paths.log(RUN, "report", "return_vs_eps"),
     benchmark:
-        f"benchmarks/{RUN}/report/return_vs_eps.tsv"
+        paths.benchmark(RUN, "report", "return_vs_eps")
     conda:
         "../../environment.yml"
     threads: 1
@@ -47,15 +51,15 @@ rule figure_return_vs_eps:
 
 rule table_main_drop:
     input:
-        summary=f"results/{RUN}/summary.csv",
+        summary=paths.summary(RUN),
     output:
-        report(f"tables/{RUN}/main_drop.csv", caption="../report/main_drop.rst", category="Tables"),
-        f"tables/{RUN}/main_drop.md",
-        f"tables/{RUN}/main_drop.tex",
+        report(paths.table(RUN, "main_drop", "csv"), caption="../report/main_drop.rst", category="Tables"),
+        paths.table(RUN, "main_drop", "md"),
+        paths.table(RUN, "main_drop", "tex"),
     log:
-        f"logs/{RUN}/report/main_drop.log",
+        paths.log(RUN, "report", "main_drop"),
     benchmark:
-        f"benchmarks/{RUN}/report/main_drop.tsv"
+        paths.benchmark(RUN, "report", "main_drop")
     conda:
         "../../environment.yml"
     threads: 1
@@ -63,24 +67,24 @@ rule table_main_drop:
         mem_mb=1000,
         runtime=10,
     params:
-        eps=config["report"]["drop_eps"],
+        job=mac.main_drop_params(config),
     message:
-        "Table: % drop in return at eps = {params.eps}"
+        "Table: % drop in return at eps = {params.job[eps]}"
     script:
         "../scripts/table_main_drop.py"
 
 
 rule table_victims:
     input:
-        scores=victim_paths("results/{run}/victims/{env}/{algo}/seed{seed}/score.json"),
+        scores=victim_paths(paths.score(RUN)),
     output:
-        report(f"tables/{RUN}/victims.csv", caption="../report/victims.rst", category="Tables"),
-        f"tables/{RUN}/victims.md",
-        f"tables/{RUN}/victims.tex",
+        report(paths.table(RUN, "victims", "csv"), caption="../report/victims.rst", category="Tables"),
+        paths.table(RUN, "victims", "md"),
+        paths.table(RUN, "victims", "tex"),
     log:
-        f"logs/{RUN}/report/victims.log",
+        paths.log(RUN, "report", "victims"),
     benchmark:
-        f"benchmarks/{RUN}/report/victims.tsv"
+        paths.benchmark(RUN, "report", "victims")
     conda:
         "../../environment.yml"
     threads: 1
@@ -88,7 +92,7 @@ rule table_victims:
         mem_mb=1000,
         runtime=10,
     params:
-        thresholds=mac.thresholds(config),
+        job=mac.victims_table_params(config),
     message:
         "Table: victims vs a uniform-random policy"
     script:
@@ -97,15 +101,15 @@ rule table_victims:
 
 rule table_attack_cost:
     input:
-        costs=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.cost.csv", attacked_victims()),
+        costs=victim_paths(paths.eval_cost(RUN), attacked_victims()),
     output:
-        report(f"tables/{RUN}/attack_cost.csv", caption="../report/attack_cost.rst", category="Tables"),
-        f"tables/{RUN}/attack_cost.md",
-        f"tables/{RUN}/attack_cost.tex",
+        report(paths.table(RUN, "attack_cost", "csv"), caption="../report/attack_cost.rst", category="Tables"),
+        paths.table(RUN, "attack_cost", "md"),
+        paths.table(RUN, "attack_cost", "tex"),
     log:
-        f"logs/{RUN}/report/attack_cost.log",
+        paths.log(RUN, "report", "attack_cost"),
     benchmark:
-        f"benchmarks/{RUN}/report/attack_cost.tsv"
+        paths.benchmark(RUN, "report", "attack_cost")
     conda:
         "../../environment.yml"
     threads: 1
@@ -120,15 +124,17 @@ rule table_attack_cost:
 
 rule figure_episode_length:
     input:
-        summary=f"results/{RUN}/summary.csv",
-        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
+        summary=paths.summary(RUN),
+        victims=paths.table(RUN, "victims", "csv"),  # panel titles say where victims fail
     output:
-        pdf=f"figures/{RUN}/episode_length.pdf",
-        png=report(f"figures/{RUN}/episode_length.png", caption="../report/episode_length.rst", category="Figures"),
+        pdf=paths.figure(RUN, "episode_length", "pdf"),
+        png=report(
+            paths.figure(RUN, "episode_length", "png"), caption="../report/episode_length.rst", category="Figures"
+        ),
     log:
-        f"logs/{RUN}/report/episode_length.log",
+        paths.log(RUN, "report", "episode_length"),
     benchmark:
-        f"benchmarks/{RUN}/report/episode_length.tsv"
+        paths.benchmark(RUN, "report", "episode_length")
     conda:
         "../../environment.yml"
     threads: 1
@@ -143,19 +149,19 @@ rule figure_episode_length:
 
 rule figure_ablation_architecture:
     input:
-        summary=f"results/{RUN}/summary.csv",
-        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
+        summary=paths.summary(RUN),
+        victims=paths.table(RUN, "victims", "csv"),  # panel titles say where victims fail
     output:
-        pdf=f"figures/{RUN}/ablation_architecture.pdf",
+        pdf=paths.figure(RUN, "ablation_architecture", "pdf"),
         png=report(
-            f"figures/{RUN}/ablation_architecture.png",
+            paths.figure(RUN, "ablation_architecture", "png"),
             caption="../report/ablation_architecture.rst",
             category="Ablations",
         ),
     log:
-        f"logs/{RUN}/report/ablation_architecture.log",
+        paths.log(RUN, "report", "ablation_architecture"),
     benchmark:
-        f"benchmarks/{RUN}/report/ablation_architecture.tsv"
+        paths.benchmark(RUN, "report", "ablation_architecture")
     conda:
         "../../environment.yml"
     threads: 1
@@ -170,17 +176,19 @@ rule figure_ablation_architecture:
 
 rule figure_ablation_selection:
     input:
-        summary=f"results/{RUN}/summary.csv",
-        victims=f"tables/{RUN}/victims.csv",  # panel titles say where victims fail
+        summary=paths.summary(RUN),
+        victims=paths.table(RUN, "victims", "csv"),  # panel titles say where victims fail
     output:
-        pdf=f"figures/{RUN}/ablation_selection.pdf",
+        pdf=paths.figure(RUN, "ablation_selection", "pdf"),
         png=report(
-            f"figures/{RUN}/ablation_selection.png", caption="../report/ablation_selection.rst", category="Ablations"
+            paths.figure(RUN, "ablation_selection", "png"),
+            caption="../report/ablation_selection.rst",
+            category="Ablations",
         ),
     log:
-        f"logs/{RUN}/report/ablation_selection.log",
+        paths.log(RUN, "report", "ablation_selection"),
     benchmark:
-        f"benchmarks/{RUN}/report/ablation_selection.tsv"
+        paths.benchmark(RUN, "report", "ablation_selection")
     conda:
         "../../environment.yml"
     threads: 1
@@ -195,16 +203,18 @@ rule figure_ablation_selection:
 
 rule figure_ablation_samples:
     input:
-        summary=f"results/{RUN}/ablations/samples/summary.csv",
+        summary=paths.ablation_summary(RUN, "samples"),
     output:
-        pdf=f"figures/{RUN}/ablation_samples.pdf",
+        pdf=paths.figure(RUN, "ablation_samples", "pdf"),
         png=report(
-            f"figures/{RUN}/ablation_samples.png", caption="../report/ablation_samples.rst", category="Ablations"
+            paths.figure(RUN, "ablation_samples", "png"),
+            caption="../report/ablation_samples.rst",
+            category="Ablations",
         ),
     log:
-        f"logs/{RUN}/report/ablation_samples.log",
+        paths.log(RUN, "report", "ablation_samples"),
     benchmark:
-        f"benchmarks/{RUN}/report/ablation_samples.tsv"
+        paths.benchmark(RUN, "report", "ablation_samples")
     conda:
         "../../environment.yml"
     threads: 1
@@ -219,16 +229,18 @@ rule figure_ablation_samples:
 
 rule figure_ablation_pgd_steps:
     input:
-        summary=f"results/{RUN}/ablations/pgd_steps/summary.csv",
+        summary=paths.ablation_summary(RUN, "pgd_steps"),
     output:
-        pdf=f"figures/{RUN}/ablation_pgd_steps.pdf",
+        pdf=paths.figure(RUN, "ablation_pgd_steps", "pdf"),
         png=report(
-            f"figures/{RUN}/ablation_pgd_steps.png", caption="../report/ablation_pgd_steps.rst", category="Ablations"
+            paths.figure(RUN, "ablation_pgd_steps", "png"),
+            caption="../report/ablation_pgd_steps.rst",
+            category="Ablations",
         ),
     log:
-        f"logs/{RUN}/report/ablation_pgd_steps.log",
+        paths.log(RUN, "report", "ablation_pgd_steps"),
     benchmark:
-        f"benchmarks/{RUN}/report/ablation_pgd_steps.tsv"
+        paths.benchmark(RUN, "report", "ablation_pgd_steps")
     conda:
         "../../environment.yml"
     threads: 1
@@ -243,16 +255,18 @@ rule figure_ablation_pgd_steps:
 
 rule figure_ablation_n_attacked:
     input:
-        summary=f"results/{RUN}/ablations/n_attacked/summary.csv",
+        summary=paths.ablation_summary(RUN, "n_attacked"),
     output:
-        pdf=f"figures/{RUN}/ablation_n_attacked.pdf",
+        pdf=paths.figure(RUN, "ablation_n_attacked", "pdf"),
         png=report(
-            f"figures/{RUN}/ablation_n_attacked.png", caption="../report/ablation_n_attacked.rst", category="Ablations"
+            paths.figure(RUN, "ablation_n_attacked", "png"),
+            caption="../report/ablation_n_attacked.rst",
+            category="Ablations",
         ),
     log:
-        f"logs/{RUN}/report/ablation_n_attacked.log",
+        paths.log(RUN, "report", "ablation_n_attacked"),
     benchmark:
-        f"benchmarks/{RUN}/report/ablation_n_attacked.tsv"
+        paths.benchmark(RUN, "report", "ablation_n_attacked")
     conda:
         "../../environment.yml"
     threads: 1
@@ -267,13 +281,17 @@ rule figure_ablation_n_attacked:
 
 rule table_access_assumptions:
     output:
-        report(f"tables/{RUN}/access_assumptions.csv", caption="../report/access_assumptions.rst", category="Tables"),
-        f"tables/{RUN}/access_assumptions.md",
-        f"tables/{RUN}/access_assumptions.tex",
+        report(
+            paths.table(RUN, "access_assumptions", "csv"),
+            caption="../report/access_assumptions.rst",
+            category="Tables",
+        ),
+        paths.table(RUN, "access_assumptions", "md"),
+        paths.table(RUN, "access_assumptions", "tex"),
     log:
-        f"logs/{RUN}/report/access_assumptions.log",
+        paths.log(RUN, "report", "access_assumptions"),
     benchmark:
-        f"benchmarks/{RUN}/report/access_assumptions.tsv"
+        paths.benchmark(RUN, "report", "access_assumptions")
     conda:
         "../../environment.yml"
     threads: 1
@@ -288,17 +306,19 @@ rule table_access_assumptions:
 
 rule table_claims:
     input:
-        rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
-        victims=f"tables/{RUN}/victims.csv",  # pools competent victims apart
+        rows=victim_paths(paths.eval_rows(RUN), attacked_victims()),
+        victims=paths.table(RUN, "victims", "csv"),  # pools competent victims apart
     output:
-        report(f"tables/{RUN}/claims.csv", caption="../report/claims.rst", category="Claims"),
-        f"tables/{RUN}/claims.md",
-        f"tables/{RUN}/claims.tex",
-        by_eps=report(f"tables/{RUN}/claims_by_eps.csv", caption="../report/claims_by_eps.rst", category="Claims"),
+        report(paths.table(RUN, "claims", "csv"), caption="../report/claims.rst", category="Claims"),
+        paths.table(RUN, "claims", "md"),
+        paths.table(RUN, "claims", "tex"),
+        by_eps=report(
+            paths.table(RUN, "claims_by_eps", "csv"), caption="../report/claims_by_eps.rst", category="Claims"
+        ),
     log:
-        f"logs/{RUN}/report/claims.log",
+        paths.log(RUN, "report", "claims"),
     benchmark:
-        f"benchmarks/{RUN}/report/claims.tsv"
+        paths.benchmark(RUN, "report", "claims")
     conda:
         "../../environment.yml"
     threads: 1
@@ -306,24 +326,22 @@ rule table_claims:
         mem_mb=2000,
         runtime=20,
     params:
-        eps=config["report"]["drop_eps"],
-        report=config["report"],
-        base_seed=config["seed"],
+        job=mac.claims_params(config),
     message:
-        "Table: the paper's claims on this run (at eps = {params.eps} and over the eps grid)"
+        "Table: the paper's claims on this run (at eps = {params.job[eps]} and over the eps grid)"
     script:
         "../scripts/table_claims.py"
 
 
 rule export_marl_eval:
     input:
-        rows=victim_paths("results/{run}/eval/{env}/{algo}/seed{seed}.csv", attacked_victims()),
+        rows=victim_paths(paths.eval_rows(RUN), attacked_victims()),
     output:
-        json=f"results/{RUN}/marl_eval.json",
+        json=paths.marl_eval(RUN),
     log:
-        f"logs/{RUN}/report/marl_eval.log",
+        paths.log(RUN, "report", "marl_eval"),
     benchmark:
-        f"benchmarks/{RUN}/report/marl_eval.tsv"
+        paths.benchmark(RUN, "report", "marl_eval")
     conda:
         "../../environment.yml"
     threads: 1

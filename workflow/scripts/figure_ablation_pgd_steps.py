@@ -1,6 +1,7 @@
 # Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
-from marl_attacks import report
+from marl_attacks import paths
 from marl_attacks.logging_utils import logged
+from marl_attacks.reporting.figures import draw_figure
 
 with logged(snakemake.log[0]):
-    report.draw_figure("ablation_pgd_steps", snakemake.input.summary, snakemake.output.png[: -len(".png")])
+    draw_figure("ablation_pgd_steps", snakemake.input.summary, paths.stem(snakemake.output.png))

@@ -1,8 +1,9 @@
 # Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
-from marl_attacks import report
+from marl_attacks import paths
 from marl_attacks.logging_utils import logged
+from marl_attacks.reporting.figures import draw_figure
 
 with logged(snakemake.log[0]):
-    report.draw_figure(
-        "ablation_selection", snakemake.input.summary, snakemake.output.png[: -len(".png")], snakemake.input.victims
+    draw_figure(
+        "ablation_selection", snakemake.input.summary, paths.stem(snakemake.output.png), snakemake.input.victims
     )

@@ -1,8 +1,7 @@
 # Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
-from marl_attacks import report
+from marl_attacks import paths
 from marl_attacks.logging_utils import logged
+from marl_attacks.reporting.figures import draw_figure
 
 with logged(snakemake.log[0]):
-    report.draw_figure(
-        "return_vs_eps", snakemake.input.summary, snakemake.output.png[: -len(".png")], snakemake.input.victims
-    )
+    draw_figure("return_vs_eps", snakemake.input.summary, paths.stem(snakemake.output.png), snakemake.input.victims)

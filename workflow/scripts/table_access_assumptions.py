@@ -1,6 +1,7 @@
 # Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
-from marl_attacks import report
+from marl_attacks import paths
 from marl_attacks.logging_utils import logged
+from marl_attacks.reporting.tables import table_access_assumptions
 
 with logged(snakemake.log[0]):
-    report.table_access_assumptions(snakemake.output[0][: -len(".csv")])
+    table_access_assumptions(paths.stem(snakemake.output[0]))

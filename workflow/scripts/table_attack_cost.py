@@ -1,7 +1,7 @@
 # Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
-from marl_attacks import report
+from marl_attacks import paths
 from marl_attacks.logging_utils import logged
+from marl_attacks.reporting.tables import table_attack_cost
 
 with logged(snakemake.log[0]):
-    stem = snakemake.output[0][: -len(".csv")]
-    report.table_attack_cost(list(snakemake.input.costs), stem)
+    table_attack_cost(list(snakemake.input.costs), paths.stem(snakemake.output[0]))

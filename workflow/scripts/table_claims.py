@@ -1,18 +1,16 @@
 # Thin wrapper: everything the stage uses comes through snakemake.input/output/params.
 import pandas as pd
 
-from marl_attacks import report
+from marl_attacks import paths
 from marl_attacks.logging_utils import logged
+from marl_attacks.reporting.claims import table_claims
+from marl_attacks.reporting.summary import load_eval
 
 with logged(snakemake.log[0]):
-    p, r = snakemake.params, snakemake.params.report
-    report.table_claims(
-        report.load_eval(list(snakemake.input.rows)),
-        p.eps,
-        r["bootstrap_samples"],
-        r["ci"],
-        p.base_seed,
-        snakemake.output[0][: -len(".csv")],
-        snakemake.output.by_eps,
+    table_claims(
+        load_eval(list(snakemake.input.rows)),
         pd.read_csv(snakemake.input.victims),
+        paths.stem(snakemake.output[0]),
+        snakemake.output.by_eps,
+        snakemake.params.job,
     )

@@ -36,8 +36,8 @@ from ..alignment import load_align_model
 from ..attacks import ATTACKS, AttackContext, derived, make_attack
 from ..envs import make_env
 from ..io import write_csv
+from ..reporting.stats import iqm
 from ..rollout import run_episodes, victim_actor
-from ..stats import iqm
 from ..utils import derive_seed, resolve_device, set_threads
 from ..victims import load_victim
 

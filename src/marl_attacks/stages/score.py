@@ -17,8 +17,8 @@ import torch
 from .. import config as cfgmod
 from ..envs import make_env
 from ..io import write_json
+from ..reporting.stats import iqm
 from ..rollout import run_episodes, victim_actor
-from ..stats import iqm
 from ..utils import derive_seed, resolve_device, set_threads
 from ..victims import load_victim
 from .evaluate import action_seeds, episode_seeds

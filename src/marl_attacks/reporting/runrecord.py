@@ -7,7 +7,7 @@ the command, start and end times and the wall time, the machine, the package ver
 job seconds per rule summed from ``benchmarks/{run}/``. After a run::
 
     start=$(date +%s); snakemake --cores 2 --configfile config/paper.yaml
-    python -m marl_attacks.runrecord --config config/paper.yaml --started $start \\
+    python -m marl_attacks.reporting.runrecord --config config/paper.yaml --started $start \\
         --command "snakemake --cores 2 --configfile config/paper.yaml"
 """
 
@@ -25,7 +25,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .io import _git_commit, _versions, write_json, write_text
+from ..io import _git_commit, _versions, write_json, write_text
 
 
 def read_benchmarks(bench_dir: str | Path) -> list[dict]:
@@ -142,7 +142,7 @@ def record(
 
 
 def main(argv=None) -> None:
-    from . import config as cfgmod
+    from .. import config as cfgmod
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", required=True, help="the config file the run used")

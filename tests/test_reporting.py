@@ -1,4 +1,4 @@
-"""Summary statistics, claims, the access table and the marl-eval export, on synthetic rows."""
+"""Summary statistics, claims, the tables and the marl-eval export (marl_attacks.reporting), on synthetic rows."""
 
 import json
 
@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marl_attacks import report
+from marl_attacks.reporting.claims import OVERALL, OVERALL_COMPETENT, claims, table_claims
+from marl_attacks.reporting.export import export_marl_eval_rows, to_marl_eval
+from marl_attacks.reporting.stats import iqm
+from marl_attacks.reporting.summary import run_ablation_summary, run_summary, summarise
+from marl_attacks.reporting.tables import (
+    competence,
+    table_access_assumptions,
+    table_main_drop,
+    table_victims,
+    write_table,
+)
 
 #: attack -> return lost per unit of eps (all agents attacked)
 EFFECT = {
@@ -63,6 +73,11 @@ def make_rows(
     return pd.DataFrame(rows)
 
 
+def claims_params(reps, eps):
+    """What the claims job reads (config.claims_params) with the given resamples and eps."""
+    return {"bootstrap_samples": reps, "ci": 0.95, "seed": 0, "eps": eps}
+
+
 @pytest.fixture(scope="module")
 def rows():
     return make_rows()
@@ -70,7 +85,7 @@ def rows():
 
 @pytest.fixture(scope="module")
 def summary(rows):
-    return report.summarise(rows, 1000, 0.95, 0)
+    return summarise(rows, 1000, 0.95, 0)
 
 
 def test_summary_follows_the_data_contract(summary):
@@ -113,7 +128,7 @@ def test_drop_ci_is_paired_with_benign(rows, summary):
 
 def test_length_change_and_win_rate():
     rows = make_rows(win=True, envs=("vmas-balance",))
-    s = report.summarise(rows, 500, 0.95, 0)
+    s = summarise(rows, 500, 0.95, 0)
     wb = s[(s.attack == "white-box-fgsm") & (s.eps == 0.5) & (s.n_attacked == 3)].iloc[0]
     assert wb.length_change_pct == pytest.approx(100 / 25)
     assert {"win_rate", "win_ci_low", "win_ci_high"} <= set(s.columns)
@@ -124,7 +139,7 @@ def test_length_change_and_win_rate():
 def test_groups_on_other_episodes_are_compared_unpaired(rows):
     """An attack run on fewer episodes than benign still gets a drop and a CI."""
     part = rows[~((rows.attack == "hadamard") & (rows.episode >= 10))]
-    s = report.summarise(part, 500, 0.95, 0)
+    s = summarise(part, 500, 0.95, 0)
     r = s[(s.attack == "hadamard") & (s.eps == 0.5) & (s.n_attacked == 3)].iloc[0]
     assert r.episodes == 20 and r.drop_ci_low < r.drop_pct < r.drop_ci_high
 
@@ -132,14 +147,14 @@ def test_groups_on_other_episodes_are_compared_unpaired(rows):
 def test_ablation_summary_has_a_row_per_value(rows):
     ab = rows[rows.attack.isin(["benign", "align-mlp"]) & rows.n_attacked.isin([0, 3])].copy()
     ab["value"] = np.where(ab.attack == "benign", np.nan, ab.eps * 10)  # stand-in for an ablated setting
-    s = report.summarise(ab, 200, 0.95, 0, keys=["attack", "eps", "n_attacked", "value"])
+    s = summarise(ab, 200, 0.95, 0, keys=["attack", "eps", "n_attacked", "value"])
     att = s[s.attack == "align-mlp"]
     assert sorted(att.value) == [1.0, 1.0, 5.0, 5.0]  # per env
     assert (s[s.attack == "benign"].value.isna()).all()
 
 
 def test_claims_verdicts_follow_the_data(rows):
-    c = report.claims(rows, 1000, 0.95, 0)
+    c = claims(rows, 1000, 0.95, 0)
     per_env = c[c.env != "overall"]
     # align (30/eps) > max-noise (10/eps); hadamard (20) > max-noise; at m = 1: targeted align (20) >
     # align (0.4 x 30 = 12); targeted hadamard (2) < hadamard (0.4 x 20 = 8)
@@ -161,13 +176,13 @@ def test_claims_verdicts_follow_the_data(rows):
 
 def test_claim_without_a_difference_is_inconclusive(rows):
     same = rows[(rows.attack == "align-mlp") & (rows.n_attacked == 1)].assign(attack="targeted-align")
-    c = report.claims(pd.concat([rows[rows.attack != "targeted-align"], same]), 300, 0.95, 0)
+    c = claims(pd.concat([rows[rows.attack != "targeted-align"], same]), 300, 0.95, 0)
     c = c[c.attack == "targeted-align"]
     assert len(c) and (c.diff_pp == 0).all() and set(c.verdict) == {"inconclusive"}
 
 
 def test_claims_overall_is_the_mean_over_envs(rows):
-    c = report.claims(rows, 500, 0.95, 0)
+    c = claims(rows, 500, 0.95, 0)
     key = (c.claim == "1") & (c.eps == 0.1)
     overall = c[key & (c.env == "overall")].iloc[0]
     envs = c[key & (c.env != "overall")]
@@ -178,7 +193,7 @@ def test_claims_overall_is_the_mean_over_envs(rows):
 
 def test_claims_use_the_summarys_resamples(rows, summary):
     """The drop CI of an attack in the claims table is the summary's (same paired resamples)."""
-    c = report.claims(rows, 1000, 0.95, 0)
+    c = claims(rows, 1000, 0.95, 0)
     r = c[(c.claim == "2") & (c.env == "vmas-balance") & (c.eps == 0.5)].iloc[0]
     s = summary[
         (summary.env == "vmas-balance")
@@ -190,7 +205,7 @@ def test_claims_use_the_summarys_resamples(rows, summary):
 
 
 def test_table_claims_writes_three_formats(rows, tmp_path):
-    table = report.table_claims(rows, 0.5, 300, 0.95, 0, str(tmp_path / "claims"), str(tmp_path / "by_eps.csv"))
+    table = table_claims(rows, None, str(tmp_path / "claims"), str(tmp_path / "by_eps.csv"), claims_params(300, 0.5))
     assert set(table.eps) == {0.5}
     assert set(pd.read_csv(tmp_path / "by_eps.csv").eps) == {0.1, 0.5}
     md = (tmp_path / "claims.md").read_text()
@@ -211,22 +226,22 @@ def test_claims_pool_competent_victims_apart(rows, tmp_path):
             "passed": [True, True, True, False],
         }
     )
-    c = report.claims(rows, 300, 0.95, 0, report.competence(victims))
+    c = claims(rows, 300, 0.95, 0, competence(victims))
     key = (c.claim == "1") & (c.eps == 0.5)
-    competent = c[key & (c.env == report.OVERALL_COMPETENT)].iloc[0]
+    competent = c[key & (c.env == OVERALL_COMPETENT)].iloc[0]
     balance = c[key & (c.env == "vmas-balance")].iloc[0]
     assert competent.n_envs == 1 and competent.diff_pp == pytest.approx(balance.diff_pp)
-    assert c[key & (c.env == report.OVERALL)].iloc[0].n_envs == 2
+    assert c[key & (c.env == OVERALL)].iloc[0].n_envs == 2
     spread = c[key & (c.env == "mpe-simple_spread")].iloc[0]
     assert (balance.victims_competent, balance.victims, spread.victims_competent) == (2, 2, 1)
-    assert report.OVERALL_COMPETENT not in set(report.claims(rows, 300, 0.95, 0).env)
-    table = report.table_claims(rows, 0.5, 300, 0.95, 0, str(tmp_path / "claims"), victims=victims)
+    assert OVERALL_COMPETENT not in set(claims(rows, 300, 0.95, 0).env)
+    table = table_claims(rows, victims, str(tmp_path / "claims"), None, claims_params(300, 0.5))
     md = (tmp_path / "claims.md").read_text()
     assert "competent victims (mean)" in md and "| 1/2 " in md and "never learned" in md
-    assert table.env.tolist()[-1] == report.OVERALL_COMPETENT  # pooled rows last, competent last
+    assert table.env.tolist()[-1] == OVERALL_COMPETENT  # pooled rows last, competent last
     none = victims.assign(passed=False)
-    c = report.claims(rows, 300, 0.95, 0, report.competence(none))
-    assert report.OVERALL_COMPETENT not in set(c.env)
+    c = claims(rows, 300, 0.95, 0, competence(none))
+    assert OVERALL_COMPETENT not in set(c.env)
 
 
 def test_victims_table_scores_against_threshold_and_prints_whole_rates(tmp_path):
@@ -250,7 +265,7 @@ def test_victims_table_scores_against_threshold_and_prints_whole_rates(tmp_path)
             )
         )
         scores.append(str(path))
-    frame = report.table_victims(scores, str(tmp_path / "victims"), {"lbf-8x8-2p-2f-coop": 0.5})
+    frame = table_victims(scores, str(tmp_path / "victims"), {"thresholds": {"lbf-8x8-2p-2f-coop": 0.5}})
     assert frame.passed.tolist() == [True, False] and frame.victim_actions.tolist() == ["greedy"] * 2
     assert frame.train_seconds.iloc[0] == 1234.4  # the CSV keeps the measured value
     md = (tmp_path / "victims.md").read_text()
@@ -259,12 +274,12 @@ def test_victims_table_scores_against_threshold_and_prints_whole_rates(tmp_path)
 
 def test_claims_without_their_attacks_say_so(tmp_path):
     rows = make_rows(effect={"white-box-fgsm": 60.0}, envs=("vmas-balance",), seeds=(0,), episodes=5)
-    table = report.table_claims(rows, 0.1, 50, 0.95, 0, str(tmp_path / "claims"))
+    table = table_claims(rows, None, str(tmp_path / "claims"), None, claims_params(50, 0.1))
     assert table.empty and "No claim" in (tmp_path / "claims.md").read_text()
 
 
 def test_access_table_lists_this_papers_and_prior_attacks(tmp_path):
-    table = report.table_access_assumptions(str(tmp_path / "access"))
+    table = table_access_assumptions(str(tmp_path / "access"))
     refs = " ".join(table.reference)
     for prior in ["Lin et al. 2020", "Li et al. 2023", "Pham et al. 2022", "Huang et al. 2017", "Zhang et al. 2020"]:
         assert prior in refs
@@ -277,7 +292,7 @@ def test_access_table_lists_this_papers_and_prior_attacks(tmp_path):
 
 
 def test_marl_eval_layout(rows, tmp_path):
-    data = report.export_marl_eval_rows(rows, str(tmp_path / "marl_eval.json"))
+    data = export_marl_eval_rows(rows, str(tmp_path / "marl_eval.json"))
     loaded = json.loads((tmp_path / "marl_eval.json").read_text())
     assert loaded == data
     # marl-eval takes a run's last key as its absolute metrics
@@ -309,14 +324,14 @@ def test_marl_eval_layout(rows, tmp_path):
 
 
 def test_marl_eval_win_rate_is_one_value(tmp_path):
-    data = report.to_marl_eval(make_rows(win=True, envs=("vmas-balance",), seeds=(0,), episodes=4))
+    data = to_marl_eval(make_rows(win=True, envs=("vmas-balance",), seeds=(0,), episodes=4))
     metrics = data["vmas"]["balance"]["mappo"]["seed_0"]["step_0"]
     assert len(metrics["win_rate"]) == 1 and 0 <= metrics["win_rate"][0] <= 1
 
 
 def test_write_table_display_replaces_md_and_tex(tmp_path):
     frame = pd.DataFrame({"x": [1.23456]})
-    report.write_table(frame, str(tmp_path / "t"), "cap", display=pd.DataFrame({"x": ["1.2 [1, 2]"]}))
+    write_table(frame, str(tmp_path / "t"), "cap", display=pd.DataFrame({"x": ["1.2 [1, 2]"]}))
     assert pd.read_csv(tmp_path / "t.csv").x.iloc[0] == pytest.approx(1.23456)
     assert "1.2 [1, 2]" in (tmp_path / "t.md").read_text() and "1.2 [1, 2]" in (tmp_path / "t.tex").read_text()
 
@@ -325,7 +340,7 @@ def test_claims_overall_skips_envs_whose_benign_return_is_zero(rows):
     """A % drop needs a non-zero benign IQM: such an env gets n/a and stays out of the mean."""
     zero = rows.copy()
     zero.loc[(zero.env == "mpe-simple_spread") & (zero.attack == "benign"), "return"] = 0.0
-    c = report.claims(zero, 200, 0.95, 0)
+    c = claims(zero, 200, 0.95, 0)
     assert set(c[c.env == "mpe-simple_spread"].verdict) == {"n/a"}
     overall = c[c.env == "overall"]
     assert (overall.n_envs == 1).all() and set(overall.verdict) != {"n/a"}
@@ -338,19 +353,39 @@ def test_claims_give_no_ci_where_the_benign_iqm_is_zero_but_resamples_are_not(ro
     ben = (zero.env == "mpe-simple_spread") & (zero.attack == "benign")
     tails = np.where(zero.loc[ben, "episode"] % 7 == 0, -1.0, np.where(zero.loc[ben, "episode"] % 7 == 1, 1.0, 0.0))
     zero.loc[ben, "return"] = tails
-    assert report.iqm(zero.loc[ben, "return"]) == 0
-    c = report.claims(zero, 400, 0.95, 0)
+    assert iqm(zero.loc[ben, "return"]) == 0
+    c = claims(zero, 400, 0.95, 0)
     here = c[c.env == "mpe-simple_spread"]
     assert set(here.verdict) == {"n/a"} and here.diff_pp_ci_low.isna().all()
 
 
 def test_main_drop_marks_attacks_not_run_and_undefined_drops(rows, tmp_path):
-    s = report.summarise(rows, 200, 0.95, 0)
+    s = summarise(rows, 200, 0.95, 0)
     # an env that ran no Hadamard (its own attack list), and one whose benign IQM is 0
     s = s[~((s.env == "vmas-balance") & (s.attack == "hadamard"))].copy()
     spread = (s.env == "mpe-simple_spread") & (s.attack != "benign")
     s.loc[spread, ["drop_pct", "drop_ci_low", "drop_ci_high"]] = np.nan
-    table = report.table_main_drop(s, 0.1, str(tmp_path / "drop")).set_index("env")
+    table = table_main_drop(s, str(tmp_path / "drop"), {"eps": 0.1}).set_index("env")
     assert table.loc["vmas-balance", "hadamard"] == "not run"
     assert table.loc["mpe-simple_spread", "align-mlp"] == "n/a (benign IQM 0)"
     assert table.loc["vmas-balance", "align-mlp"][0].isdigit() or table.loc["vmas-balance", "align-mlp"][0] == "-"
+
+
+def test_summary_jobs_read_the_bootstrap_settings_of_config(rows, tmp_path):
+    """The summary jobs take config.summary_params: the bootstrap's settings and the base seed."""
+    from marl_attacks.config import summary_params
+    from marl_attacks.io import write_csv
+
+    params = summary_params({"seed": 3, "report": {"bootstrap_samples": 100, "ci": 0.9, "drop_eps": 0.2}})
+    assert params == {"bootstrap_samples": 100, "ci": 0.9, "seed": 3}
+    part = rows[(rows.env == "vmas-balance") & rows.attack.isin(["benign", "hadamard"])].copy()
+    part["value"] = np.where(part.attack == "benign", np.nan, part.n_attacked)  # stand-in for an ablated setting
+    path = tmp_path / "rows.csv"
+    part.to_csv(path, index=False)
+    run_summary([str(path)], str(tmp_path / "summary.csv"), params)
+    write_csv(str(tmp_path / "expect.csv"), summarise(pd.read_csv(path), 100, 0.9, 3))
+    assert (tmp_path / "summary.csv").read_bytes() == (tmp_path / "expect.csv").read_bytes()
+    run_ablation_summary([str(path)], str(tmp_path / "ablation.csv"), params)
+    keys = ["attack", "eps", "n_attacked", "value"]
+    write_csv(str(tmp_path / "expect.csv"), summarise(pd.read_csv(path), 100, 0.9, 3, keys=keys))
+    assert (tmp_path / "ablation.csv").read_bytes() == (tmp_path / "expect.csv").read_bytes()

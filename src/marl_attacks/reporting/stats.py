@@ -19,13 +19,23 @@ from the same state under every attack), so comparisons between attacks are
 *paired*: :class:`PairedBootstrap` draws the resampling indices once and
 applies them to every series, which keeps the pairing inside each resample
 (the drop of an attack vs the benign team, the difference of two attacks).
+
+Pairing evaluation rows (shared by the summary and the claims): :func:`layout` gives a
+group's strata (victim seeds) and episodes, :func:`aligned` lists another group's scores in
+that order (or says it ran on other episodes), :func:`bootstrap_seed` seeds the resamples of
+one env x algo, so the summary and the claims draw the same ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _iqm(x, axis=None):
@@ -110,3 +120,27 @@ def percent_drop(attacked, benign):
 def percent_change(value, reference):
     """100 (value - reference) / |reference| (e.g. the change of episode length)."""
     return -percent_drop(value, reference)
+
+
+def bootstrap_seed(seed: int, env: str, algo: str) -> int:
+    """Seed of the resamples of one env x algo: independent between envs (as rliable's strata),
+    shared by every attack of that victim (paired)."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/bootstrap/{env}/{algo}".encode()).digest()[:4], "little")
+
+
+def layout(group: pd.DataFrame) -> dict:
+    """Seed -> sorted episode ids (seeds in increasing order): the strata and pairing of a group."""
+    return {seed: np.sort(g.episode.to_numpy()) for seed, g in group.groupby("seed", sort=True)}
+
+
+def aligned(group: pd.DataFrame, column: str, pairing: dict) -> list[np.ndarray] | None:
+    """``column`` of ``group`` stratum by stratum in the episode order of ``pairing`` (a :func:`layout`),
+    or None when ``group`` was not run on exactly those (seed, episode) pairs (then it cannot be paired)."""
+    seeds, episodes = group["seed"].to_numpy(), group["episode"].to_numpy()
+    order = np.lexsort((episodes, seeds))
+    want_seeds = np.concatenate([np.full(len(v), k) for k, v in pairing.items()]) if pairing else np.array([])
+    want_episodes = np.concatenate(list(pairing.values())) if pairing else np.array([])
+    if not (np.array_equal(seeds[order], want_seeds) and np.array_equal(episodes[order], want_episodes)):
+        return None
+    values = group[column].to_numpy(dtype=float)[order]
+    return np.split(values, np.cumsum([len(v) for v in pairing.values()])[:-1])

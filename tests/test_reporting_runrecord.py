@@ -2,7 +2,7 @@
 
 import json
 
-from marl_attacks import runrecord
+from marl_attacks.reporting import runrecord
 
 HEADER = "s\th:m:s\tmax_rss\n"
 

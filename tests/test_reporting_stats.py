@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.stats import trim_mean
 
-from marl_attacks.stats import (
+from marl_attacks.reporting.stats import (
     PairedBootstrap,
     iqm,
     percent_change,

@@ -1,0 +1,139 @@
+"""Summary, figures, tables, claims and the marl-eval JSON of a run, by hand.
+
+``python -m marl_attacks report <subcommand> ...`` (or ``python -m marl_attacks.reporting ...``)
+runs one of the workflow's report jobs on files you name; the workflow's jobs call the same
+functions. For example::
+
+    python -m marl_attacks report summary --eval a.csv b.csv --out s.csv
+    python -m marl_attacks report figure --kind ablation_selection --summary s.csv --stem figures/x/ablation_selection
+    python -m marl_attacks report claims --eval a.csv b.csv --eps 0.2 --stem tables/x/claims
+
+The bootstrap seed is 0 here, as the default config's ``seed``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+import pandas as pd
+
+from .claims import table_claims
+from .export import export_marl_eval
+from .figures import FIGURES, draw_figure
+from .summary import load_eval, run_ablation_summary, run_summary
+from .tables import table_access_assumptions, table_attack_cost, table_main_drop, table_victims
+
+SEED = 0  # the bootstrap seed of the command line (config key ``seed`` in the workflow)
+
+
+def _bootstrap(a: argparse.Namespace) -> dict:
+    return {"bootstrap_samples": a.reps, "ci": a.ci, "seed": SEED}
+
+
+def cmd_summary(a: argparse.Namespace) -> None:
+    (run_ablation_summary if a.ablation else run_summary)(a.eval, a.out, _bootstrap(a))
+
+
+def cmd_figure(a: argparse.Namespace) -> None:
+    draw_figure(a.kind, a.summary, a.stem, a.victims)
+
+
+def cmd_main_drop(a: argparse.Namespace) -> None:
+    table_main_drop(pd.read_csv(a.summary), a.stem, {"eps": a.eps})
+
+
+def cmd_victims(a: argparse.Namespace) -> None:
+    thresholds = {k: float(v) for k, v in (x.split("=", 1) for x in a.threshold)}
+    table_victims(a.scores, a.stem, {"thresholds": thresholds})
+
+
+def cmd_attack_cost(a: argparse.Namespace) -> None:
+    table_attack_cost(a.cost, a.stem)
+
+
+def cmd_access(a: argparse.Namespace) -> None:
+    table_access_assumptions(a.stem)
+
+
+def cmd_claims(a: argparse.Namespace) -> None:
+    victims = pd.read_csv(a.victims) if a.victims else None
+    table_claims(load_eval(a.eval), victims, a.stem, a.by_eps, {**_bootstrap(a), "eps": a.eps})
+
+
+def cmd_marl_eval(a: argparse.Namespace) -> None:
+    export_marl_eval(a.eval, a.out)
+
+
+#: subcommand -> what runs it
+HANDLERS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "summary": cmd_summary,
+    "figure": cmd_figure,
+    "main-drop": cmd_main_drop,
+    "victims": cmd_victims,
+    "attack-cost": cmd_attack_cost,
+    "access": cmd_access,
+    "claims": cmd_claims,
+    "marl-eval": cmd_marl_eval,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("summary", help="summary.csv from evaluation rows (or one ablation's rows)")
+    s.add_argument("--eval", nargs="+", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--reps", type=int, default=2000)
+    s.add_argument("--ci", type=float, default=0.95)
+    s.add_argument("--ablation", action="store_true", help="the rows are an ablation's (one row per value)")
+    f = sub.add_parser("figure")
+    f.add_argument(
+        "--summary",
+        required=True,
+        help="summary.csv (an ablation's for ablation_samples, ablation_pgd_steps, ablation_n_attacked)",
+    )
+    f.add_argument("--kind", default="return_vs_eps", choices=list(FIGURES))
+    f.add_argument("--stem", required=True, help="output path without extension")
+    f.add_argument("--victims", default=None, help="tables/{run}/victims.csv: mark panels whose victims fail")
+    t = sub.add_parser("main-drop")
+    t.add_argument("--summary", required=True)
+    t.add_argument("--eps", type=float, required=True)
+    t.add_argument("--stem", required=True)
+    v = sub.add_parser("victims")
+    v.add_argument("--scores", nargs="+", required=True)
+    v.add_argument("--stem", required=True)
+    v.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="ENV=RETURN",
+        help="competence threshold of an env (repeatable)",
+    )
+    c = sub.add_parser("attack-cost")
+    c.add_argument("--cost", nargs="+", required=True, help="the evaluation's *.cost.csv files")
+    c.add_argument("--stem", required=True)
+    acc = sub.add_parser("access", help="the access-assumptions table (static)")
+    acc.add_argument("--stem", required=True)
+    cl = sub.add_parser("claims", help="the paper's claims on the evaluation rows")
+    cl.add_argument("--eval", nargs="+", required=True)
+    cl.add_argument("--eps", type=float, required=True, help="eps of the table (report.drop_eps)")
+    cl.add_argument("--reps", type=int, default=2000)
+    cl.add_argument("--ci", type=float, default=0.95)
+    cl.add_argument("--stem", required=True)
+    cl.add_argument("--by-eps", default=None, help="also write every eps to this CSV")
+    cl.add_argument("--victims", default=None, help="tables/{run}/victims.csv: also pool over competent victims only")
+    me = sub.add_parser("marl-eval", help="evaluation rows as marl-eval's JSON")
+    me.add_argument("--eval", nargs="+", required=True)
+    me.add_argument("--out", required=True)
+    assert set(sub.choices) == set(HANDLERS), "every subcommand has a handler"
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = parser().parse_args(argv)
+    HANDLERS[a.what](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""The tables of a run, each as ``<stem>.csv``, ``<stem>.md`` and ``<stem>.tex`` (:func:`write_table`):
+
+* :func:`table_main_drop` -> ``tables/{run}/main_drop``: % drop per env x algo x attack at one eps
+* :func:`table_victims` -> ``tables/{run}/victims``: victims vs a random policy and their threshold
+* :func:`table_attack_cost` -> ``tables/{run}/attack_cost``: samples, fit time, time per attacked step
+* :func:`table_access_assumptions` -> ``tables/{run}/access_assumptions``: what each attack needs
+
+Attacks are ordered, and their access rows taken, as the attack registry
+(:mod:`marl_attacks.attacks`) lists them; the claims table is :mod:`.claims`'.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..attacks import ATTACKS, Access, access_rows
+from ..io import write_csv, write_text
+from .summary import load_eval
+
+
+def write_table(frame: pd.DataFrame, stem: str, caption: str, display: pd.DataFrame | None = None) -> None:
+    """CSV, Markdown and LaTeX versions of one table; ``display`` (e.g. values with their CIs as
+    text) replaces ``frame`` in the Markdown and LaTeX versions."""
+    write_csv(f"{stem}.csv", frame)
+    shown = frame if display is None else display
+    write_text(f"{stem}.md", f"{caption}\n\n{shown.to_markdown(index=False, floatfmt='.3g')}\n")
+    latex = shown.to_latex(index=False, float_format="%.3g", caption=caption, escape=True)
+    write_text(f"{stem}.tex", latex)
+
+
+def fmt_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
+    """``12.3 [4.5, 20.1]``; ``n/a`` for a missing value."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return f"{value:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
+
+def table_main_drop(summary: pd.DataFrame, stem: str, params: dict) -> pd.DataFrame:
+    """% drop in IQM return vs benign for each env x algo x attack at ``params["eps"]`` (all agents
+    attacked; ``config.main_drop_params``), one column per attack in the registry's order."""
+    eps = params["eps"]
+    full = summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
+    at = full[np.isclose(full.eps, eps) & (full.attack != "benign")]
+    cells = at.assign(
+        cell=[
+            f"{d:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(d) else "n/a (benign IQM 0)"
+            for d, lo, hi in zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high)
+        ]
+    )
+    table = cells.pivot_table(index=["env", "algo"], columns="attack", values="cell", aggfunc="first")
+    order = [a for a in ATTACKS if a in table.columns and a != "benign"]
+    # an env's own attack list (envs.<env>.evaluate.attacks) can leave attacks out there
+    table = table[order].fillna("not run").reset_index()
+    write_table(table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked")
+    return table
+
+
+def table_victims(scores: list[str], stem: str, params: dict | None = None) -> pd.DataFrame:
+    """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``) vs a
+    uniform-random policy and its env's competence threshold (``params["thresholds"]``:
+    ``config.victims_table_params``; ``passed`` is empty where the config sets none), with its
+    training cost."""
+    rows = [json.loads(Path(p).read_text()) for p in scores]
+    cols = [
+        "env",
+        "algo",
+        "seed",
+        "victim_actions",
+        "train_steps",
+        "train_seconds",
+        "return_iqm",
+        "random_return",
+        "return_mean",
+        "random_return_mean",
+        "episodes",
+    ]
+    frame = pd.DataFrame(rows).reindex(columns=cols)
+    frame["victim_actions"] = frame.victim_actions.astype(object).fillna("greedy")  # scores made before the key
+    frame.insert(6, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
+    frame["beats_random"] = frame.return_iqm > frame.random_return
+    thresholds = (params or {}).get("thresholds") or {}
+    frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
+    frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
+    # whole seconds and steps/s in Markdown/LaTeX: 3 significant digits would print 1.67e+03
+    display = frame.assign(**{c: frame[c].round(0).astype("Int64") for c in ("train_seconds", "steps_per_s")})
+    write_table(
+        frame,
+        stem,
+        "Victims: IQM return (greedy or sampled actions: victim_actions, config "
+        "envs.<env>.victim_actions) vs a uniform-random policy on the same "
+        "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
+        "training steps, wall time (s) and env-steps/s",
+        display=display,
+    )
+    return frame
+
+
+def competence(victims: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
+    """(env, algo) -> (victims passing their competence threshold, victims scored), from
+    ``tables/{run}/victims.csv``; envs without a threshold are left out."""
+    v = victims[victims.passed.notna()]
+    ok = v.passed.astype(str).str.lower().isin(["true", "1", "1.0"])
+    return {(e, a): (int(ok[g.index].sum()), len(g)) for (e, a), g in v.groupby(["env", "algo"])}
+
+
+def attack_access(name: str) -> str:
+    """What the attack's threat model grants beyond live observations (cf. the paper's Table 4)."""
+    entry = ATTACKS[name]
+    granted = []
+    if entry.align_arch:
+        granted.append(f"benign samples (f_theta {entry.align_arch})")
+    if entry.cls is not None and "victim" in entry.cls.needs:
+        granted.append("victim weights (gradients)")
+    return ", ".join(granted) or "none"
+
+
+def table_attack_cost(cost_paths: list[str], stem: str) -> pd.DataFrame:
+    """What each attack costs, per env: samples, f_theta fit time and time per attacked step.
+
+    Means over victims (algorithms, seeds) and numbers of attacked agents; ``fit_seconds``
+    is the fit of the f_theta the attack uses (shared by attacks using the same one).
+    """
+    frame = load_eval(cost_paths)
+    frame = frame[frame.attack != "benign"]
+    table = (
+        frame.groupby(["env", "attack"], sort=False)
+        .agg(
+            samples_used=("samples_used", "max"),
+            fit_seconds=("fit_seconds", "mean"),
+            ms_per_attacked_step=("ms_per_attacked_step", "mean"),
+            attacked_steps=("attacked_steps", "sum"),
+        )
+        .reset_index()
+    )
+    order = {a: k for k, a in enumerate(ATTACKS)}
+    table = table.sort_values(["env", "attack"], key=lambda c: c.map(order) if c.name == "attack" else c)
+    table.insert(2, "access", [attack_access(a) for a in table.attack])
+    table = table.reset_index(drop=True)
+    write_table(
+        table,
+        stem,
+        "Cost of each attack: benign samples used, f_theta fit time (s) and "
+        "time per attacked step (ms), means over victims",
+    )
+    return table
+
+
+# ---- access assumptions (the paper's table of threat models) -------------------------------
+
+#: field of :class:`~marl_attacks.attacks.Access` -> its column in the table
+ACCESS_COLUMNS = {
+    "attack": "attack",
+    "reference": "reference",
+    "setting": "setting",
+    "observations": "observations before the attack",
+    "actions": "actions",
+    "rewards": "rewards",
+    "victim_model": "victim model",
+    "queries": "queries",
+    "samples": "samples needed",
+    "perturbation": "perturbation",
+}
+
+#: prior attacks, as we read their papers (the paper's own table is not shipped with this
+#: reproduction, see paper-method.md); this paper's rows come from the attack registry
+PRIOR_ACCESS = [
+    Access(
+        "FGSM on policies",
+        "Huang et al. 2017",
+        "single agent",
+        "no",
+        "no",
+        "no",
+        "yes: gradients (black-box variant: a substitute policy the attacker trains)",
+        "no",
+        "0",
+        "online: one sign-gradient step",
+    ),
+    Access(
+        "SA-MDP optimal attack / PA-AD",
+        "Zhang et al. 2020; Sun et al. 2022",
+        "single agent",
+        "no",
+        "no",
+        "yes: the victim's reward, negated, trains the adversary",
+        "PA-AD: yes (gradients); SA-MDP: no",
+        "yes: RL training runs against the victim",
+        "an RL training run (~1e6 steps)",
+        "online: a learned adversary policy",
+    ),
+    Access(
+        "Adversarial policy + targeted perturbation",
+        "Lin et al. 2020",
+        "c-MARL",
+        "no",
+        "yes: learns the failure actions to force on one agent",
+        "yes: the team reward trains that policy",
+        "yes: gradients of the attacked agent's policy",
+        "yes: RL training runs",
+        "an RL training run",
+        "online: targeted perturbation of one agent",
+    ),
+    Access(
+        "AMI (Adversarial Minority Influence)",
+        "Li et al. 2023",
+        "c-MARL",
+        "no",
+        "yes: controls one agent's actions",
+        "yes: trains the adversarial agent by RL",
+        "no (black-box)",
+        "yes: RL training runs with the victims",
+        "an RL training run",
+        "actions of a controlled agent, not observations",
+    ),
+    Access(
+        "c-MBA (model-based attack)",
+        "Pham et al. 2022",
+        "c-MARL",
+        "yes: transitions to fit a dynamics model",
+        "yes: joint actions in those transitions",
+        "no: aims at a failure state",
+        "yes: gradients of the agents' policies",
+        "yes: collecting transitions",
+        "a transition data set",
+        "online: through the learned dynamics model",
+    ),
+]
+
+
+def table_access_assumptions(stem: str) -> pd.DataFrame:
+    """What each attack needs: the registered attacks' rows (:func:`~marl_attacks.attacks.access_rows`),
+    then the prior attacks' (:data:`PRIOR_ACCESS`), cf. the paper's table."""
+    rows = [[getattr(row, field) for field in ACCESS_COLUMNS] for row in access_rows() + PRIOR_ACCESS]
+    table = pd.DataFrame(rows, columns=list(ACCESS_COLUMNS.values()))
+    write_table(
+        table,
+        stem,
+        "Access each attack needs: observations recorded before the attack, the "
+        "victims' actions, rewards, the victim model (weights or gradients), queries "
+        "(interaction with the victim or env to build the attack) and samples. Prior "
+        "attacks as summarised by this reproduction from their papers.",
+    )
+    return table
