@@ -5,8 +5,8 @@ import hashlib
 import torch
 from conftest import job
 
-from marl_attacks import report
 from marl_attacks.io import load_artifact
+from marl_attacks.reporting.summary import run_summary
 from marl_attacks.stages import collect, evaluate, fit, train
 
 ENV = {"name": "mpe-simple_spread", "max_steps": 8, "kwargs": {"N": 3}}
@@ -68,7 +68,7 @@ def _run(d):
         cost_out=p["cost"],
         progress=False,
     )
-    report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
+    run_summary([p["rows"]], p["summary"], {"bootstrap_samples": 50, "ci": 0.95, "seed": 0})
     return p
 
 

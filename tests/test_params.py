@@ -10,12 +10,16 @@ nothing else (test_workflow checks that no script reads the config).
 
 import copy
 
+import pandas as pd
 import pytest
 import yaml
 from conftest import ROOT
 
 from marl_attacks import config as cfgmod
 from marl_attacks import paths
+from marl_attacks.reporting import tables
+from marl_attacks.reporting.claims import table_claims
+from marl_attacks.reporting.summary import load_eval, run_ablation_summary, run_summary
 from marl_attacks.stages import ablations, collect, evaluate, fit, score, train
 
 ENV, ALGO = "mpe-simple_spread", "mappo"
@@ -156,6 +160,26 @@ def made(tmp_path_factory):
             align=align,
             out=str(d / f"{ablation}.csv"),
         )
+    # the report jobs, on those rows
+    rows, table = str(d / "eval.csv"), lambda name: str(d / name)
+    unread["summarise"] = run_reading(
+        lambda p: run_summary([rows], table("summary.csv"), p), cfgmod.summary_params(cfg)
+    )
+    unread["summarise_ablation"] = run_reading(
+        lambda p: run_ablation_summary([str(d / "pgd_steps.csv")], table("ablation_summary.csv"), p),
+        cfgmod.summary_params(cfg),
+    )
+    unread["table_victims"] = run_reading(
+        lambda p: tables.table_victims([str(d / "score.json")], table("victims"), p), cfgmod.victims_table_params(cfg)
+    )
+    unread["table_main_drop"] = run_reading(
+        lambda p: tables.table_main_drop(pd.read_csv(table("summary.csv")), table("main_drop"), p),
+        cfgmod.main_drop_params(cfg),
+    )
+    unread["table_claims"] = run_reading(
+        lambda p: table_claims(load_eval([rows]), pd.read_csv(table("victims.csv")), table("claims"), None, p),
+        cfgmod.claims_params(cfg),
+    )
     return unread
 
 
@@ -169,6 +193,11 @@ JOBS = [
     "ablation samples",
     "ablation pgd_steps",
     "ablation n_attacked",
+    "summarise",
+    "summarise_ablation",
+    "table_victims",
+    "table_main_drop",
+    "table_claims",
 ]
 
 

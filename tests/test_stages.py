@@ -7,8 +7,9 @@ import pytest
 import torch
 from conftest import job
 
-from marl_attacks import figures, report
 from marl_attacks.io import ArtifactError, load_artifact
+from marl_attacks.reporting import figures, tables
+from marl_attacks.reporting.summary import run_summary
 from marl_attacks.stages import collect, evaluate, fit, score, train
 
 ENV = {"name": "vmas-balance", "max_steps": 12, "kwargs": {"n_agents": 3, "continuous_actions": False}}
@@ -74,7 +75,7 @@ def pipeline(tmp_path_factory):
         progress=False,
     )
     score.run(job(ENV, episodes=3), policy=p["policy"], out=p["score"])
-    report.run_summary([p["rows"]], p["summary"], 50, 0.95, 0)
+    run_summary([p["rows"]], p["summary"], {"bootstrap_samples": 50, "ci": 0.95, "seed": 0})
     return p
 
 
@@ -161,17 +162,17 @@ def test_report_outputs(pipeline, tmp_path):
     s = pd.read_csv(pipeline["summary"])
     figures.plot_return_vs_eps(s, str(tmp_path / "fig"))
     assert (tmp_path / "fig.png").stat().st_size > 1000 and (tmp_path / "fig.pdf").exists()
-    table = report.table_main_drop(s, 0.1, str(tmp_path / "drop"))
+    table = tables.table_main_drop(s, str(tmp_path / "drop"), {"eps": 0.1})
     assert "align-mlp" in table.columns and len(table) == 1
     assert (tmp_path / "drop.tex").read_text().startswith("\\begin{table}")
-    victims = report.table_victims([pipeline["score"]], str(tmp_path / "victims"))
+    victims = tables.table_victims([pipeline["score"]], str(tmp_path / "victims"))
     assert {"train_steps", "return_iqm", "random_return", "steps_per_s", "victim_actions"} <= set(victims.columns)
     assert list(victims.victim_actions) == ["greedy"]
     assert victims.passed.isna().all()  # no threshold configured: neither passed nor failed
     ret = float(victims.return_iqm[0])
     env = victims.env[0]
-    above = report.table_victims([pipeline["score"]], str(tmp_path / "v2"), {env: ret - 1.0})
-    below = report.table_victims([pipeline["score"]], str(tmp_path / "v3"), {env: ret + 1.0})
+    above = tables.table_victims([pipeline["score"]], str(tmp_path / "v2"), {"thresholds": {env: ret - 1.0}})
+    below = tables.table_victims([pipeline["score"]], str(tmp_path / "v3"), {"thresholds": {env: ret + 1.0}})
     assert above.passed.tolist() == [True] and below.passed.tolist() == [False]
     assert above.threshold.tolist() == [ret - 1.0]
     row = victims.iloc[0]
@@ -225,7 +226,7 @@ def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
     costs = pd.read_csv(cost)
     needs_f = [a for a in costs.attack if ATTACKS[a].align_arch]
     assert (costs.set_index("attack").loc[needs_f, "samples_used"] == 40).all()
-    table = report.table_attack_cost([cost, cost], str(tmp_path / "attack_cost"))
+    table = tables.table_attack_cost([cost, cost], str(tmp_path / "attack_cost"))
     assert set(table.attack) == set(runnable_names()) - {"benign"}
     assert table.set_index("attack").loc["white-box-pgd", "access"].startswith("victim weights")
     assert table.set_index("attack").loc["hadamard", "access"] == "none"
@@ -325,7 +326,7 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
     zero = frame[(frame.attack == "hadamard") & (frame.eps == 0)].sort_values("episode")["return"].to_numpy()
     assert (zero == benign).all()
     assert abs(scored["return_mean"] - benign.mean()) < 1e-5
-    table = report.table_victims([pipeline["score"], scored_path], str(tmp_path / "victims"))
+    table = tables.table_victims([pipeline["score"], scored_path], str(tmp_path / "victims"))
     assert list(table.victim_actions) == ["greedy", "sample"]
 
 

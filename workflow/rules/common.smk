@@ -108,8 +108,3 @@ def ablation_align_inputs(wildcards):
         archs = sorted({mac.attack_arch(a) for a in block["attacks"]} - {None})
         models = {arch: paths.align_model(RUN, arch, None, w.env, w.algo, w.seed) for arch in archs}
     return paths.align_inputs(models)
-
-
-def victim_paths(pattern, among=None):
-    """``pattern`` filled in for each victim of ``among`` (default: every victim)."""
-    return [pattern.format(run=RUN, env=e, algo=a, seed=s) for e, a, s in (victims() if among is None else among)]

@@ -1,19 +1,16 @@
 # Stage 5, the report (marl_attacks.reporting): every output path from marl_attacks.paths, every
 # job's params from marl_attacks.config (exactly what the job reads).
-import marl_attacks.paths as paths
 
 
 rule summarise:
     input:
-        rows=victim_paths(paths.eval_rows(RUN), attacked_victims()),
+        rows=each_victim(paths.eval_rows, attacked_victims()),
     output:
         summary=paths.summary(RUN),
     log:
         paths.log(RUN, "report", "summarise"),
     benchmark:
         paths.benchmark(RUN, "report", "summarise")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -37,8 +34,6 @@ rule figure_return_vs_eps:
         paths.log(RUN, "report", "return_vs_eps"),
     benchmark:
         paths.benchmark(RUN, "report", "return_vs_eps")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -60,8 +55,6 @@ rule table_main_drop:
         paths.log(RUN, "report", "main_drop"),
     benchmark:
         paths.benchmark(RUN, "report", "main_drop")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -76,7 +69,7 @@ rule table_main_drop:
 
 rule table_victims:
     input:
-        scores=victim_paths(paths.score(RUN)),
+        scores=each_victim(paths.score),
     output:
         report(paths.table(RUN, "victims", "csv"), caption="../report/victims.rst", category="Tables"),
         paths.table(RUN, "victims", "md"),
@@ -85,8 +78,6 @@ rule table_victims:
         paths.log(RUN, "report", "victims"),
     benchmark:
         paths.benchmark(RUN, "report", "victims")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -101,7 +92,7 @@ rule table_victims:
 
 rule table_attack_cost:
     input:
-        costs=victim_paths(paths.eval_cost(RUN), attacked_victims()),
+        costs=each_victim(paths.eval_cost, attacked_victims()),
     output:
         report(paths.table(RUN, "attack_cost", "csv"), caption="../report/attack_cost.rst", category="Tables"),
         paths.table(RUN, "attack_cost", "md"),
@@ -110,8 +101,6 @@ rule table_attack_cost:
         paths.log(RUN, "report", "attack_cost"),
     benchmark:
         paths.benchmark(RUN, "report", "attack_cost")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -135,8 +124,6 @@ rule figure_episode_length:
         paths.log(RUN, "report", "episode_length"),
     benchmark:
         paths.benchmark(RUN, "report", "episode_length")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -162,8 +149,6 @@ rule figure_ablation_architecture:
         paths.log(RUN, "report", "ablation_architecture"),
     benchmark:
         paths.benchmark(RUN, "report", "ablation_architecture")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -189,8 +174,6 @@ rule figure_ablation_selection:
         paths.log(RUN, "report", "ablation_selection"),
     benchmark:
         paths.benchmark(RUN, "report", "ablation_selection")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -215,8 +198,6 @@ rule figure_ablation_samples:
         paths.log(RUN, "report", "ablation_samples"),
     benchmark:
         paths.benchmark(RUN, "report", "ablation_samples")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -241,8 +222,6 @@ rule figure_ablation_pgd_steps:
         paths.log(RUN, "report", "ablation_pgd_steps"),
     benchmark:
         paths.benchmark(RUN, "report", "ablation_pgd_steps")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -267,8 +246,6 @@ rule figure_ablation_n_attacked:
         paths.log(RUN, "report", "ablation_n_attacked"),
     benchmark:
         paths.benchmark(RUN, "report", "ablation_n_attacked")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -292,8 +269,6 @@ rule table_access_assumptions:
         paths.log(RUN, "report", "access_assumptions"),
     benchmark:
         paths.benchmark(RUN, "report", "access_assumptions")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -306,7 +281,7 @@ rule table_access_assumptions:
 
 rule table_claims:
     input:
-        rows=victim_paths(paths.eval_rows(RUN), attacked_victims()),
+        rows=each_victim(paths.eval_rows, attacked_victims()),
         victims=paths.table(RUN, "victims", "csv"),  # pools competent victims apart
     output:
         report(paths.table(RUN, "claims", "csv"), caption="../report/claims.rst", category="Claims"),
@@ -319,8 +294,6 @@ rule table_claims:
         paths.log(RUN, "report", "claims"),
     benchmark:
         paths.benchmark(RUN, "report", "claims")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -335,15 +308,13 @@ rule table_claims:
 
 rule export_marl_eval:
     input:
-        rows=victim_paths(paths.eval_rows(RUN), attacked_victims()),
+        rows=each_victim(paths.eval_rows, attacked_victims()),
     output:
         json=paths.marl_eval(RUN),
     log:
         paths.log(RUN, "report", "marl_eval"),
     benchmark:
         paths.benchmark(RUN, "report", "marl_eval")
-    conda:
-        "../../environment.yml"
     threads: 1
     resources:
         mem_mb=1000,
