@@ -165,8 +165,8 @@ ACCESS_COLUMNS = {
     "perturbation": "perturbation",
 }
 
-#: prior attacks, as we read their papers (the paper's own table is not shipped with this
-#: reproduction, see paper-method.md); this paper's rows come from the attack registry
+#: prior attacks, summarised by this reproduction from their papers (each cell still to be checked
+#: against the paper it cites); this paper's rows come from the attack registry
 PRIOR_ACCESS = [
     Access(
         "FGSM on policies",

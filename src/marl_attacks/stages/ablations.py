@@ -14,7 +14,7 @@ The architecture and agent-selection ablations need no extra run: they compare
 attacks of the main evaluation (Align per f_theta; ``targeted-*`` vs their
 random-choice versions at ``n_attacked`` < n).
 
-Every configuration reuses :func:`marl_attacks.evaluate.evaluate`, so episodes
+Every configuration reuses :func:`marl_attacks.stages.evaluate.evaluate`, so episodes
 are the main evaluation's first ``episodes`` env seeds and the rows follow its
 data contract, plus ``value`` (the ablated setting; empty for the benign rows,
 run once per job) and, for ``samples``, ``val_mse`` (f_theta's mean validation
