@@ -180,6 +180,7 @@ def made(tmp_path_factory):
         lambda p: table_claims(load_eval([rows]), pd.read_csv(table("victims.csv")), table("claims"), None, p),
         cfgmod.claims_params(cfg),
     )
+    unread["_dir"] = d
     return unread
 
 
@@ -210,3 +211,17 @@ def test_reads_notices_an_unread_key(made):
     """The check itself: a key nobody reads is reported."""
     assert run_reading(lambda p: p["used"], {"used": 1, "spare": {"a": 1}}) == {"spare", "spare.a"}
     assert run_reading(lambda p: p["block"]["a"], {"block": {"a": 1, "b": 2}}) == {"block.b"}
+
+
+def test_report_command_line_takes_its_params_from_a_config(made, tmp_path):
+    """``python -m marl_attacks report ... --config`` builds the job's params as the workflow does."""
+    from marl_attacks.reporting import cli
+
+    summary = str(made["_dir"] / "summary.csv")
+    cli.main(
+        ["main-drop", "--summary", summary, "--stem", str(tmp_path / "a"), "--config", str(ROOT / "config/tiny.yaml")]
+    )
+    cli.main(["main-drop", "--summary", summary, "--stem", str(tmp_path / "b"), "--eps", "0.1"])  # tiny's drop_eps
+    assert (tmp_path / "a.md").read_text() == (tmp_path / "b.md").read_text()
+    with pytest.raises(SystemExit, match="give --eps or --config"):
+        cli.main(["main-drop", "--summary", summary, "--stem", str(tmp_path / "c")])

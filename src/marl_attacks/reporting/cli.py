@@ -8,7 +8,10 @@ functions. For example::
     python -m marl_attacks report figure --kind ablation_selection --summary s.csv --stem figures/x/ablation_selection
     python -m marl_attacks report claims --eval a.csv b.csv --eps 0.2 --stem tables/x/claims
 
-The bootstrap seed is 0 here, as the default config's ``seed``.
+With ``--config`` (summary, main-drop, victims, claims), the job's parameters come from that
+config through the same builders the workflow uses (:mod:`marl_attacks.config`), e.g.
+``python -m marl_attacks report claims --config config/config.yaml --eval ... --stem ...``;
+otherwise from the options (bootstrap seed 0, as the default config's ``seed``).
 """
 
 from __future__ import annotations
@@ -31,8 +34,20 @@ def _bootstrap(a: argparse.Namespace) -> dict:
     return {"bootstrap_samples": a.reps, "ci": a.ci, "seed": SEED}
 
 
+def _params(a: argparse.Namespace, builder: str, from_options: Callable[[], dict]) -> dict:
+    """The job's parameters: built from ``--config`` as the workflow builds them, else from the options."""
+    if a.config:
+        from .. import config as cfgmod
+
+        return getattr(cfgmod, builder)(cfgmod.load(a.config))
+    if getattr(a, "eps", 0) is None:
+        raise SystemExit(f"report {a.what}: give --eps or --config")
+    return from_options()
+
+
 def cmd_summary(a: argparse.Namespace) -> None:
-    (run_ablation_summary if a.ablation else run_summary)(a.eval, a.out, _bootstrap(a))
+    params = _params(a, "summary_params", lambda: _bootstrap(a))
+    (run_ablation_summary if a.ablation else run_summary)(a.eval, a.out, params)
 
 
 def cmd_figure(a: argparse.Namespace) -> None:
@@ -40,12 +55,12 @@ def cmd_figure(a: argparse.Namespace) -> None:
 
 
 def cmd_main_drop(a: argparse.Namespace) -> None:
-    table_main_drop(pd.read_csv(a.summary), a.stem, {"eps": a.eps})
+    table_main_drop(pd.read_csv(a.summary), a.stem, _params(a, "main_drop_params", lambda: {"eps": a.eps}))
 
 
 def cmd_victims(a: argparse.Namespace) -> None:
     thresholds = {k: float(v) for k, v in (x.split("=", 1) for x in a.threshold)}
-    table_victims(a.scores, a.stem, {"thresholds": thresholds})
+    table_victims(a.scores, a.stem, _params(a, "victims_table_params", lambda: {"thresholds": thresholds}))
 
 
 def cmd_attack_cost(a: argparse.Namespace) -> None:
@@ -58,7 +73,8 @@ def cmd_access(a: argparse.Namespace) -> None:
 
 def cmd_claims(a: argparse.Namespace) -> None:
     victims = pd.read_csv(a.victims) if a.victims else None
-    table_claims(load_eval(a.eval), victims, a.stem, a.by_eps, {**_bootstrap(a), "eps": a.eps})
+    params = _params(a, "claims_params", lambda: {**_bootstrap(a), "eps": a.eps})
+    table_claims(load_eval(a.eval), victims, a.stem, a.by_eps, params)
 
 
 def cmd_marl_eval(a: argparse.Namespace) -> None:
@@ -98,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--victims", default=None, help="tables/{run}/victims.csv: mark panels whose victims fail")
     t = sub.add_parser("main-drop")
     t.add_argument("--summary", required=True)
-    t.add_argument("--eps", type=float, required=True)
+    t.add_argument("--eps", type=float, default=None, help="eps of the table (report.drop_eps)")
     t.add_argument("--stem", required=True)
     v = sub.add_parser("victims")
     v.add_argument("--scores", nargs="+", required=True)
@@ -117,7 +133,7 @@ def parser() -> argparse.ArgumentParser:
     acc.add_argument("--stem", required=True)
     cl = sub.add_parser("claims", help="the paper's claims on the evaluation rows")
     cl.add_argument("--eval", nargs="+", required=True)
-    cl.add_argument("--eps", type=float, required=True, help="eps of the table (report.drop_eps)")
+    cl.add_argument("--eps", type=float, default=None, help="eps of the table (report.drop_eps)")
     cl.add_argument("--reps", type=int, default=2000)
     cl.add_argument("--ci", type=float, default=0.95)
     cl.add_argument("--stem", required=True)
@@ -126,6 +142,8 @@ def parser() -> argparse.ArgumentParser:
     me = sub.add_parser("marl-eval", help="evaluation rows as marl-eval's JSON")
     me.add_argument("--eval", nargs="+", required=True)
     me.add_argument("--out", required=True)
+    for name in ("summary", "main-drop", "victims", "claims"):
+        sub.choices[name].add_argument("--config", default=None, help="take the job's parameters from this config")
     assert set(sub.choices) == set(HANDLERS), "every subcommand has a handler"
     return p
 
