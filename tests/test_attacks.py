@@ -12,6 +12,7 @@ from marl_attacks.attacks import (
     hadamard_directions,
     make_attack,
     project_delta,
+    runnable_names,
     sylvester_hadamard,
 )
 from marl_attacks.attacks.align import AlignAttack
@@ -54,7 +55,7 @@ def run_attack(name, spec, obs, eps, attacked, steps=3):
     return deltas, attack.choose_targets(attacked)
 
 
-@pytest.mark.parametrize("name", sorted(ATTACKS))
+@pytest.mark.parametrize("name", sorted(runnable_names()))
 @pytest.mark.parametrize("spec_seed", SPEC_SEEDS)
 def test_perturbation_is_feasible(name, spec_seed):
     spec = random_spec(spec_seed, discrete=spec_seed % 3 != 0)
@@ -81,7 +82,7 @@ def test_perturbation_is_feasible(name, spec_seed):
         assert (perturbed >= spec.obs_low - 1e-6).all() and (perturbed <= spec.obs_high + 1e-6).all()
 
 
-@pytest.mark.parametrize("name", sorted(ATTACKS))
+@pytest.mark.parametrize("name", sorted(runnable_names()))
 def test_zero_eps_gives_zero_perturbation(name):
     spec = random_spec(3, bounded=False)
     obs = random_obs(spec, 8, 0)
@@ -180,7 +181,7 @@ def test_every_attack_is_exercised_and_perturbs():
     eps = torch.full((8,), 0.2)
     attacked = torch.zeros(8, 3, dtype=torch.bool)
     attacked[:, 1] = True
-    for name in ATTACKS:
+    for name in runnable_names():
         deltas, _ = run_attack(name, spec, obs, eps, attacked, steps=1)
         assert (deltas[0].abs().amax() > 0) == (name != "benign"), name
 
@@ -264,3 +265,11 @@ def test_takes_pgd_steps_names_the_attacks_whose_k_the_config_sets():
     assert {"align-mlp", "targeted-align", "robust-align", "white-box-pgd"} <= k_step
     assert not k_step & {"white-box-fgsm", "hadamard", "targeted-hadamard", "noise-ou", "benign"}
     assert not takes_pgd_steps("max-noise") and not takes_pgd_steps("no-such-attack")
+
+
+def test_derived_attacks_are_registered_but_not_built():
+    """max-noise is a registry entry (label, style, figures) computed from the noises' rows, not run."""
+    spec = random_spec(0)
+    assert not ATTACKS["max-noise"].runnable and "max-noise" not in runnable_names()
+    with pytest.raises(KeyError, match="derived from the rows of"):
+        make_attack("max-noise", context(spec, 0, None))
