@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from test_reporting import make_rows
 
-from marl_attacks.attacks import ALL_NAMES, ATTACKS, in_figure, label
+from marl_attacks.attacks import ATTACKS, in_figure, label
 from marl_attacks.reporting import ablation_figures, figures, plotting
 from marl_attacks.reporting.summary import summarise
 from marl_attacks.reporting.tables import competence
@@ -95,7 +95,7 @@ def test_full_team_rows_are_those_with_every_agent_attacked(summary):
     assert set(full[full.attack != "benign"].n_attacked) == {3} and "benign" in set(full.attack)
 
 
-@pytest.mark.parametrize("attack", ALL_NAMES)
+@pytest.mark.parametrize("attack", list(ATTACKS))
 def test_every_attack_has_a_style_and_a_label(attack):
     assert plotting.style(attack) == ATTACKS[attack].style and label(attack) == ATTACKS[attack].label != attack
 

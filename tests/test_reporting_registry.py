@@ -92,3 +92,30 @@ def test_a_registered_env_is_named_by_its_label(registered, rows, summary, monke
     claims = pd.read_csv(tmp_path / "claims.csv")
     assert "toy-env" in set(claims.env)  # the CSV keeps the registry's name
     assert set(to_marl_eval(rows)) == {"toyfamily", "vmas"}  # marl-eval's env family from the registry
+
+
+def test_config_checks_know_a_registered_attack_and_env(registered, monkeypatch):
+    """The config check reads the same registries: a config naming the throwaway attack and env is
+    accepted once they are registered, and refused by name (with the allowed names) before."""
+    import copy
+
+    import yaml
+    from conftest import ROOT
+
+    from marl_attacks import config as cfgmod
+    from marl_attacks.envs import make_env
+
+    # the toy env builds as VMAS balance does (its adapter is the loader's to choose)
+    monkeypatch.setitem(envs.ENVS, "toy-env", EnvEntry(envs.ENVS["vmas-balance"].loader, "Toy World", "toy", "world"))
+    cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    cfg["envs"] = {"toy-env": cfg["envs"]["vmas-balance"]}
+    cfg["evaluate"]["attacks"] = cfg["evaluate"]["attacks"] + ["toy-attack"]
+    cfg["ablations"] = {k: dict(v, envs=["toy-env"]) for k, v in cfg["ablations"].items()}
+    cfgmod.check(cfg)
+    assert make_env("toy-env", 2, max_steps=5, kwargs=cfg["envs"]["toy-env"]["kwargs"]).spec.n_agents == 3
+    monkeypatch.delitem(attacks.ATTACKS, "toy-attack")
+    with pytest.raises(cfgmod.ConfigError, match="unknown attack 'toy-attack'"):
+        cfgmod.check(copy.deepcopy(cfg))
+    monkeypatch.delitem(envs.ENVS, "toy-env")
+    with pytest.raises(cfgmod.ConfigError, match="unknown env 'toy-env'"):
+        cfgmod.check(cfg)

@@ -207,7 +207,7 @@ FIT_MORE = {
 def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
     """Each f_theta arch fits from the samples file; every attack evaluates; costs are tabled."""
     from marl_attacks.alignment import load_align_model
-    from marl_attacks.attacks import ALL_NAMES, ATTACKS, runnable_names
+    from marl_attacks.attacks import ATTACKS, runnable_names
 
     models = {"mlp": pipeline["model"]}
     for arch, cfg in FIT_MORE.items():
@@ -215,12 +215,12 @@ def test_every_attack_through_fit_and_evaluate(pipeline, tmp_path):
         fit.run(job(ENV, fit=cfg), samples=pipeline["samples"], out=models[arch], progress=False)
         model, payload = load_align_model(models[arch])
         assert torch.equal(model.val_mse, torch.tensor(payload["stats"]["val_mse"]))
-    ev = dict(EVAL, attacks=list(ALL_NAMES), n_attacked=[1], eps=[0.2], episodes=2)
+    ev = dict(EVAL, attacks=list(list(ATTACKS)), n_attacked=[1], eps=[0.2], episodes=2)
     rows, cost = str(tmp_path / "eval.csv"), str(tmp_path / "cost.csv")
     params = job(ENV, evaluate=ev, attacks={"white-box-pgd": {"pgd_steps": 2}})
     evaluate.run(params, policy=pipeline["policy"], align=models, rows_out=rows, cost_out=cost, progress=False)
     frame = pd.read_csv(rows)
-    assert set(frame.attack) == set(ALL_NAMES)
+    assert set(frame.attack) == set(list(ATTACKS))
     attacked = frame[frame.attack != "benign"]
     assert (attacked.n_attacked == 1).all() and (attacked.max_abs_delta <= 0.2 + 1e-6).all()
     costs = pd.read_csv(cost)

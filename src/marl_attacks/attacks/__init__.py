@@ -214,9 +214,6 @@ ATTACKS: dict[str, AttackEntry] = {
     "noise-ou": AttackEntry("OU noise", OUNoise, OUNoiseConfig, access=NOISE, style=Style(6, "h", ":")),
 }
 
-#: every name the config may list, in the tables' order
-ALL_NAMES = tuple(ATTACKS)
-
 
 def runnable_names() -> list[str]:
     """Attacks the evaluation runs (every registered one but the derived ones)."""
@@ -280,7 +277,7 @@ def attack_kwargs(name: str, params: dict | None) -> dict:
 
 def make_attack(name: str, ctx: AttackContext, params: dict | None = None) -> Attack:
     if name not in ATTACKS:
-        raise KeyError(f"unknown attack '{name}'; known: {', '.join(ALL_NAMES)}")
+        raise KeyError(f"unknown attack '{name}'; known: {', '.join(ATTACKS)}")
     entry = ATTACKS[name]
     if not entry.runnable:
         raise KeyError(f"attack '{name}' is derived from the rows of {list(entry.derived_from)}; it is not run")
@@ -289,7 +286,6 @@ def make_attack(name: str, ctx: AttackContext, params: dict | None = None) -> At
 
 __all__ = [
     "ATTACKS",
-    "ALL_NAMES",
     "FIGURE_GROUPS",
     "NOISES",
     "Access",

@@ -166,13 +166,13 @@ def check(config: dict) -> None:
 def check_eval_attacks(config: dict, env: str) -> None:
     """The attacks of ``env``'s evaluation grid (``evaluate`` with ``envs.<env>.evaluate``) exist,
     come with what they need, and each produces rows."""
-    from ..attacks import ALL_NAMES, ATTACKS, derived, runnable_names
+    from ..attacks import ATTACKS, derived, runnable_names
 
     ev = eval_params(config, env)
     key = f"envs.{env}.evaluate" if "attacks" in config["envs"][env].get("evaluate", {}) else "evaluate"
     for name in ev["attacks"]:
-        if name not in ALL_NAMES:
-            raise ConfigError(f"config key '{key}.attacks': unknown attack '{name}'; allowed: {list(ALL_NAMES)}")
+        if name not in ATTACKS:
+            raise ConfigError(f"config key '{key}.attacks': unknown attack '{name}'; allowed: {list(ATTACKS)}")
         for base in derived().get(name, ()):
             if base not in ev["attacks"]:
                 raise ConfigError(f"config key '{key}.attacks': '{name}' needs '{base}' too")
@@ -208,7 +208,7 @@ def check_eval_attacks(config: dict, env: str) -> None:
 
 def check_ablations(config: dict) -> None:
     """Each ablation's envs are configured, its attacks can vary what it ablates."""
-    from ..attacks import ALL_NAMES, ATTACKS, takes_pgd_steps
+    from ..attacks import ATTACKS, takes_pgd_steps
 
     for name, block in config["ablations"].items():
         # ablations attack victims too: their algorithms must be among the attacked ones
@@ -223,10 +223,10 @@ def check_ablations(config: dict) -> None:
                         f"config key 'ablations.{name}.{key}': '{value}' is not in {where}: {sorted(known)}"
                     )
         for attack in block["attacks"]:
-            if attack not in ALL_NAMES or attack == "benign":
+            if attack not in ATTACKS or attack == "benign":
                 raise ConfigError(
                     f"config key 'ablations.{name}.attacks': unknown attack '{attack}'; "
-                    f"allowed: {[a for a in ALL_NAMES if a != 'benign']}"
+                    f"allowed: {[a for a in list(ATTACKS) if a != 'benign']}"
                 )
             entry = ATTACKS.get(attack)
             if name == "samples" and (entry is None or not entry.align_arch):
