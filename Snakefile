@@ -43,8 +43,7 @@ rule all:
     default_target: True
     input:
         expand(
-            "figures/{run}/{figure}.{ext}",
-            run=RUN,
+            paths.figure(RUN, "{figure}", "{ext}"),
             figure=[
                 "return_vs_eps",
                 "episode_length",
@@ -57,18 +56,17 @@ rule all:
             ext=["pdf", "png"],
         ),
         expand(
-            "tables/{run}/{table}.{ext}",
-            run=RUN,
+            paths.table(RUN, "{table}", "{ext}"),
             table=["main_drop", "victims", "attack_cost", "access_assumptions", "claims"],
             ext=TABLE_EXTS,
         ),
-        f"tables/{RUN}/claims_by_eps.csv",
-        f"results/{RUN}/summary.csv",
-        f"results/{RUN}/marl_eval.json",
+        paths.table(RUN, "claims_by_eps", "csv"),
+        paths.summary(RUN),
+        paths.marl_eval(RUN),
 
 
 rule victims:
     # Victims only: train (or take from the zoo) and score them, then tables/{run}/victims.*
     # e.g. build the zoo: snakemake --cores 2 victims --configfile config/paper.yaml --config zoo=null
     input:
-        expand("tables/{run}/victims.{ext}", run=RUN, ext=TABLE_EXTS),
+        expand(paths.table(RUN, "victims", "{ext}"), ext=TABLE_EXTS),

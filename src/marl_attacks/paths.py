@@ -86,12 +86,20 @@ def marl_eval(run) -> str:
     return f"results/{run}/marl_eval.json"
 
 
+def figures_dir(run) -> str:
+    return f"figures/{run}"
+
+
+def tables_dir(run) -> str:
+    return f"tables/{run}"
+
+
 def figure(run, name, ext) -> str:
-    return f"figures/{run}/{name}.{ext}"
+    return f"{figures_dir(run)}/{name}.{ext}"
 
 
 def table(run, name, ext) -> str:
-    return f"tables/{run}/{name}.{ext}"
+    return f"{tables_dir(run)}/{name}.{ext}"
 
 
 def stem(path: str) -> str:
@@ -103,5 +111,10 @@ def log(run, rule, name) -> str:
     return f"logs/{run}/{rule}/{name}.log"
 
 
+def benchmarks_dir(run) -> str:
+    """Every job's ``benchmark:`` file of a run (time, memory), one folder per rule."""
+    return f"benchmarks/{run}"
+
+
 def benchmark(run, rule, name) -> str:
-    return f"benchmarks/{run}/{rule}/{name}.tsv"
+    return f"{benchmarks_dir(run)}/{rule}/{name}.tsv"

@@ -25,6 +25,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import paths
 from ..io import _git_commit, _versions, write_json, write_text
 
 
@@ -159,14 +160,14 @@ def main(argv=None) -> None:
         a.started,
         a.ended or time.time(),
         a.command,
-        f"benchmarks/{run}",
-        [f"figures/{run}", f"tables/{run}"],
+        paths.benchmarks_dir(run),
+        [paths.figures_dir(run), paths.tables_dir(run)],
         a.note,
         a.commit,
     )
     print(
         f"run {run}: wall {_fmt(rec['wall_seconds'])}, job time {_fmt(rec['job_seconds_total'])}; "
-        f"wrote figures/{run}/RUN.md and tables/{run}/RUN.md"
+        f"wrote {paths.figures_dir(run)}/RUN.md and {paths.tables_dir(run)}/RUN.md"
     )
 
 
