@@ -28,7 +28,15 @@ from dataclasses import dataclass, field, fields
 from .align import AlignAttack, AlignConfig
 from .base import Attack, AttackContext, Benign, lowest_mse_targets, project_delta, sign_pgd
 from .hadamard import HadamardAttack, hadamard_directions, sylvester_hadamard
-from .noise import NOISES, ExponentialNoise, GaussianNoise, OUNoise, OUNoiseConfig, UniformNoise
+from .noise import (
+    NOISES,
+    ExponentialNoise,
+    ExponentialNoiseConfig,
+    GaussianNoise,
+    OUNoise,
+    OUNoiseConfig,
+    UniformNoise,
+)
 from .targeted import TargetedAlignAttack, TargetedHadamardAttack
 from .whitebox import WhiteBoxAttack, WhiteBoxConfig
 
@@ -210,7 +218,9 @@ ATTACKS: dict[str, AttackEntry] = {
     ),
     "noise-uniform": AttackEntry("Uniform noise", UniformNoise, access=NOISE, style=Style(7, "x", ":")),
     "noise-gaussian": AttackEntry("Gaussian noise", GaussianNoise, access=NOISE, style=Style(8, "P", ":")),
-    "noise-exponential": AttackEntry("Exponential noise", ExponentialNoise, access=NOISE, style=Style(5, "*", ":")),
+    "noise-exponential": AttackEntry(
+        "Exponential noise", ExponentialNoise, ExponentialNoiseConfig, access=NOISE, style=Style(5, "*", ":")
+    ),
     "noise-ou": AttackEntry("OU noise", OUNoise, OUNoiseConfig, access=NOISE, style=Style(6, "h", ":")),
 }
 

@@ -128,6 +128,7 @@ def check(config: dict) -> None:
             raise ConfigError(
                 f"config key 'evaluate.algos': '{algo}' is not configured under algos; allowed: {list(config['algos'])}"
             )
+    check_protocol(config)
     for name, params in config.get("attacks", {}).items():
         if name not in ATTACKS:
             raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
@@ -252,3 +253,20 @@ def check_ablations(config: dict) -> None:
                     f"config key 'ablations.samples.n_samples': {n} is more than the pool of "
                     f"collect.n_samples = {pool}; raise collect.n_samples"
                 )
+
+
+def check_protocol(config: dict) -> None:
+    """The ``protocol`` block names known choices and values, and no attack block sets what a
+    protocol choice sets (one place per choice)."""
+    from .. import protocol
+
+    try:
+        protocol.resolve(config.get("protocol"))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    for attack, fields in protocol.governed_fields().items():
+        for field in sorted(set(config.get("attacks", {}).get(attack) or {}) & set(fields)):
+            raise ConfigError(
+                f"config key 'attacks.{attack}.{field}': set by the protocol; use protocol.{fields[field]} "
+                f"(allowed: {list(protocol.CHOICES[fields[field]])})"
+            )

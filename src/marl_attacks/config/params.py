@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 
-from .. import lineage, paths
+from .. import lineage, paths, protocol
 from ..io import config_hash
 
 
@@ -137,11 +137,16 @@ def fit_block(config: dict, arch: str, n_samples: int | None = None) -> dict:
 
 
 def attack_blocks(config: dict, names) -> dict:
-    """Hyperparameters (``attacks.<name>``) of the attacks ``names`` that the config sets."""
+    """Hyperparameters of the attacks ``names`` that the config sets: ``attacks.<name>`` and what the
+    ``protocol`` block chooses for them (:mod:`marl_attacks.protocol`)."""
     from ..attacks import derived
 
     names = set(names) | {b for name in names for b in derived().get(name, ())}
-    return {k: copy.deepcopy(v) for k, v in config.get("attacks", {}).items() if k in names}
+    blocks = {k: copy.deepcopy(v) for k, v in config.get("attacks", {}).items() if k in names}
+    for attack, settings in protocol.attack_settings(config.get("protocol")).items():
+        if attack in names:  # what the config's protocol block chooses for this attack
+            blocks[attack] = {**blocks.get(attack, {}), **settings}
+    return blocks
 
 
 def ablation_block(config: dict, ablation: str) -> dict:

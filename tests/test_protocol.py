@@ -1,0 +1,121 @@
+"""The protocol block: each choice where the authors' code differs from ours, checked by name, and
+the authors' variant of each choice reproduces their code (``src/attack/noise.py`` for noise)."""
+
+import copy
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+from conftest import ROOT, random_obs, random_spec
+from scipy import stats
+
+from marl_attacks import config as cfgmod
+from marl_attacks import protocol
+from marl_attacks.attacks import AttackContext, make_attack
+from marl_attacks.attacks.noise import AUTHORS_OU_TABLE, authors_ou_parameters
+
+
+@pytest.fixture
+def tiny():
+    return yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+
+
+def test_presets_and_choices_resolve():
+    assert protocol.resolve(None) == protocol.resolve("ours") == {"noise": "symmetric-relative"}
+    assert protocol.resolve("authors") == {"noise": "authors"}
+    assert protocol.resolve({"noise": "authors"}) == {"noise": "authors"}
+    assert protocol.attack_settings("ours") == {}  # ours is the attacks' defaults: params unchanged
+    assert protocol.attack_settings("authors") == {
+        "noise-exponential": {"sides": "positive"},
+        "noise-ou": {"table": "authors"},
+    }
+
+
+@pytest.mark.parametrize(
+    "block,message",
+    [
+        ({"noise": "loud"}, r"'protocol.noise': 'loud' is not allowed; allowed: \['authors', 'symmetric-relative'\]"),
+        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise'\]"),
+        ("theirs", r"'protocol': 'theirs' is not allowed; allowed: \['authors', 'ours'\]"),
+    ],
+)
+def test_config_check_names_key_and_allowed_values(tiny, block, message):
+    tiny["protocol"] = block
+    with pytest.raises(cfgmod.ConfigError, match=message):
+        cfgmod.check(tiny)
+
+
+def test_an_attack_block_cannot_set_what_the_protocol_sets(tiny):
+    tiny["attacks"]["noise-ou"] = {"table": "authors"}
+    with pytest.raises(cfgmod.ConfigError, match=r"'attacks.noise-ou.table': set by the protocol; use protocol.noise"):
+        cfgmod.check(tiny)
+
+
+def test_the_protocol_reaches_the_evaluation_params(tiny):
+    ours = cfgmod.evaluate_params(tiny, "vmas-balance", "mappo", 0)
+    authors = copy.deepcopy(tiny)
+    authors["protocol"] = "authors"
+    cfgmod.check(authors)
+    theirs = cfgmod.evaluate_params(authors, "vmas-balance", "mappo", 0)
+    assert theirs["attacks"]["noise-exponential"] == {"sides": "positive"}
+    assert theirs["attacks"]["noise-ou"] == {"table": "authors"}
+    assert {k: v for k, v in theirs["attacks"].items() if not k.startswith("noise")} == ours["attacks"]
+    tiny["protocol"] = "ours"
+    assert cfgmod.evaluate_params(tiny, "vmas-balance", "mappo", 0) == ours  # no rerun for ours
+
+
+def test_the_command_line_refuses_an_unknown_protocol_value(tmp_path, tiny):
+    tiny["protocol"] = {"noise": "loud"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(tiny))
+    cmd = [sys.executable, "-m", "marl_attacks", "score", "--config", str(bad), "--env", "vmas-balance"]
+    res = subprocess.run(
+        [*cmd, "--algo", "mappo", "--seed", "0", "--policy", "p.pt", "--out", "s.json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode != 0
+    assert "'protocol.noise': 'loud' is not allowed; allowed: ['authors', 'symmetric-relative']" in res.stderr
+
+
+def _draws(name, params, eps, n=20000, steps=1):
+    spec = random_spec(3, n_agents=2, obs_dim=50, bounded=False)
+    spec = spec.__class__(**{**spec.__dict__, "perturbable": torch.ones(2, 50, dtype=torch.bool)})
+    attack = make_attack(name, AttackContext(spec=spec, generator=torch.Generator().manual_seed(0)), params)
+    obs = random_obs(spec, n // 100, 1)
+    attack.reset(len(obs), "cpu")
+    out = [
+        attack.perturb(obs, torch.full((len(obs),), eps), torch.ones(len(obs), 2, dtype=torch.bool))
+        for _ in range(steps)
+    ]
+    return spec, obs, out
+
+
+def test_one_sided_exponential_noise_matches_the_authors_distribution():
+    """Their draw: torch.distributions.Exponential(-ln(0.01)/eps).sample, clamped to +-eps."""
+    eps = 0.1
+    theirs = torch.distributions.Exponential(-math.log(0.01) / eps).sample((20000,)).clamp(-eps, eps)
+    _, _, (ours,) = _draws("noise-exponential", {"sides": "positive"}, eps)
+    assert (ours >= 0).all() and ours.max() <= eps + 1e-7
+    assert stats.ks_2samp(ours.flatten().numpy(), theirs.numpy()).pvalue > 0.01
+    _, _, (symmetric,) = _draws("noise-exponential", None, eps)  # ours: the test tells them apart
+    assert stats.ks_2samp(symmetric.flatten().numpy(), theirs.numpy()).pvalue < 1e-6
+
+
+def test_tabled_ou_noise_follows_the_authors_update():
+    """Their update with their table's columns swapped (theta := table sigma, sigma := table theta),
+    mean eps, state from 0, dt = 1, clamped to +-eps: the same normal draws give the same noise."""
+    eps = 0.1
+    spec, obs, ours = _draws("noise-ou", {"table": "authors"}, eps, n=400, steps=5)
+    theta, sigma = AUTHORS_OU_TABLE[eps]["sigma"], AUTHORS_OU_TABLE[eps]["theta"]
+    g, state = torch.Generator().manual_seed(0), torch.zeros_like(obs)
+    for step in ours:
+        state = state + theta * (eps - state) + sigma * torch.randn(obs.shape, generator=g)
+        assert torch.allclose(step, state.clamp(-eps, eps), atol=1e-6)
+    with pytest.raises(ValueError, match=r"eps \[0.12\] not in the authors' table"):
+        authors_ou_parameters(torch.tensor([0.1, 0.12]))
+    assert authors_ou_parameters(torch.tensor([0.0, 1.0]))[0].tolist() == [0.0, pytest.approx(0.1)]
