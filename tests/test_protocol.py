@@ -6,6 +6,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -24,13 +25,16 @@ def tiny():
 
 
 def test_presets_and_choices_resolve():
-    assert protocol.resolve(None) == protocol.resolve("ours") == {"noise": "symmetric-relative"}
-    assert protocol.resolve("authors") == {"noise": "authors"}
-    assert protocol.resolve({"noise": "authors"}) == {"noise": "authors"}
+    ours = {"noise": "symmetric-relative", "hadamard": "observation-width"}
+    assert protocol.resolve(None) == protocol.resolve("ours") == ours
+    assert protocol.resolve("authors") == {"noise": "authors", "hadamard": "authors"}
+    assert protocol.resolve({"noise": "authors"}) == {**ours, "noise": "authors"}
     assert protocol.attack_settings("ours") == {}  # ours is the attacks' defaults: params unchanged
     assert protocol.attack_settings("authors") == {
         "noise-exponential": {"sides": "positive"},
         "noise-ou": {"table": "authors"},
+        "hadamard": {"width": "victim-input"},
+        "targeted-hadamard": {"width": "victim-input"},
     }
 
 
@@ -38,7 +42,7 @@ def test_presets_and_choices_resolve():
     "block,message",
     [
         ({"noise": "loud"}, r"'protocol.noise': 'loud' is not allowed; allowed: \['authors', 'symmetric-relative'\]"),
-        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise'\]"),
+        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise', 'hadamard'\]"),
         ("theirs", r"'protocol': 'theirs' is not allowed; allowed: \['authors', 'ours'\]"),
     ],
 )
@@ -62,7 +66,9 @@ def test_the_protocol_reaches_the_evaluation_params(tiny):
     theirs = cfgmod.evaluate_params(authors, "vmas-balance", "mappo", 0)
     assert theirs["attacks"]["noise-exponential"] == {"sides": "positive"}
     assert theirs["attacks"]["noise-ou"] == {"table": "authors"}
-    assert {k: v for k, v in theirs["attacks"].items() if not k.startswith("noise")} == ours["attacks"]
+    assert theirs["attacks"]["hadamard"] == theirs["attacks"]["targeted-hadamard"] == {"width": "victim-input"}
+    governed = {"noise-exponential", "noise-ou", "hadamard", "targeted-hadamard"}
+    assert {k: v for k, v in theirs["attacks"].items() if k not in governed} == ours["attacks"]
     tiny["protocol"] = "ours"
     assert cfgmod.evaluate_params(tiny, "vmas-balance", "mappo", 0) == ours  # no rerun for ours
 
@@ -119,3 +125,31 @@ def test_tabled_ou_noise_follows_the_authors_update():
     with pytest.raises(ValueError, match=r"eps \[0.12\] not in the authors' table"):
         authors_ou_parameters(torch.tensor([0.1, 0.12]))
     assert authors_ou_parameters(torch.tensor([0.0, 1.0]))[0].tolist() == [0.0, pytest.approx(0.1)]
+
+
+def partial_hadamard_approx(n, m):
+    """The authors' function (src/attack/align.py at 8748e4d), with scipy's Sylvester Hadamard."""
+    from scipy.linalg import hadamard
+
+    big = 2 ** ((m - 1).bit_length() - 1)
+    sub = hadamard(big)[:n, :]
+    return np.pad(sub, ((0, 0), (0, m - big))) if big < m else sub
+
+
+@pytest.mark.parametrize(
+    "n,d", [(2, 10), (3, 13), (3, 16), (4, 71), (2, 14), (8, 30), (5, 3), (3, 15), (3, 6), (4, 13)]
+)
+def test_hadamard_equals_the_authors_matrix_on_the_observation(n, d):
+    """Their perturbation of the victim's input (d observation dims + n ID dims), ID dims zeroed,
+    restricted to the observation: our victim-input directions, for every (n, d)."""
+    from marl_attacks.attacks import hadamard_directions
+
+    if n > 2 ** ((n + d - 1).bit_length() - 1):
+        pytest.skip("their H[:n] has fewer rows than agents")
+    theirs = partial_hadamard_approx(n, d + n).astype(np.float32)
+    theirs[:, -n:] = 0
+    ours = hadamard_directions(n, d, width="victim-input")
+    assert np.array_equal(ours.numpy(), theirs[:, :d])
+    # ours (observation width) differs exactly where the input width gives another order
+    same_order = 2 ** (d.bit_length() - 1) == 2 ** ((n + d - 1).bit_length() - 1)
+    assert torch.equal(hadamard_directions(n, d), ours) == same_order

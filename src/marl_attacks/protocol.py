@@ -13,6 +13,9 @@ Choices so far (the authors' file each one follows):
   their per-eps (theta, sigma) table applied as their code applies it (columns swapped, raw units);
   ``symmetric-relative`` (ours): exponential noise with a random sign, OU with ``theta`` and
   ``sigma`` (x eps) from ``attacks.noise-ou``.
+* ``hadamard`` (``src/attack/align.py``, ``partial_hadamard_approx``): ``authors``: the matrix's
+  order from the victim's input width (observation + agent-ID one-hot), ID dims zeroed after;
+  ``observation-width`` (ours): the order from the observation's width.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ CHOICES: dict[str, dict[str, str]] = {
         "authors": "one-sided exponential noise; OU with the authors' per-eps table, as their code applies it",
         "symmetric-relative": "exponential noise with a random sign; OU with theta, sigma x eps from the config",
     },
+    "hadamard": {
+        "authors": "Hadamard order from the victim's input width (observation + agent IDs), ID dims zeroed",
+        "observation-width": "Hadamard order from the observation's width",
+    },
 }
 PRESETS = ("authors", "ours")
 
@@ -31,6 +38,10 @@ _SETTINGS: dict[str, dict[str, dict[str, dict]]] = {
     "noise": {
         "authors": {"noise-exponential": {"sides": "positive"}, "noise-ou": {"table": "authors"}},
         "symmetric-relative": {"noise-exponential": {"sides": "both"}, "noise-ou": {"table": "relative"}},
+    },
+    "hadamard": {
+        "authors": {"hadamard": {"width": "victim-input"}, "targeted-hadamard": {"width": "victim-input"}},
+        "observation-width": {"hadamard": {"width": "observation"}, "targeted-hadamard": {"width": "observation"}},
     },
 }
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields
 
 from .align import AlignAttack, AlignConfig
 from .base import Attack, AttackContext, Benign, lowest_mse_targets, project_delta, sign_pgd
-from .hadamard import HadamardAttack, hadamard_directions, sylvester_hadamard
+from .hadamard import HadamardAttack, HadamardConfig, hadamard_directions, sylvester_hadamard
 from .noise import (
     NOISES,
     ExponentialNoise,
@@ -194,10 +194,13 @@ ATTACKS: dict[str, AttackEntry] = {
         style=Style(0, "o", ":"),
         random_choice_of="align-mlp",
     ),
-    "hadamard": AttackEntry("Hadamard", HadamardAttack, access=HADAMARD, style=Style(1, "s", "-"), figures=CURVES),
+    "hadamard": AttackEntry(
+        "Hadamard", HadamardAttack, HadamardConfig, access=HADAMARD, style=Style(1, "s", "-"), figures=CURVES
+    ),
     "targeted-hadamard": AttackEntry(
         "Targeted Hadamard",
         TargetedHadamardAttack,
+        HadamardConfig,
         align_arch="mlp",
         access=TARGETED_HADAMARD,
         style=Style(1, "s", ":"),

@@ -36,8 +36,8 @@ class TargetedHadamardAttack(HadamardAttack):
     needs = ("align_model",)
     chooses_targets = True
 
-    def __init__(self, ctx):
-        super().__init__(ctx)
+    def __init__(self, ctx, width: str = "observation"):
+        super().__init__(ctx, width)
         if ctx.align_model is None:
             raise ValueError("targeted Hadamard needs a fitted f_theta (align_model) to choose targets")
         self.val_mse = ctx.align_model.val_mse
