@@ -25,9 +25,9 @@ def tiny():
 
 
 def test_presets_and_choices_resolve():
-    ours = {"noise": "symmetric-relative", "hadamard": "observation-width"}
+    ours = {"noise": "symmetric-relative", "hadamard": "observation-width", "white_box": "greedy-action"}
     assert protocol.resolve(None) == protocol.resolve("ours") == ours
-    assert protocol.resolve("authors") == {"noise": "authors", "hadamard": "authors"}
+    assert protocol.resolve("authors") == {"noise": "authors", "hadamard": "authors", "white_box": "authors"}
     assert protocol.resolve({"noise": "authors"}) == {**ours, "noise": "authors"}
     assert protocol.attack_settings("ours") == {}  # ours is the attacks' defaults: params unchanged
     assert protocol.attack_settings("authors") == {
@@ -35,6 +35,8 @@ def test_presets_and_choices_resolve():
         "noise-ou": {"table": "authors"},
         "hadamard": {"width": "victim-input"},
         "targeted-hadamard": {"width": "victim-input"},
+        "white-box-fgsm": {"loss": "authors-max"},
+        "white-box-pgd": {"loss": "authors-max"},
     }
 
 
@@ -42,7 +44,7 @@ def test_presets_and_choices_resolve():
     "block,message",
     [
         ({"noise": "loud"}, r"'protocol.noise': 'loud' is not allowed; allowed: \['authors', 'symmetric-relative'\]"),
-        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise', 'hadamard'\]"),
+        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise', 'hadamard', 'white_box'\]"),
         ("theirs", r"'protocol': 'theirs' is not allowed; allowed: \['authors', 'ours'\]"),
     ],
 )
@@ -67,8 +69,8 @@ def test_the_protocol_reaches_the_evaluation_params(tiny):
     assert theirs["attacks"]["noise-exponential"] == {"sides": "positive"}
     assert theirs["attacks"]["noise-ou"] == {"table": "authors"}
     assert theirs["attacks"]["hadamard"] == theirs["attacks"]["targeted-hadamard"] == {"width": "victim-input"}
-    governed = {"noise-exponential", "noise-ou", "hadamard", "targeted-hadamard"}
-    assert {k: v for k, v in theirs["attacks"].items() if k not in governed} == ours["attacks"]
+    assert theirs["attacks"]["white-box-fgsm"] == {"loss": "authors-max"}
+    assert theirs["attacks"]["white-box-pgd"] == {**ours["attacks"]["white-box-pgd"], "loss": "authors-max"}
     tiny["protocol"] = "ours"
     assert cfgmod.evaluate_params(tiny, "vmas-balance", "mappo", 0) == ours  # no rerun for ours
 
@@ -153,3 +155,55 @@ def test_hadamard_equals_the_authors_matrix_on_the_observation(n, d):
     # ours (observation width) differs exactly where the input width gives another order
     same_order = 2 ** (d.bit_length() - 1) == 2 ** ((n + d - 1).bit_length() - 1)
     assert torch.equal(hadamard_directions(n, d), ours) == same_order
+
+
+def _their_white_box_step(victim, obs, avail, eps, value_victim):
+    """The authors' WhiteboxAttack.perturbation on our victim: one step on -max of the masked
+    softmax probabilities (policy) or of the Q-values (value), unavailable ones filled with 0."""
+    x = obs.clone().requires_grad_(True)
+    out = victim.q_values(x) if value_victim else victim.head(x)
+    if not value_victim:
+        out = torch.softmax(out.masked_fill(~avail, -1e10), -1)
+    loss = -out.masked_fill(~avail, 0.0).max(dim=2)[0].sum()
+    loss.backward()
+    return eps * x.grad.sign()
+
+
+@pytest.mark.parametrize("algo", ["mappo", "qmix"])
+def test_white_box_fgsm_equals_the_authors_step(algo):
+    from marl_attacks.algos.mappo import MappoPolicy
+    from marl_attacks.algos.qmix import QPolicy
+
+    spec = random_spec(5, n_agents=3, obs_dim=12, bounded=False)
+    spec = spec.__class__(**{**spec.__dict__, "perturbable": torch.ones(3, 12, dtype=torch.bool)})
+    torch.manual_seed(0)
+    victim = MappoPolicy(3, 12, "discrete", 5, hidden=16) if algo == "mappo" else QPolicy(3, 12, 5, hidden=16)
+    obs = random_obs(spec, 64, 2)
+    avail = torch.rand(64, 3, 5, generator=torch.Generator().manual_seed(3)) < 0.7
+    avail[..., 0] = True
+    eps = torch.full((64,), 0.1)
+    attacked = torch.ones(64, 3, dtype=torch.bool)
+    theirs = _their_white_box_step(victim, obs, avail, 0.1, algo == "qmix")
+
+    def ours(loss):
+        ctx = AttackContext(spec=spec, generator=torch.Generator().manual_seed(0), victim=victim)
+        attack = make_attack("white-box-fgsm", ctx, {"loss": loss})
+        attack.avail = avail
+        return attack.perturb(obs, eps, attacked)
+
+    assert torch.equal(ours("authors-max"), theirs)
+    greedy = ours("greedy-action")
+    if algo == "mappo":  # -log p and -p of the most likely action: the same signs
+        assert torch.equal(greedy, theirs)
+    else:  # the authors' 0-filled maximum differs where every available Q-value is negative
+        with torch.no_grad():
+            q = victim.q_values(obs)
+        avail[:] = q < 0  # only negative Q-values available, at least one, and an unavailable action
+        avail.scatter_(-1, q.argmin(-1, keepdim=True), True)
+        avail.scatter_(-1, q.argmax(-1, keepdim=True), False)
+        negative = q.masked_fill(~avail, float("-inf")).amax(-1) < 0  # [B, n]: every available Q < 0
+        assert negative.float().mean() > 0.5
+        theirs = _their_white_box_step(victim, obs, avail, 0.1, True)
+        assert torch.equal(ours("authors-max"), theirs)
+        assert (theirs[negative] == 0).all()  # their maximum is an unavailable action's 0: no gradient
+        assert (ours("greedy-action")[negative].abs() > 0).any()

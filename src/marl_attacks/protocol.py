@@ -16,6 +16,9 @@ Choices so far (the authors' file each one follows):
 * ``hadamard`` (``src/attack/align.py``, ``partial_hadamard_approx``): ``authors``: the matrix's
   order from the victim's input width (observation + agent-ID one-hot), ID dims zeroed after;
   ``observation-width`` (ours): the order from the observation's width.
+* ``white_box`` (``src/attack/whitebox.py``): ``authors``: minus the maximum of the masked softmax
+  probabilities or Q-values (unavailable actions filled with 0); ``greedy-action`` (ours): minus the
+  log-probability or Q-value of the clean greedy action.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ CHOICES: dict[str, dict[str, str]] = {
         "authors": "Hadamard order from the victim's input width (observation + agent IDs), ID dims zeroed",
         "observation-width": "Hadamard order from the observation's width",
     },
+    "white_box": {
+        "authors": "minus the max of the masked softmax probabilities or Q-values (unavailable ones 0)",
+        "greedy-action": "minus the log-probability or Q-value of the clean greedy action",
+    },
 }
 PRESETS = ("authors", "ours")
 
@@ -42,6 +49,10 @@ _SETTINGS: dict[str, dict[str, dict[str, dict]]] = {
     "hadamard": {
         "authors": {"hadamard": {"width": "victim-input"}, "targeted-hadamard": {"width": "victim-input"}},
         "observation-width": {"hadamard": {"width": "observation"}, "targeted-hadamard": {"width": "observation"}},
+    },
+    "white_box": {
+        "authors": {"white-box-fgsm": {"loss": "authors-max"}, "white-box-pgd": {"loss": "authors-max"}},
+        "greedy-action": {"white-box-fgsm": {"loss": "greedy-action"}, "white-box-pgd": {"loss": "greedy-action"}},
     },
 }
 

@@ -61,6 +61,12 @@ class VictimPolicy(nn.Module):
         """Per-sample loss ``[B]`` that grows as the victim moves away from ``clean_action``."""
         raise NotImplementedError
 
+    def action_scores(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
+        """``[B, n, actions]``: what the authors' white-box attack takes the maximum of
+        (``src/attack/whitebox.py``): the masked softmax probabilities of a policy victim, the
+        Q-values of a value victim, with unavailable actions set to 0 after. Discrete actions only."""
+        raise NotImplementedError(f"{type(self).__name__} has no action scores")
+
     def agent_ids(self, obs: torch.Tensor) -> torch.Tensor:
         """One-hot agent IDs the learner appends for parameter sharing (never perturbed)."""
         B, n, _ = obs.shape

@@ -136,6 +136,12 @@ class MappoPolicy(VictimPolicy):
         z = draw(out.shape, generator, normal=True).to(out.device, out.dtype)
         return (out + self.log_std.exp() * z).clamp(self.action_low, self.action_high)
 
+    def action_scores(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
+        if not self.discrete:
+            raise NotImplementedError("action scores (the authors' white-box loss) need discrete actions")
+        probs = torch.softmax(mask_scores(self.head(obs), avail), -1)
+        return probs if avail is None else probs.masked_fill(~avail, 0.0)
+
     def attack_loss(
         self, obs: torch.Tensor, clean_action: torch.Tensor, avail: torch.Tensor | None = None
     ) -> torch.Tensor:

@@ -141,6 +141,12 @@ class QPolicy(VictimPolicy):
         uniform = (avail.cumsum(-1) <= k.unsqueeze(-1)).sum(-1)
         return torch.where(u[..., 0] < self.explore_eps, uniform, greedy)
 
+    def action_scores(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
+        # the authors fill unavailable actions' Q-values with 0, so where every available Q is below 0
+        # their maximum is an unavailable action's 0 and the loss has no gradient
+        q = self.q_values(obs)
+        return q if avail is None else q.masked_fill(~avail, 0.0)
+
     def attack_loss(
         self, obs: torch.Tensor, clean_action: torch.Tensor, avail: torch.Tensor | None = None
     ) -> torch.Tensor:

@@ -38,7 +38,7 @@ from .noise import (
     UniformNoise,
 )
 from .targeted import TargetedAlignAttack, TargetedHadamardAttack
-from .whitebox import WhiteBoxAttack, WhiteBoxConfig
+from .whitebox import WhiteBoxAttack, WhiteBoxConfig, WhiteBoxFgsmConfig
 
 
 @dataclass(frozen=True)
@@ -210,7 +210,7 @@ ATTACKS: dict[str, AttackEntry] = {
     "white-box-fgsm": AttackEntry(
         "White-box FGSM",
         WhiteBoxAttack,
-        None,
+        WhiteBoxFgsmConfig,
         fixed={"pgd_steps": 1},
         access=WHITE_BOX,
         style=Style(3, "p", "-"),

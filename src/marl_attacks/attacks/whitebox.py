@@ -11,6 +11,14 @@ starts from a uniform random point of the eps-ball (FGSM with random start,
 Wong et al. 2020), a choice the paper leaves open. ``white-box-fgsm`` fixes
 K = 1; ``white-box-pgd`` defaults to K = 10 (the paper's K for Align) and,
 like Align, keeps each sample's best iterate (:func:`~.base.sign_pgd`).
+
+``loss: authors-max`` (the authors' ``src/attack/whitebox.py``, config ``protocol.white_box``):
+minus the maximum of the victim's masked softmax probabilities (policy victims) or Q-values (value
+victims), unavailable actions filled with 0 (:meth:`~marl_attacks.algos.VictimPolicy.action_scores`),
+recomputed at each iterate; their attack is one step (white-box-fgsm). For a policy victim its
+FGSM sign equals ours (-log p and -p of the same action), for a value victim it differs where
+every available Q-value is negative (an unavailable action's 0 is then the maximum). ``loss:
+greedy-action`` is ours.
 """
 
 from __future__ import annotations
@@ -21,20 +29,33 @@ import torch
 
 from .base import Attack, sign_pgd
 
+WHITE_BOX_LOSSES = ("greedy-action", "authors-max")
+
 
 @dataclass
 class WhiteBoxConfig:
     pgd_steps: int = 10  # K (white-box-fgsm fixes K = 1)
     step_size: float | None = None  # alpha as a fraction of eps; None means 1/K
+    loss: str = "greedy-action"  # greedy-action (ours) or authors-max (their whitebox.py)
+
+
+@dataclass
+class WhiteBoxFgsmConfig:
+    loss: str = "greedy-action"  # greedy-action (ours) or authors-max (their whitebox.py)
 
 
 class WhiteBoxAttack(Attack):
     needs = ("victim",)
 
-    def __init__(self, ctx, pgd_steps: int = 10, step_size: float | None = None):
+    def __init__(self, ctx, pgd_steps: int = 10, step_size: float | None = None, loss: str = "greedy-action"):
         super().__init__(ctx)
         if ctx.victim is None:
             raise ValueError("white-box attack needs the victim policy")
+        if loss not in WHITE_BOX_LOSSES:
+            raise ValueError(f"white-box: loss {loss!r}; allowed: {list(WHITE_BOX_LOSSES)}")
+        if loss == "authors-max" and not self.spec.discrete:
+            raise ValueError("white-box: loss authors-max needs discrete actions (the authors' envs all have them)")
+        self.loss = loss
         self.victim, self.steps = ctx.victim, int(pgd_steps)
         self.step_frac = step_size if step_size is not None else 1.0 / self.steps
         self.random_start = not self.spec.discrete
@@ -49,8 +70,12 @@ class WhiteBoxAttack(Attack):
         if self.random_start:
             u = torch.rand(obs.shape, generator=self.ctx.generator).to(obs.device)
             delta = self._project(obs, (2 * u - 1) * e, eps, attacked)
+        if self.loss == "authors-max":
+            loss = lambda d: -self.victim.action_scores(obs + d, self.avail).amax(-1).sum(-1)
+        else:
+            loss = lambda d: self.victim.attack_loss(obs + d, clean_action, self.avail)
         return sign_pgd(
-            lambda d: self.victim.attack_loss(obs + d, clean_action, self.avail),
+            loss,
             delta,
             eps,
             lambda d: self._project(obs, d, eps, attacked),
