@@ -4,6 +4,8 @@ lbforaging 2.0) exactly: same seeds, same actions, every output compared at ever
 import numpy as np
 import pytest
 import torch
+import yaml
+from conftest import ROOT
 
 from marl_attacks.envs import ENVS, LBF_TASKS, backends, make_env
 from marl_attacks.envs.lbf_batched import BatchedLbfEnv
@@ -203,3 +205,22 @@ def test_seeding_matches_gymnasium():
     for s in (0, 5, 2**32 - 1):
         a, _ = seeding.np_random(s)
         assert np.array_equal(a.integers(0, 100, 20), np.random.default_rng(s).integers(0, 100, 20))
+
+
+def test_config_backend_reaches_the_stages_but_not_provenance():
+    from marl_attacks import lineage
+    from marl_attacks.config import check, env_params
+
+    cfg = {"envs": {"lbf-8x8-2p-2f-coop": {"max_steps": 50}}}
+    plain = env_params(cfg, "lbf-8x8-2p-2f-coop")
+    assert "backend" not in plain  # today's params stay as they are
+    cfg["envs"]["lbf-8x8-2p-2f-coop"]["backend"] = "batched"
+    chosen = env_params(cfg, "lbf-8x8-2p-2f-coop", rollout=True)
+    assert chosen["backend"] == "batched"
+    assert lineage.env_block(chosen) == lineage.env_block(plain)
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    lbf = [env for env in paper["envs"] if env.startswith("lbf-")]
+    assert lbf
+    for env in lbf:
+        paper["envs"][env]["backend"] = "batched"
+    check(paper)  # accepted on LBF envs
