@@ -95,20 +95,7 @@ def _set_state(ref, bat, b, players, foods, step=0):
         p.position, p.level = (y, x), lv
     env.current_step = ref._steps[b] = step
     env._gen_valid_moves()
-    F = bat.n_food
-    bat._pos[b] = [(y, x) for y, x, _ in players]
-    bat._level[b] = [lv for _, _, lv in players]
-    present = sorted(foods)
-    bat._food_pos[b] = -(10**6)
-    bat._food_lvl[b] = 0
-    bat._field[b] = 0
-    for k, (y, x, lv) in enumerate(present[:F]):
-        bat._food_pos[b, k] = (y, x)
-        bat._food_lvl[b, k] = lv
-        bat._field[b, y + 1, x + 1] = lv
-    bat._spawned[b] = sum(lv for *_, lv in foods)
-    bat._steps[b] = step
-    bat._update_avail()
+    bat.set_state(b, players, foods, step)
 
 
 def _step_both(ref, bat, actions):

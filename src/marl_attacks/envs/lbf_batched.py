@@ -45,8 +45,11 @@ from .lbf_env import foraging_kwargs, lbf_spec
 
 N_ACTIONS = 6  # NONE, NORTH, SOUTH, WEST, EAST, LOAD
 LOAD = 5
-_DELTA = np.array([[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1], [0, 0]], np.int64)
+_DR = np.array([0, -1, 1, 0, 0, 0], np.int64)  # row change of each action
+_DC = np.array([0, 0, 0, -1, 1, 0], np.int64)
 _FAR = -(10**6)  # position of absent food slots: never next to or in sight of a player
+_ABSENT3 = np.array([-1, -1, 0], np.int64)  # an absent food or player in an observation
+_BLOCK = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)] + [(-2, 0), (2, 0), (0, -2), (0, 2)]
 
 
 class BatchedLbfEnv(BatchedEnv):
@@ -61,8 +64,8 @@ class BatchedLbfEnv(BatchedEnv):
         self.num_envs, self.device = num_envs, torch.device(device)
         self.spec = lbf_spec(task, proto, max_steps)
         self.n = n = len(proto.players)
-        self.rows, self.cols = proto.field.shape
-        self.n_food = proto.max_num_food
+        self.rows, self.cols = R, C = proto.field.shape
+        self.n_food = F = proto.max_num_food
         self.sight = proto.sight
         self.force_coop = proto.force_coop
         self.penalty = proto.penalty
@@ -72,32 +75,41 @@ class BatchedLbfEnv(BatchedEnv):
         self._min_fl, self._max_fl = proto.min_food_level, proto.max_food_level
         # observer i lists the players in the order [i, the others in order]
         self._perm = np.array([[i] + [j for j in range(n) if j != i] for i in range(n)], np.int64)
-        B, F, R, C = num_envs, self.n_food, self.rows, self.cols
-        self._pos = np.zeros((B, n, 2), np.int64)
-        self._level = np.zeros((B, n), np.int64)
-        self._food_pos = np.full((B, F, 2), _FAR, np.int64)
-        self._food_lvl = np.zeros((B, F), np.int64)
-        self._field = np.zeros((B, R + 2, C + 2), np.int64)  # food levels, zero border
+        B = num_envs
+        self._W = W = C + 2  # the food grid is kept flat with a zero border: cell (r, c) is (r + 1) * W + c + 1
+        self._r, self._c, self._level = (np.zeros((B, n), np.int64) for _ in range(3))
+        self._fr, self._fc = np.full((B, F), _FAR, np.int64), np.full((B, F), _FAR, np.int64)
+        self._fl = np.zeros((B, F), np.int64)  # food levels, 0 where eaten or absent
+        self._fcell = np.full((B, F), _FAR, np.int64)
+        self._field = np.zeros((B, (R + 2) * W), np.int64)
         self._spawned = np.zeros(B, np.int64)
         self._steps = np.zeros(B, np.int64)
         self._avail = np.ones((B, n, N_ACTIONS), bool)
-        self._base = np.arange(B, dtype=np.int64) * (R + 2) * (C + 2)
+        self._base = np.arange(B, dtype=np.int64) * (R + 2) * W
+        self._at6 = np.arange(B * n, dtype=np.int64) * N_ACTIONS
         self._reseed = np.random.default_rng(seed)
+        # a window as large as the grid: every food and player is in sight, in grid coordinates,
+        # so the food part of the observation is the same for every player (kept, updated when eaten)
+        self._full_sight = self.sight >= max(R, C) - 1
+        self._food_obs = np.zeros((B, 3 * F), np.float32)
 
     # ---- reset: lbforaging's spawn_players and spawn_food, draw for draw ----
 
-    def _place(self, b: int, seed: int) -> None:
+    def _draw(self, seed: int) -> tuple[list, list, list]:
+        """Players ``[(row, col)]``, their levels and the foods ``[(row, col, level)]`` (row-major,
+        padded to ``max_num_food``) that lbforaging's reset places with ``seed``."""
         rng = np.random.default_rng(seed % 2**32)
+        integers = rng.integers
         R, C, F = self.rows, self.cols, self.n_food
         perm = rng.permutation(self.n)
         taken: list[tuple[int, int]] = []
         levels = []
         for lo, hi in zip(self._min_pl[perm], self._max_pl[perm]):
             for _ in range(1000):
-                cell = (int(rng.integers(0, R)), int(rng.integers(0, C)))
+                cell = (int(integers(0, R)), int(integers(0, C)))
                 if cell not in taken:
                     taken.append(cell)
-                    levels.append(int(rng.integers(lo, hi + 1)))
+                    levels.append(int(integers(lo, hi + 1)))
                     break
             else:
                 raise RuntimeError(f"{self.spec.name}: no free cell for a player after 1000 attempts")
@@ -107,42 +119,54 @@ class BatchedLbfEnv(BatchedEnv):
         lo_f = hi_f if self.force_coop else self._min_fl
         fperm = rng.permutation(F)
         lo_f, hi_f = lo_f[fperm], hi_f[fperm]
+        # cells where spawn_food refuses food: players, and food's 3x3 square and distance-2 cross
+        blocked = set(taken)
         foods: list[tuple[int, int, int]] = []
-        attempts = 0
-        while len(foods) < F and attempts < 1000:
+        placed = attempts = 0
+        while placed < F and attempts < 1000:
             attempts += 1
-            row, col = int(rng.integers(1, R - 1)), int(rng.integers(1, C - 1))
-            if (row, col) in taken or any(
-                lv > 0
-                and (
-                    (abs(y - row) <= 1 and abs(x - col) <= 1)
-                    or (x == col and abs(y - row) <= 2)
-                    or (y == row and abs(x - col) <= 2)
-                )
-                for y, x, lv in foods
-            ):
+            row, col = int(integers(1, R - 1)), int(integers(1, C - 1))
+            if (row, col) in blocked:
                 continue
-            k = len(foods)
-            lv = lo_f[k] if lo_f[k] == hi_f[k] else rng.integers(lo_f[k], hi_f[k] + 1)
-            foods.append((row, col, int(lv)))
-        present = sorted((y, x, lv) for y, x, lv in foods if lv > 0)  # row-major, like np.nonzero
-        self._pos[b] = taken
-        self._level[b] = levels
-        self._food_pos[b] = _FAR
-        self._food_lvl[b] = 0
-        self._field[b] = 0
-        for k, (y, x, lv) in enumerate(present):
-            self._food_pos[b, k] = (y, x)
-            self._food_lvl[b, k] = lv
-            self._field[b, y + 1, x + 1] = lv
-        self._spawned[b] = sum(lv for _, _, lv in present)
-        self._steps[b] = 0
+            lv = int(lo_f[placed] if lo_f[placed] == hi_f[placed] else integers(lo_f[placed], hi_f[placed] + 1))
+            placed += 1
+            if lv > 0:  # a level-0 food is no food (lbforaging's grid stays 0 there)
+                foods.append((row, col, lv))
+                blocked.update((row + dy, col + dx) for dy, dx in _BLOCK)
+        return taken, levels, foods
+
+    def _write(self, idx: np.ndarray, states: list[tuple[list, list, list]]) -> None:
+        """Put episodes ``idx`` in ``states`` (players ``[(row, col)]``, levels, foods
+        ``[(row, col, level)]``), at step 0."""
+        F, W = self.n_food, self._W
+        pos = np.array([st[0] for st in states], np.int64).reshape(len(idx), self.n, 2)
+        self._r[idx], self._c[idx] = pos[..., 0], pos[..., 1]
+        self._level[idx] = [st[1] for st in states]
+        pad = [(_FAR, _FAR, 0)] * F
+        foods = np.array([(sorted(st[2]) + pad)[:F] for st in states], np.int64).reshape(len(idx), F, 3)
+        present = foods[..., 2] > 0
+        self._fr[idx], self._fc[idx], self._fl[idx] = foods[..., 0], foods[..., 1], foods[..., 2]
+        self._fcell[idx] = np.where(present, (foods[..., 0] + 1) * W + foods[..., 1] + 1, _FAR)
+        self._field[idx] = 0
+        e, k = np.nonzero(present)
+        self._field.reshape(-1)[self._base[idx[e]] + self._fcell[idx[e], k]] = foods[e, k, 2]
+        self._spawned[idx] = foods[..., 2].sum(1)
+        self._steps[idx] = 0
+        if self._full_sight:
+            self._food_obs[idx] = _compact(present, foods, _ABSENT3).reshape(len(idx), 3 * F)
+
+    def set_state(self, b: int, players: list, foods: list, step: int = 0) -> None:
+        """Put episode ``b`` in a hand-made state (tests): ``players`` and ``foods`` as
+        ``(row, col, level)``, ``step`` steps done."""
+        idx = np.array([b])
+        self._write(idx, [([(y, x) for y, x, _ in players], [lv for *_, lv in players], list(foods))])
+        self._steps[b] = step
+        self._update_avail()
 
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
         if len(seeds) != self.num_envs:
             raise ValueError(f"{self.spec.name}: reset needs one seed per episode ({self.num_envs}), got {len(seeds)}")
-        for b, s in enumerate(seeds):
-            self._place(b, int(s))
+        self._write(np.arange(self.num_envs), [self._draw(int(s)) for s in seeds])
         self._update_avail()
         return torch.as_tensor(self._observe(slice(None)), device=self.device)
 
@@ -150,11 +174,11 @@ class BatchedLbfEnv(BatchedEnv):
 
     def _update_avail(self) -> None:
         """lbforaging's ``_is_valid_action`` for every player and action."""
-        R, C = self.rows, self.cols
-        r, c = self._pos[..., 0], self._pos[..., 1]
-        at = self._base[:, None] + (r + 1) * (C + 2) + (c + 1)
+        R, C, W = self.rows, self.cols, self._W
+        r, c = self._r, self._c
+        at = self._base[:, None] + (r + 1) * W + (c + 1)
         f = self._field.reshape(-1)
-        up, down, left, right = f[at - (C + 2)], f[at + (C + 2)], f[at - 1], f[at + 1]
+        up, down, left, right = f[at - W], f[at + W], f[at - 1], f[at + 1]
         avail = self._avail
         avail[..., 0] = True
         avail[..., 1] = (r > 0) & (up == 0)
@@ -169,25 +193,32 @@ class BatchedLbfEnv(BatchedEnv):
 
     def _observe(self, idx) -> np.ndarray:
         """Vector observations ``[b, n, d]`` of episodes ``idx`` (see :func:`.lbf_env.vector_observations`)."""
-        pos, level = self._pos[idx], self._level[idx]
-        fpos, flvl = self._food_pos[idx], self._food_lvl[idx]
-        b, n, F, s = pos.shape[0], self.n, self.n_food, self.sight
-        off = np.minimum(pos, s)  # the window is clipped at the grid's edge
+        r, c, level = self._r[idx], self._c[idx], self._level[idx]
+        b, n, F, s = r.shape[0], self.n, self.n_food, self.sight
+        obs = np.empty((b, n, self.spec.obs_dim), np.float32)
+        width = 3 if self.with_levels else 2
+        pr, pc = r[:, self._perm], c[:, self._perm]  # [b, n, n]: observer i sees [i, the others in order]
+        plv = level[:, self._perm]
+        if self._full_sight:  # window = grid: grid coordinates, everyone in sight
+            obs[..., : 3 * F] = self._food_obs[idx][:, None]
+            players = obs[..., 3 * F :]
+            players[..., 0::width], players[..., 1::width] = pr, pc
+            if self.with_levels:
+                players[..., 2::width] = plv
+            return obs
+        fr, fc, fl = self._fr[idx][:, None], self._fc[idx][:, None], self._fl[idx][:, None]  # [b, 1, F]
+        r, c = r[..., None], c[..., None]
+        off_r, off_c = np.minimum(r, s), np.minimum(c, s)  # the window is clipped at the grid's edge
         # foods within sight (the clipped window), row-major, in window coordinates
-        rel = fpos[:, None] - pos[:, :, None]  # [b, n, F, 2]
-        vis = (flvl[:, None] > 0) & (np.abs(rel) <= s).all(-1)
-        food_vals = np.concatenate([rel + off[:, :, None], np.broadcast_to(flvl[:, None, :, None], (b, n, F, 1))], -1)
-        foods = _compact(vis, food_vals, np.array([-1, -1, 0], np.int64))
+        vis = (fl > 0) & (np.abs(fr - r) <= s) & (np.abs(fc - c) <= s)  # [b, n, F]
+        vals = np.stack(np.broadcast_arrays(fr - r + off_r, fc - c + off_c, fl), -1)
+        obs[..., : 3 * F] = _compact(vis, vals, _ABSENT3).reshape(b, n, 3 * F)
         # players whose window coordinates lie in [0, 2 * sight], the observer first
-        tp = pos[:, self._perm] - pos[:, :, None] + off[:, :, None]  # [b, n, n, 2]
-        pvis = (tp.min(-1) >= 0) & (tp.max(-1) <= 2 * s)
-        if self.with_levels:
-            pvals = np.concatenate([tp, level[:, self._perm][..., None]], -1)
-            absent = np.array([-1, -1, 0], np.int64)
-        else:
-            pvals, absent = tp, np.array([-1, -1], np.int64)
-        players = _compact(pvis, pvals, absent)
-        return np.concatenate([foods.reshape(b, n, -1), players.reshape(b, n, -1)], -1).astype(np.float32)
+        ty, tx = pr - r + off_r, pc - c + off_c
+        pvis = (ty >= 0) & (tx >= 0) & (ty <= 2 * s) & (tx <= 2 * s)
+        pvals = np.stack([ty, tx, plv] if self.with_levels else [ty, tx], -1)
+        obs[..., 3 * F :] = _compact(pvis, pvals, _ABSENT3[:width]).reshape(b, n, width * n)
+        return obs
 
     # ---- step ----
 
@@ -214,37 +245,57 @@ class BatchedLbfEnv(BatchedEnv):
 
     def step(self, actions: torch.Tensor) -> Step:
         a = self._check_actions(actions)
-        B = self.num_envs
-        a = np.where(np.take_along_axis(self._avail, a[..., None], 2)[..., 0], a, 0)  # invalid -> NONE
+        B, n, W = self.num_envs, self.n, self._W
+        valid = self._avail.reshape(-1)[self._at6 + a.reshape(-1)].reshape(B, n)
+        a = np.where(valid, a, 0)  # lbforaging turns an invalid action into NONE
         # movement: a player moves only if no other player aims at the same cell
-        target = self._pos + _DELTA[a]
-        alone = (target[:, :, None] == target[:, None]).all(-1).sum(2) == 1
-        pos = self._pos = np.where(alone[..., None], target, self._pos)
+        tr, tc = self._r + _DR[a], self._c + _DC[a]
+        target = tr * W + tc
+        alone = np.ones((B, n), bool)
+        for i in range(n):
+            for j in range(i + 1, n):
+                same = target[:, i] == target[:, j]
+                alone[:, i] &= ~same
+                alone[:, j] &= ~same
+        self._r, self._c = np.where(alone, tr, self._r), np.where(alone, tc, self._c)
         # loading: the loading players next to each food, with their summed levels
-        flvl = self._food_lvl
-        adj = (np.abs(pos[:, :, None] - self._food_pos[:, None]).sum(-1) == 1) & (a == LOAD)[..., None]
-        adj &= (flvl > 0)[:, None]  # [B, n, F]
-        group = (adj * self._level[..., None]).sum(1)  # [B, F]
-        eaten = adj.any(1) & (group >= flvl)
-        # rewards; each loading player is next to exactly one food (see the module docstring)
-        in_group = adj.any(2)
-        food = (adj * flvl[:, None]).sum(2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r_ok = (self._level * food).astype(np.float64)
-            if self.normalize:
-                r_ok = r_ok / ((adj * group[:, None]).sum(2) * self._spawned[:, None]).astype(np.float64)
-        ok = (adj & eaten[:, None]).any(2)
-        r = np.where(in_group, np.where(ok, r_ok, 0.0 - self.penalty), 0.0)
         total = np.zeros(B, np.float64)
-        for i in range(self.n):  # Python's sum, in player order
-            total = total + r[:, i]
-        if eaten.any():
-            e, k = np.nonzero(eaten)
-            y, x = self._food_pos[e, k, 0], self._food_pos[e, k, 1]
-            self._field.reshape(-1)[self._base[e] + (y + 1) * (self.cols + 2) + (x + 1)] = 0
-            flvl[e, k] = 0
+        loading = a == LOAD
+        fl = self._fl
+        if loading.any():
+            cell = (self._r + 1) * W + self._c + 1
+            d = self._fcell[:, None, :] - cell[:, :, None]  # [B, n, F]; absent food is far away
+            adj = ((d == 1) | (d == -1) | (d == W) | (d == -W)) & loading[:, :, None]
+            group = np.zeros(fl.shape, np.int64)
+            for i in range(n):
+                group += adj[:, i] * self._level[:, i, None]
+            eaten = (group > 0) & (group >= fl)  # group > 0: foods someone next to it tried to load
+            # each loading player is next to at most one food (see the module docstring)
+            food, gsum = np.zeros((B, n), np.int64), np.zeros((B, n), np.int64)
+            ok, tried = np.zeros((B, n), bool), np.zeros((B, n), bool)
+            for k in range(fl.shape[1]):
+                at = adj[:, :, k]
+                tried |= at
+                food += at * fl[:, k, None]
+                gsum += at * group[:, k, None]
+                ok |= at & eaten[:, k, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r_ok = (self._level * food).astype(np.float64)
+                if self.normalize:
+                    r_ok = r_ok / (gsum * self._spawned[:, None]).astype(np.float64)
+            rew = np.where(tried, np.where(ok, r_ok, 0.0 - self.penalty), 0.0)
+            for i in range(n):  # Python's sum, in player order
+                total = total + rew[:, i]
+            if eaten.any():
+                e, k = np.nonzero(eaten)
+                self._field.reshape(-1)[self._base[e] + self._fcell[e, k]] = 0
+                fl[e, k] = 0
+                if self._full_sight:
+                    ee = np.unique(e)
+                    foods = np.stack([self._fr[ee], self._fc[ee], fl[ee]], -1)
+                    self._food_obs[ee] = _compact(fl[ee] > 0, foods, _ABSENT3).reshape(len(ee), -1)
         self._steps += 1
-        term = flvl.sum(1) == 0  # all food collected
+        term = ~fl.any(1)  # all food collected
         trunc = (self._steps >= self.spec.max_steps) & ~term
         done = term | trunc
         obs = self._observe(slice(None))
@@ -252,8 +303,8 @@ class BatchedLbfEnv(BatchedEnv):
         if done.any():
             final = obs.copy()
             ended = np.flatnonzero(done)
-            for b in ended:  # the reference draws the next seeds in episode order
-                self._place(int(b), int(self._reseed.integers(2**31)))
+            seeds = [int(self._reseed.integers(2**31)) for _ in ended]  # as the reference: in episode order
+            self._write(ended, [self._draw(s) for s in seeds])
             obs[ended] = self._observe(ended)
         self._update_avail()
         t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=self.device)
@@ -267,11 +318,18 @@ class BatchedLbfEnv(BatchedEnv):
 
 
 def _compact(visible: np.ndarray, values: np.ndarray, absent: np.ndarray) -> np.ndarray:
-    """Per row of ``visible`` ``[b, n, k]``, the visible entries of ``values`` ``[b, n, k, w]``
+    """Per row of ``visible`` ``[..., k]``, the visible entries of ``values`` ``[..., k, w]``
     moved to the front in order, the rest ``absent``."""
-    b, n, k, w = values.shape
-    slot = np.where(visible, np.cumsum(visible, 2) - 1, k)  # hidden entries go to a spare slot
-    out = np.empty((b, n, k + 1, w), np.int64)
+    *lead, k, w = values.shape
+    vis = visible.reshape(-1, k)
+    m = vis.shape[0]
+    row = np.arange(0, m * (k + 1), k + 1)
+    count = np.zeros(m, np.int64)
+    slot = np.empty((m, k), np.int64)
+    for j in range(k):  # hidden entries go to a spare slot k
+        slot[:, j] = np.where(vis[:, j], row + count, row + k)
+        count += vis[:, j]
+    out = np.empty((m * (k + 1), w), np.int64)
     out[:] = absent
-    np.put_along_axis(out, np.broadcast_to(slot[..., None], values.shape), values, 2)
-    return out[:, :, :k]
+    out[slot.reshape(-1)] = values.reshape(m * k, w)
+    return out.reshape(*lead, k + 1, w)[..., :k, :]
