@@ -211,3 +211,24 @@ def test_config_backend_reaches_the_stages_but_not_provenance():
     for env in lbf:
         paper["envs"][env]["backend"] = "batched"
     check(paper)  # accepted on LBF envs
+
+
+def test_python_draws_equal_numpys():
+    """lbf_rng reproduces default_rng(seed): seeding, 64-bit draws, bounded integers, permutations."""
+    from marl_attacks.envs.lbf_rng import Draws, seed_states
+
+    seeds = np.array([*range(500), 2**31 - 1, 2**32 - 1, 4_000_000_000], np.uint64)
+    for seed, state in zip(seeds.tolist(), seed_states(seeds)):
+        assert state == np.random.SeedSequence(seed).generate_state(4, np.uint64).tolist(), seed
+        draws, numpy_rng = Draws(state), np.random.default_rng(seed)
+        pick = np.random.default_rng(seed + 1)
+        for _ in range(6):
+            n = int(pick.integers(1, 8))
+            assert draws.permutation(n) == numpy_rng.permutation(n).tolist()
+            lo = int(pick.integers(0, 5))
+            hi = lo + int(pick.integers(1, 30) if pick.random() < 0.8 else pick.integers(1, 2**31))
+            assert draws.integers(lo, hi) == numpy_rng.integers(lo, hi)
+        assert draws.next64() == numpy_rng.bit_generator.random_raw()
+    # the auto-reset seeds are drawn ahead in blocks: one vectorised draw equals single ones
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    assert [int(a.integers(2**31)) for _ in range(999)] == b.integers(2**31, size=999).tolist()

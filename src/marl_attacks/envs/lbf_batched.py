@@ -42,6 +42,7 @@ import torch
 
 from .base import BatchedEnv, Step
 from .lbf_env import foraging_kwargs, lbf_spec
+from .lbf_rng import Draws, seed_states
 
 N_ACTIONS = 6  # NONE, NORTH, SOUTH, WEST, EAST, LOAD
 LOAD = 5
@@ -71,8 +72,12 @@ class BatchedLbfEnv(BatchedEnv):
         self.penalty = proto.penalty
         self.normalize = proto._normalize_reward
         self.with_levels = proto._observe_agent_levels
-        self._min_pl, self._max_pl = proto.min_player_level, proto.max_player_level
-        self._min_fl, self._max_fl = proto.min_food_level, proto.max_food_level
+        self._pl_lo, self._pl_hi = proto.min_player_level.tolist(), proto.max_player_level.tolist()
+        self._fl_lo = proto.min_food_level.tolist()
+        self._fl_hi = None if proto.max_food_level is None else proto.max_food_level.tolist()
+        self._blocks = {  # the cells a food at (y, x) keeps other food off
+            (y, x): tuple((y + dy, x + dx) for dy, dx in _BLOCK) for y in range(R) for x in range(C)
+        }
         # observer i lists the players in the order [i, the others in order]
         self._perm = np.array([[i] + [j for j in range(n) if j != i] for i in range(n)], np.int64)
         B = num_envs
@@ -87,7 +92,8 @@ class BatchedLbfEnv(BatchedEnv):
         self._avail = np.ones((B, n, N_ACTIONS), bool)
         self._base = np.arange(B, dtype=np.int64) * (R + 2) * W
         self._at6 = np.arange(B * n, dtype=np.int64) * N_ACTIONS
-        self._reseed = np.random.default_rng(seed)
+        self._reseed = np.random.default_rng(seed)  # seeds of auto-reset episodes, as LoopedEnv's
+        self._queue, self._next = [], 0
         # a window as large as the grid: every food and player is in sight, in grid coordinates,
         # so the food part of the observation is the same for every player (kept, updated when eaten)
         self._full_sight = self.sight >= max(R, C) - 1
@@ -95,45 +101,56 @@ class BatchedLbfEnv(BatchedEnv):
 
     # ---- reset: lbforaging's spawn_players and spawn_food, draw for draw ----
 
-    def _draw(self, seed: int) -> tuple[list, list, list]:
-        """Players ``[(row, col)]``, their levels and the foods ``[(row, col, level)]`` (row-major,
-        padded to ``max_num_food``) that lbforaging's reset places with ``seed``."""
-        rng = np.random.default_rng(seed % 2**32)
-        integers = rng.integers
+    def _draw(self, state: list[int]) -> tuple[list, list, list]:
+        """Players ``[(row, col)]``, their levels and the foods ``[(row, col, level)]`` that
+        lbforaging's reset places with the seed whose :func:`.lbf_rng.seed_states` entry is ``state``."""
+        draws = Draws(state)
+        integers = draws.integers
         R, C, F = self.rows, self.cols, self.n_food
-        perm = rng.permutation(self.n)
         taken: list[tuple[int, int]] = []
         levels = []
-        for lo, hi in zip(self._min_pl[perm], self._max_pl[perm]):
+        for p in draws.permutation(self.n):  # spawn_players: levels in permuted order
+            lo, hi = self._pl_lo[p], self._pl_hi[p] + 1
             for _ in range(1000):
-                cell = (int(integers(0, R)), int(integers(0, C)))
+                cell = (integers(0, R), integers(0, C))
                 if cell not in taken:
                     taken.append(cell)
-                    levels.append(int(integers(lo, hi + 1)))
+                    levels.append(integers(lo, hi))
                     break
             else:
                 raise RuntimeError(f"{self.spec.name}: no free cell for a player after 1000 attempts")
-        hi_f = self._max_fl
-        if hi_f is None:
-            hi_f = np.array([sum(sorted(np.int64(v) for v in levels)[:3])] * F)
-        lo_f = hi_f if self.force_coop else self._min_fl
-        fperm = rng.permutation(F)
-        lo_f, hi_f = lo_f[fperm], hi_f[fperm]
+        hi_f = self._fl_hi or [sum(sorted(levels)[:3])] * F  # lbforaging: the 3 lowest player levels
+        lo_f = hi_f if self.force_coop else self._fl_lo
+        fperm = draws.permutation(F)
+        lo_f, hi_f = [lo_f[p] for p in fperm], [hi_f[p] for p in fperm]
         # cells where spawn_food refuses food: players, and food's 3x3 square and distance-2 cross
-        blocked = set(taken)
+        blocked, blocks = set(taken), self._blocks
         foods: list[tuple[int, int, int]] = []
         placed = attempts = 0
         while placed < F and attempts < 1000:
             attempts += 1
-            row, col = int(integers(1, R - 1)), int(integers(1, C - 1))
-            if (row, col) in blocked:
+            cell = (integers(1, R - 1), integers(1, C - 1))
+            if cell in blocked:
                 continue
-            lv = int(lo_f[placed] if lo_f[placed] == hi_f[placed] else integers(lo_f[placed], hi_f[placed] + 1))
+            lo, hi = lo_f[placed], hi_f[placed]
+            lv = lo if lo == hi else integers(lo, hi + 1)
             placed += 1
             if lv > 0:  # a level-0 food is no food (lbforaging's grid stays 0 there)
-                foods.append((row, col, lv))
-                blocked.update((row + dy, col + dx) for dy, dx in _BLOCK)
+                foods.append((*cell, lv))
+                blocked.update(blocks[cell])
         return taken, levels, foods
+
+    def _states(self, k: int) -> list[list[int]]:
+        """Generator states of the next ``k`` auto-reset seeds. The seeds are drawn ahead from the
+        same stream as the reference's, in blocks (one vectorised draw equals as many single
+        ones), and hashed at once."""
+        while len(self._queue) - self._next < k:
+            block = max(1024, k)
+            self._queue = self._queue[self._next :] + seed_states(self._reseed.integers(2**31, size=block))
+            self._next = 0
+        out = self._queue[self._next : self._next + k]
+        self._next += k
+        return out
 
     def _write(self, idx: np.ndarray, states: list[tuple[list, list, list]]) -> None:
         """Put episodes ``idx`` in ``states`` (players ``[(row, col)]``, levels, foods
@@ -166,7 +183,8 @@ class BatchedLbfEnv(BatchedEnv):
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
         if len(seeds) != self.num_envs:
             raise ValueError(f"{self.spec.name}: reset needs one seed per episode ({self.num_envs}), got {len(seeds)}")
-        self._write(np.arange(self.num_envs), [self._draw(int(s)) for s in seeds])
+        states = seed_states(np.array([int(s) % 2**32 for s in seeds], np.uint64))
+        self._write(np.arange(self.num_envs), [self._draw(st) for st in states])
         self._update_avail()
         return torch.as_tensor(self._observe(slice(None)), device=self.device)
 
@@ -303,8 +321,8 @@ class BatchedLbfEnv(BatchedEnv):
         if done.any():
             final = obs.copy()
             ended = np.flatnonzero(done)
-            seeds = [int(self._reseed.integers(2**31)) for _ in ended]  # as the reference: in episode order
-            self._write(ended, [self._draw(s) for s in seeds])
+            # the reference draws each new episode's seed from its stream, in episode order
+            self._write(ended, [self._draw(st) for st in self._states(len(ended))])
             obs[ended] = self._observe(ended)
         self._update_avail()
         t = lambda x, dt=torch.float32: torch.as_tensor(x, dtype=dt, device=self.device)
