@@ -98,6 +98,10 @@ class BatchedLbfEnv(BatchedEnv):
         # so the food part of the observation is the same for every player (kept, updated when eaten)
         self._full_sight = self.sight >= max(R, C) - 1
         self._food_obs = np.zeros((B, 3 * F), np.float32)
+        width = 3 if self.with_levels else 2
+        absent = [-1, -1, 0] * F + ([-1, -1, 0] if self.with_levels else [-1, -1]) * n + [0, 0, 0]
+        self._template = None if self._full_sight else np.tile(np.array(absent, np.float32), (B * n, 1))
+        assert len(absent) == self.spec.obs_dim + 3 and width in (2, 3)
 
     # ---- reset: lbforaging's spawn_players and spawn_food, draw for draw ----
 
@@ -224,19 +228,29 @@ class BatchedLbfEnv(BatchedEnv):
             if self.with_levels:
                 players[..., 2::width] = plv
             return obs
+        # partial sight: entries go to their slot in a copy of an all-absent template row; hidden
+        # ones to 3 spare columns past the observation
+        D = self.spec.obs_dim
+        buf = self._template[: b * n].copy()
+        flat = buf.reshape(-1)
+        row = np.arange(0, b * n * (D + 3), D + 3).reshape(b, n, 1)
         fr, fc, fl = self._fr[idx][:, None], self._fc[idx][:, None], self._fl[idx][:, None]  # [b, 1, F]
         r, c = r[..., None], c[..., None]
         off_r, off_c = np.minimum(r, s), np.minimum(c, s)  # the window is clipped at the grid's edge
         # foods within sight (the clipped window), row-major, in window coordinates
         vis = (fl > 0) & (np.abs(fr - r) <= s) & (np.abs(fc - c) <= s)  # [b, n, F]
-        vals = np.stack(np.broadcast_arrays(fr - r + off_r, fc - c + off_c, fl), -1)
-        obs[..., : 3 * F] = _compact(vis, vals, _ABSENT3).reshape(b, n, 3 * F)
+        at = row + _slots(vis, 0, 3, D)
+        flat[at] = fr - r + off_r
+        flat[at + 1] = fc - c + off_c
+        flat[at + 2] = np.broadcast_to(fl, at.shape)
         # players whose window coordinates lie in [0, 2 * sight], the observer first
         ty, tx = pr - r + off_r, pc - c + off_c
         pvis = (ty >= 0) & (tx >= 0) & (ty <= 2 * s) & (tx <= 2 * s)
-        pvals = np.stack([ty, tx, plv] if self.with_levels else [ty, tx], -1)
-        obs[..., 3 * F :] = _compact(pvis, pvals, _ABSENT3[:width]).reshape(b, n, width * n)
-        return obs
+        at = row + _slots(pvis, 3 * F, width, D)
+        flat[at], flat[at + 1] = ty, tx
+        if self.with_levels:
+            flat[at + 2] = plv
+        return np.ascontiguousarray(buf[:, :D]).reshape(b, n, D)
 
     # ---- step ----
 
@@ -333,6 +347,18 @@ class BatchedLbfEnv(BatchedEnv):
             truncated=t(trunc, torch.bool),
             final_obs=t(final),
         )
+
+
+def _slots(visible: np.ndarray, start: int, width: int, spare: int) -> np.ndarray:
+    """Column of each entry of ``visible`` ``[..., k]`` once the visible ones are moved to the
+    front in order (``start + width * rank``), ``spare`` for the hidden ones."""
+    count = np.zeros(visible.shape[:-1], np.int64)
+    out = np.empty(visible.shape, np.int64)
+    for j in range(visible.shape[-1]):
+        v = visible[..., j]
+        out[..., j] = np.where(v, start + width * count, spare)
+        count += v
+    return out
 
 
 def _compact(visible: np.ndarray, values: np.ndarray, absent: np.ndarray) -> np.ndarray:
