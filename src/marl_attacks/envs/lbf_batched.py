@@ -238,14 +238,15 @@ class BatchedLbfEnv(BatchedEnv):
         r, c = r[..., None], c[..., None]
         off_r, off_c = np.minimum(r, s), np.minimum(c, s)  # the window is clipped at the grid's edge
         # foods within sight (the clipped window), row-major, in window coordinates
-        vis = (fl > 0) & (np.abs(fr - r) <= s) & (np.abs(fc - c) <= s)  # [b, n, F]
+        dy, dx = fr - r, fc - c  # eaten and absent food lie far away (row _FAR)
+        vis = (np.abs(dy) <= s) & (np.abs(dx) <= s)  # [b, n, F]
         at = row + _slots(vis, 0, 3, D)
-        flat[at] = fr - r + off_r
-        flat[at + 1] = fc - c + off_c
+        flat[at] = dy + off_r
+        flat[at + 1] = dx + off_c
         flat[at + 2] = np.broadcast_to(fl, at.shape)
         # players whose window coordinates lie in [0, 2 * sight], the observer first
         ty, tx = pr - r + off_r, pc - c + off_c
-        pvis = (ty >= 0) & (tx >= 0) & (ty <= 2 * s) & (tx <= 2 * s)
+        pvis = ((ty | tx) >= 0) & (np.maximum(ty, tx) <= 2 * s)
         at = row + _slots(pvis, 3 * F, width, D)
         flat[at], flat[at + 1] = ty, tx
         if self.with_levels:
@@ -322,6 +323,7 @@ class BatchedLbfEnv(BatchedEnv):
                 e, k = np.nonzero(eaten)
                 self._field.reshape(-1)[self._base[e] + self._fcell[e, k]] = 0
                 fl[e, k] = 0
+                self._fr[e, k] = _FAR  # out of everyone's sight
                 if self._full_sight:
                     ee = np.unique(e)
                     foods = np.stack([self._fr[ee], self._fc[ee], fl[ee]], -1)
