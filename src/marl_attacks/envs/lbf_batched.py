@@ -28,8 +28,12 @@ Random draws: lbforaging draws from its ``np_random`` only in ``reset`` (player 
 positions and levels; food level order, positions and levels), which ``LbfEnv`` seeds on every
 reset with ``seed % 2**32`` (gymnasium: ``Generator(PCG64(SeedSequence(seed)))``). The placement
 is therefore done per resetting episode with a fresh generator and the same sequence of draws,
-in a Python loop over the *resetting* episodes only (``reset`` and the auto-resets in ``step``),
-and auto-reset seeds come from the same ``default_rng(seed)`` stream, drawn in episode order.
+in a Python loop over the *resetting* episodes only (``reset`` and the auto-resets in ``step``);
+the generator is :class:`.lbf_rng.Draws`, numpy's draws in plain Python (tested equal), because
+numpy's per-call overhead made the placement the larger part of a step. Auto-reset seeds come
+from the same ``default_rng(seed)`` stream as ``LbfEnv``'s, drawn ahead in blocks (same values,
+same order). Food observations under full sight are kept per episode and rebuilt when food is
+eaten or placed.
 Food levels must be non-negative (lbforaging's sums over the grid assume it).
 """
 
