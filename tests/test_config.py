@@ -67,6 +67,9 @@ BAD = [
         "sampled",
         ["'envs.vmas-balance.victim_actions'", "'sampled'", "'greedy'", "'sample'"],
     ),
+    ("envs.vmas-balance.backend", "fast", ["'envs.vmas-balance.backend'", "'fast'", "'reference', 'batched'"]),
+    # only LBF has a batched adapter
+    ("envs.vmas-balance.backend", "batched", ["'envs.vmas-balance.backend'", "'batched'", "allowed: ['reference']"]),
     # empty grids
     ("evaluate.eps", [], ["'evaluate.eps'", "[]", "non-empty"]),
     ("evaluate.attacks", [], ["'evaluate.attacks'", "[]", "non-empty"]),

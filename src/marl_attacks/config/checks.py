@@ -91,7 +91,7 @@ def check(config: dict) -> None:
     from ..algos.base import VICTIM_ACTIONS
     from ..alignment import ALIGN_MODELS, FitConfig
     from ..attacks import ATTACKS, attack_kwargs
-    from ..envs import ENVS
+    from ..envs import ENVS, backends
 
     check_schema(config)
     for env in config["envs"]:
@@ -102,6 +102,9 @@ def check(config: dict) -> None:
             raise ConfigError(
                 f"config key 'envs.{env}.victim_actions': {mode!r} is not allowed; allowed: {list(VICTIM_ACTIONS)}"
             )
+        backend = config["envs"][env].get("backend", "reference")
+        if backend not in backends(env):  # e.g. batched on an env that has no batched adapter
+            raise ConfigError(f"config key 'envs.{env}.backend': {backend!r} is not allowed; allowed: {backends(env)}")
     for algo in config["algos"]:
         if algo not in ALGOS:
             raise ConfigError(f"config key 'algos': unknown algorithm '{algo}'; allowed: {sorted(ALGOS)}")

@@ -67,10 +67,14 @@ def needed_archs(config: dict, env: str | None = None) -> list[str]:
 
 
 def env_params(config: dict, env: str, rollout: bool = False) -> dict:
-    """How to build env ``env``: its time limit and adapter keyword arguments; with ``rollout``
-    (jobs that run a trained victim) also how the victim acts there (``victim_actions``)."""
+    """How to build env ``env``: its time limit and adapter keyword arguments, and ``backend``
+    where the config sets one (``envs.<env>.backend``; so params without it stay as they were);
+    with ``rollout`` (jobs that run a trained victim) also how the victim acts there
+    (``victim_actions``). Provenance (:func:`..lineage.env_block`) leaves the backend out."""
     block = config["envs"][env]
     out = {"name": env, "max_steps": block["max_steps"], "kwargs": block.get("kwargs", {})}
+    if "backend" in block:
+        out["backend"] = block["backend"]
     return {**out, "victim_actions": victim_actions(config, env)} if rollout else out
 
 

@@ -8,7 +8,9 @@ Config example (``envs:`` block)::
 
 Families: VMAS (``vmas_env``, vectorized in torch), MPE (``mpe_env``), Level-Based
 Foraging (``lbf_env``) and the Multi-Robot Warehouse (``rware_env``); the last
-three are stepped instance by instance in one process. SMAC is not available:
+three are stepped instance by instance in one process. LBF also has a ``batched``
+backend (``lbf_batched``, all episodes at once on arrays, tested equal to ``lbf_env``),
+chosen per env with ``backend: batched`` in the config. SMAC is not available:
 the StarCraft II binary cannot be installed here.
 """
 
@@ -39,6 +41,12 @@ def _lbf(task: str) -> Callable[..., BatchedEnv]:
     from .lbf_env import LbfEnv
 
     return partial(LbfEnv, task)
+
+
+def _lbf_batched(task: str) -> Callable[..., BatchedEnv]:
+    from .lbf_batched import BatchedLbfEnv
+
+    return partial(BatchedLbfEnv, task)
 
 
 def _rware(task: str) -> Callable[..., BatchedEnv]:
@@ -81,10 +89,12 @@ class EnvEntry:
     family: str  # benchmark family: vmas, mpe, lbf, rware (claims and marl-eval group by it)
     task: str  # the task within the family
     action_type: Callable[[dict], str] = discrete  # action type from the adapter's kwargs (config checks)
+    # an adapter proven equal to ``loader``'s that steps all episodes at once (backend "batched")
+    batched: Callable[[], Callable[..., BatchedEnv]] | None = None
 
 
-def _entry(family: str, task: str, loader, label: str | None = None, action_type=discrete) -> EnvEntry:
-    return EnvEntry(loader, label or f"{family.upper()} {task}", family, task, action_type)
+def _entry(family: str, task: str, loader, label: str | None = None, action_type=discrete, batched=None) -> EnvEntry:
+    return EnvEntry(loader, label or f"{family.upper()} {task}", family, task, action_type, batched)
 
 
 def _vmas_entry(scenario: str) -> EnvEntry:
@@ -102,7 +112,7 @@ ENVS: dict[str, EnvEntry] = {
     "vmas-wheel": _vmas_entry("wheel"),
     "mpe-simple_spread": _mpe_entry("simple_spread", "MPE Simple Spread"),
     "mpe-simple_reference": _mpe_entry("simple_reference", "MPE Simple Reference"),
-    **{f"lbf-{t}": _entry("lbf", t, lambda t=t: _lbf(t)) for t in LBF_TASKS},
+    **{f"lbf-{t}": _entry("lbf", t, lambda t=t: _lbf(t), batched=lambda t=t: _lbf_batched(t)) for t in LBF_TASKS},
     **{f"rware-{t}": _entry("rware", t, lambda t=t: _rware(t)) for t in RWARE_TASKS},
 }
 
@@ -120,6 +130,11 @@ def action_type(name: str, kwargs: dict | None = None) -> str:
     return ENVS[name].action_type(kwargs or {})
 
 
+def backends(name: str) -> list[str]:
+    """The backends env ``name`` can be built with (``make_env``'s ``backend``)."""
+    return ["reference", "batched"] if ENVS[name].batched is not None else ["reference"]
+
+
 def make_env(
     name: str,
     num_envs: int,
@@ -128,11 +143,19 @@ def make_env(
     max_steps: int,
     seed: int = 0,
     kwargs: dict | None = None,
+    backend: str = "reference",
 ) -> BatchedEnv:
-    """Build ``num_envs`` parallel episodes of env ``name`` (a key of :data:`ENVS`)."""
+    """Build ``num_envs`` parallel episodes of env ``name`` (a key of :data:`ENVS`).
+
+    ``backend``: ``reference`` (the adapter around the env's own package) or ``batched`` (an
+    adapter that steps all episodes at once, proven equal to the reference; LBF only)."""
     if name not in ENVS:
         raise KeyError(f"unknown env '{name}'; known envs: {', '.join(sorted(ENVS))}")
-    factory = ENVS[name].loader()
+    entry = ENVS[name]
+    allowed = backends(name)
+    if backend not in allowed:
+        raise ValueError(f"env '{name}': backend {backend!r} is not available; allowed: {allowed}")
+    factory = entry.batched() if backend == "batched" else entry.loader()
     return factory(num_envs, torch.device(device), max_steps=max_steps, seed=seed, **(kwargs or {}))
 
 
@@ -145,6 +168,7 @@ __all__ = [
     "EnvSpec",
     "Step",
     "action_type",
+    "backends",
     "env_label",
     "make_env",
 ]

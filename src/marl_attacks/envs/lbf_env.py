@@ -65,6 +65,34 @@ def task_kwargs(task: str, max_steps: int) -> dict:
     }
 
 
+def foraging_kwargs(task: str, max_steps: int, env_kwargs: dict) -> dict:
+    """``ForagingEnv`` arguments of ``task`` with the config's overrides (checked)."""
+    if env_kwargs.get("grid_observation"):
+        raise ValueError("lbf: only vector observations (grid_observation: false) are supported")
+    if "max_episode_steps" in env_kwargs:
+        raise ValueError("lbf: set the time limit with max_steps, not max_episode_steps")
+    return {**task_kwargs(task, max_steps), **env_kwargs}
+
+
+def lbf_spec(task: str, env, max_steps: int) -> EnvSpec:
+    """The :class:`EnvSpec` of ``task``, bounds read from ``ForagingEnv`` ``env``'s observation space."""
+    spaces = env.observation_space
+    low = torch.as_tensor(np.stack([s.low for s in spaces]), dtype=torch.float32)
+    high = torch.as_tensor(np.stack([s.high for s in spaces]), dtype=torch.float32)
+    n, d = low.shape
+    return EnvSpec(
+        name=f"lbf-{task}",
+        n_agents=n,
+        obs_dim=d,
+        obs_low=low,
+        obs_high=high,
+        perturbable=torch.ones(n, d, dtype=torch.bool),
+        action_type="discrete",
+        action_dim=int(env.action_space[0].n),
+        max_steps=max_steps,
+    )
+
+
 def vector_observations(env) -> tuple[np.ndarray, ...]:
     """lbforaging's vector observations of every player, built directly.
 
@@ -113,31 +141,12 @@ class LbfEnv(LoopedEnv):
     ):
         from lbforaging.foraging import ForagingEnv
 
-        if env_kwargs.get("grid_observation"):
-            raise ValueError("lbf: only vector observations (grid_observation: false) are supported")
-        if "max_episode_steps" in env_kwargs:
-            raise ValueError("lbf: set the time limit with max_steps, not max_episode_steps")
-        kwargs = {**task_kwargs(task, max_steps), **env_kwargs}
+        kwargs = foraging_kwargs(task, max_steps, env_kwargs)
         self.num_envs, self.device = num_envs, torch.device(device)
         self._envs = [ForagingEnv(**kwargs) for _ in range(num_envs)]
         for env in self._envs:  # same observations, 2-3x faster steps (see vector_observations)
             env._make_gym_obs = lambda e=env: vector_observations(e)
-        first = self._envs[0]
-        spaces = first.observation_space
-        low = torch.as_tensor(np.stack([s.low for s in spaces]), dtype=torch.float32)
-        high = torch.as_tensor(np.stack([s.high for s in spaces]), dtype=torch.float32)
-        n, d = low.shape
-        self.spec = EnvSpec(
-            name=f"lbf-{task}",
-            n_agents=n,
-            obs_dim=d,
-            obs_low=low,
-            obs_high=high,
-            perturbable=torch.ones(n, d, dtype=torch.bool),
-            action_type="discrete",
-            action_dim=int(first.action_space[0].n),
-            max_steps=max_steps,
-        )
+        self.spec = lbf_spec(task, self._envs[0], max_steps)
         self._init_loop(seed)
 
     def _reset_one(self, b: int, seed: int) -> np.ndarray:

@@ -102,7 +102,14 @@ def evaluate_ablation(
                 params[name] = {**params.get(name, {}), "pgd_steps": int(k)}
             run(k, attacks, align_models, params)
     elif ablation == "n_attacked":
-        n_agents = make_env(env["name"], 1, device, max_steps=env["max_steps"], kwargs=env["kwargs"]).spec.n_agents
+        n_agents = make_env(
+            env["name"],
+            1,
+            device,
+            max_steps=env["max_steps"],
+            kwargs=env["kwargs"],
+            backend=env.get("backend", "reference"),
+        ).spec.n_agents
         # m = n_agents, not "all": a targeted attack (which skips "all" in the main evaluation,
         # where it equals its untargeted version) needs its full-team point on this curve too
         rows = run(float("nan"), attacks, align_models, attack_params, range(1, n_agents + 1))

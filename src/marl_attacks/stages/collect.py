@@ -64,7 +64,15 @@ def run(params: dict, *, policy: str, out: str, threads: int | None = None, prog
     victim_policy, meta = load_victim(policy, dev, expect=params["expect_policy"])
     seed = lineage.samples_seed(params["base_seed"], victim["env"], victim["algo"], victim["seed"])
     seed_everything(seed)
-    e = make_env(env["name"], settings["num_envs"], dev, max_steps=env["max_steps"], seed=seed, kwargs=env["kwargs"])
+    e = make_env(
+        env["name"],
+        settings["num_envs"],
+        dev,
+        max_steps=env["max_steps"],
+        seed=seed,
+        kwargs=env["kwargs"],
+        backend=env.get("backend", "reference"),
+    )
     samples = collect(e, victim_policy, settings["n_samples"], seed, progress, env["victim_actions"])
     block = lineage.samples_block(env, settings, meta["meta"]["config_hash"])
     save_artifact(out, samples, block, seed)

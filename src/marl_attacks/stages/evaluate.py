@@ -101,7 +101,14 @@ class EnvPool:
     def get(self, size: int):
         if size not in self.cache:
             e = self.env
-            self.cache[size] = make_env(e["name"], size, self.device, max_steps=e["max_steps"], kwargs=e["kwargs"])
+            self.cache[size] = make_env(
+                e["name"],
+                size,
+                self.device,
+                max_steps=e["max_steps"],
+                kwargs=e["kwargs"],
+                backend=e.get("backend", "reference"),
+            )
         return self.cache[size]
 
 

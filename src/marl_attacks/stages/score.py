@@ -28,7 +28,14 @@ def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> di
     """IQM return of the victim (acting as ``env["victim_actions"]`` says) and of a uniform-random
     policy on the eval seeds: the victim's episodes are the evaluation's benign ones."""
     victim_actions = env["victim_actions"]
-    e = make_env(env["name"], episodes, device, max_steps=env["max_steps"], kwargs=env["kwargs"])
+    e = make_env(
+        env["name"],
+        episodes,
+        device,
+        max_steps=env["max_steps"],
+        kwargs=env["kwargs"],
+        backend=env.get("backend", "reference"),
+    )
     seeds = episode_seeds(base_seed, env["name"], episodes)
     victim = run_episodes(
         e, victim_actor(policy, victim_actions, action_seeds(base_seed, env["name"], episodes)), seeds

@@ -35,7 +35,15 @@ def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = 
     job_seed = policy_seed(params["base_seed"], victim["env"], algo, seed)
     seed_everything(job_seed)
     hp = build_config(algo, params["algo_cfg"])
-    e = make_env(env["name"], hp.num_envs, dev, max_steps=env["max_steps"], seed=job_seed, kwargs=env["kwargs"])
+    e = make_env(
+        env["name"],
+        hp.num_envs,
+        dev,
+        max_steps=env["max_steps"],
+        seed=job_seed,
+        kwargs=env["kwargs"],
+        backend=env.get("backend", "reference"),
+    )
     if e.spec.action_type not in ALGOS[algo].action_types:
         raise ValueError(
             f"{algo} supports {' and '.join(ALGOS[algo].action_types)} actions only; "
