@@ -1,0 +1,154 @@
+"""The Multi-Robot Warehouse's step rules on arrays over many instances (see :mod:`.rware_batched`).
+
+Collision resolution. rware 2.0 (``Warehouse.step``) draws one edge per agent in a
+graph of cells, from its cell to the cell it asks for (itself when it does not move
+forward, hits a wall, or carries a shelf towards a standing shelf), then takes each
+weakly connected component: a component with a cycle lets exactly the agents on the
+cycle move, except a 2-cycle (a head-on swap), which lets no agent move; a component
+without a cycle (a tree of queues ending in a free cell) lets the agents of its
+longest path move (``networkx.dag_longest_path``). Every agent has one out-edge, so
+each component holds one cycle or ends in one free cell, and :func:`resolve_moves`
+computes the same outcome with pointer jumping over the agents: cycle lengths from
+following "the agent standing on my target" n times, queue heights (the longest
+queue behind each agent) and, at each cell, the competitor with the tallest queue.
+
+Ties. When two queues of the same height compete for a cell, networkx picks the
+predecessor that comes first in a node iteration order that depends on Python's
+set layout (the hashes of the cell tuples) or on the graph's insertion order. That
+order is not re-derived here: the (rare) instances with such a tie are resolved by
+:func:`networkx_moves`, which runs rware's own graph code on that instance's cells,
+so the outcome is rware's by construction. This is the one per-instance loop of the
+step besides the request refill draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DY = np.array([-1, 1, 0, 0])  # by direction: UP, DOWN, LEFT, RIGHT (rware's Direction values)
+DX = np.array([0, 0, -1, 1])
+WRAP = np.array([0, 3, 1, 2])  # rware's turning order: UP, RIGHT, DOWN, LEFT
+WRAP_POS = np.array([0, 2, 3, 1])  # position of each direction in WRAP
+
+NOOP, FORWARD, LEFT, RIGHT, TOGGLE_LOAD = range(5)
+
+
+def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[b, idx[b, ...]]`` for every row ``b`` (``idx`` clipped to be valid)."""
+    flat = np.clip(idx, 0, a.shape[1] - 1).reshape(idx.shape[0], -1)
+    return np.take_along_axis(a, flat, 1).reshape(idx.shape)
+
+
+def turn(direction: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """Directions after LEFT / RIGHT turns (other actions keep the direction)."""
+    pos = WRAP_POS[direction]
+    right, left = WRAP[(pos + 1) % 4], WRAP[(pos - 1) % 4]
+    return np.where(actions == RIGHT, right, np.where(actions == LEFT, left, direction))
+
+
+def resolve_moves(start: np.ndarray, target: np.ndarray, agent_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which agents move, and which instances have a tie that needs :func:`networkx_moves`.
+
+    ``start``, ``target``: ``[B, n]`` flat cell indices (target == start for agents that do
+    not ask to move); ``agent_grid``: ``[B, cells]`` agent index + 1 on each cell, 0 if free.
+    """
+    B, n = start.shape
+    me = np.arange(n)[None, :]
+    moving = target != start
+    nxt = np.where(moving, take(agent_grid, target) - 1, me)  # agent on my target, -1 if free
+    # cycle length of each agent (0: not on a cycle); after n + 1 jumps, -1 means "ends in a free cell"
+    cycle = np.zeros((B, n), np.int64)
+    p = nxt
+    for k in range(1, n + 1):
+        cycle = np.where((p == me) & (cycle == 0), k, cycle)
+        p = np.where(p >= 0, take(nxt, p), -1)
+    to_free = p < 0
+    # height: the longest queue of agents behind (and including) each agent that ends in a free cell
+    behind = (nxt[:, None, :] == me[:, :, None]) & to_free[:, None, :]  # [B, i, j]: j moves onto i
+    height = to_free.astype(np.int64)
+    for _ in range(n):
+        height = np.where(to_free, 1 + (behind * height[:, None, :]).max(2), 0)
+    # competitors for the same cell: the tallest queue wins; equal tallest queues are a tie
+    rivals = (target[:, :, None] == target[:, None, :]) & to_free[:, None, :] & to_free[:, :, None]
+    best = (rivals * height[:, None, :]).max(2)
+    n_best = (rivals & (height[:, None, :] == best[:, :, None])).sum(2)
+    chosen = to_free & (height == best)
+    tie = (chosen & (n_best > 1)).any(1)
+    # an agent of a tree moves if it and every agent ahead of it were chosen (the longest path)
+    ok = chosen
+    for _ in range(n):
+        ok = chosen & np.where(nxt < 0, True, take(ok, nxt))
+    committed = (cycle == 1) | (cycle >= 3) | (to_free & ok)
+    return moving & committed, tie
+
+
+def networkx_moves(starts: list, targets: list) -> np.ndarray:
+    """rware's own resolution for one instance: ``starts``, ``targets`` as (x, y) tuples.
+
+    A copy of the graph part of ``Warehouse.step`` (rware 2.0.0), same calls in the same order.
+    """
+    import networkx as nx
+
+    at = {s: i for i, s in enumerate(starts)}
+    G = nx.DiGraph()
+    for s, t in zip(starts, targets):
+        G.add_edge(s, t)
+    committed = set()
+    for comp in [G.subgraph(c).copy() for c in nx.weakly_connected_components(G)]:
+        try:
+            cycle = nx.algorithms.find_cycle(comp)
+            if len(cycle) == 2:
+                continue
+            committed |= {at[e[0]] for e in cycle if e[0] in at}
+        except nx.NetworkXNoCycle:
+            committed |= {at[v] for v in nx.algorithms.dag_longest_path(comp) if v in at}
+    return np.array([i in committed and s != t for i, (s, t) in enumerate(zip(starts, targets))])
+
+
+def window_offsets(r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-major (dy, dx) offsets of the (2r+1)^2 sensor window, rware's order."""
+    dy, dx = np.meshgrid(np.arange(-r, r + 1), np.arange(-r, r + 1), indexing="ij")
+    return dy.reshape(-1), dx.reshape(-1)
+
+
+def observe(state: dict, shape: tuple[int, int], highways: np.ndarray, r: int, normalised: bool) -> np.ndarray:
+    """Flattened rware observations ``[b, n, d]`` (float32) of the instances in ``state``.
+
+    ``state`` holds rows of: ``ax, ay, dir, carry`` ``[b, n]``, ``agent_grid, shelf_grid``
+    ``[b, cells]`` and ``requested`` ``[b, shelves]``.
+    """
+    H, W = shape
+    ax, ay, direction = state["ax"], state["ay"], state["dir"]
+    b, n = ax.shape
+    eye = np.eye(4, dtype=np.float32)
+    if normalised:
+        x, y = ax / (W - 1), ay / (H - 1)
+    else:
+        x, y = ax, ay
+    own = [
+        np.asarray(x, np.float32)[..., None],
+        np.asarray(y, np.float32)[..., None],
+        (state["carry"] >= 0).astype(np.float32)[..., None],
+        eye[direction],
+        highways.reshape(-1)[ay * W + ax].astype(np.float32)[..., None],
+    ]
+    dy, dx = window_offsets(r)
+    wy, wx = ay[..., None] + dy, ax[..., None] + dx  # [b, n, K]
+    inside = (wy >= 0) & (wy < H) & (wx >= 0) & (wx < W)
+    cell = np.clip(wy, 0, H - 1) * W + np.clip(wx, 0, W - 1)
+    aid = np.where(inside, take(state["agent_grid"], cell), 0)
+    sid = np.where(inside, take(state["shelf_grid"], cell), 0)
+    has_agent = aid > 0
+    their_dir = np.where(has_agent, take(direction, aid - 1), 0)  # empty cells: [1, 0, 0, 0]
+    has_shelf = sid > 0
+    requested = has_shelf & take(state["requested"], sid - 1)
+    cells = np.concatenate(
+        [
+            has_agent[..., None].astype(np.float32),
+            eye[their_dir],
+            has_shelf[..., None].astype(np.float32),
+            requested[..., None].astype(np.float32),
+        ],
+        axis=-1,
+    )  # [b, n, K, 7]
+    return np.concatenate([*own, cells.reshape(b, n, -1)], axis=-1)
