@@ -148,9 +148,8 @@ class BatchedRwareEnv(BatchedEnv):
         bad = (acts != raw) | (acts < 0) | (acts >= self.spec.action_dim)
         if bad.any():
             b, i = np.argwhere(bad)[0]
-            raise ValueError(
-                f"rware: agent {i} (env {b}) has action {raw[b, i]!r}, not an integer in [0, {self.spec.action_dim})"
-            )
+            value, k = raw[b, i].item(), self.spec.action_dim
+            raise ValueError(f"rware: agent {i} (env {b}) has action {value}, not an integer in [0, {k})")
         return acts
 
     def _move(self, a: np.ndarray) -> None:
