@@ -174,26 +174,43 @@ def test_collision_scenarios_match_rware(monkeypatch):
         step_both(ref, bat, torch.randint(5, (len(SCENARIOS), 4)))
 
 
+def test_queue_behind_the_loser_of_a_merge_stays():
+    """8 agents: a queue of 3 beats a queue of 2 for one cell; the loser's queue stays."""
+    ref, bat = pair("tiny-8ag", 2, 50)
+    ref.reset([0, 1]), bat.reset([0, 1])
+    merge = [(3, 0, R, 0), (2, 0, R, 0), (1, 0, R, 0), (5, 0, L, 0), (6, 0, L, 0)]
+    rest = [(0, 4, U, 0), (0, 6, U, 0), (9, 9, U, 0)]
+    place(ref._envs[0], merge + rest)
+    place(ref._envs[1], merge[3:] + merge[:3] + rest)  # the same, agents numbered otherwise
+    load(ref, bat)
+    after, _ = step_both(ref, bat, [[F] * 5 + [N] * 3] * 2)
+    assert after[0][:5] == [(4, 0), (3, 0), (2, 0), (5, 0), (6, 0)]
+    assert after[1][:5] == [(5, 0), (6, 0), (4, 0), (3, 0), (2, 0)]
+
+
 def networkx_moves(*a):
     from marl_attacks.envs.rware_rules import networkx_moves as nm
 
     return nm(*a)
 
 
-def test_crowded_random_scenarios_match_rware():
-    """4 agents packed in a 3 x 3 corner of the tiny grid, half loaded, mostly FORWARD."""
+@pytest.mark.parametrize("task,window", [("tiny-4ag", 3), ("tiny-8ag", 4)])
+def test_crowded_random_scenarios_match_rware(task, window):
+    """Agents packed in a corner of the tiny grid, half loaded, mostly FORWARD: chains, swaps,
+    cycles, merges (with 8 agents, queues behind the loser of a merge)."""
     gen, rng = torch.Generator().manual_seed(5), np.random.default_rng(5)
     B = 48
-    ref, bat = pair("tiny-4ag", B, 500)
+    ref, bat = pair(task, B, 500)
+    n = ref.spec.n_agents
     ref.reset(list(range(B))), bat.reset(list(range(B)))
     for w in ref._envs:
-        x0, y0 = int(rng.integers(0, 8)), int(rng.integers(0, 9))
-        cells = rng.choice(9, 4, replace=False)
-        place(w, [(x0 + c % 3, y0 + c // 3, int(rng.integers(4)), int(rng.integers(2))) for c in cells])
+        x0, y0 = int(rng.integers(0, 11 - window)), int(rng.integers(0, 12 - window))
+        cells = rng.choice(window * window, n, replace=False)
+        place(w, [(x0 + c % window, y0 + c // window, int(rng.integers(4)), int(rng.integers(2))) for c in cells])
     load(ref, bat)
     probs = torch.tensor([0.05, 0.7, 0.1, 0.1, 0.05])
     for _ in range(12):
-        a = torch.multinomial(probs.expand(B * 4, 5), 1, True, generator=gen).view(B, 4)
+        a = torch.multinomial(probs.expand(B * n, 5), 1, True, generator=gen).view(B, n)
         step_both(ref, bat, a)
 
 
