@@ -67,9 +67,12 @@ CASES = [
     ("tiny-4ag", {"sensor_range": 2}, 100, 200),
     ("tiny-4ag", {"sensor_range": 3, "content_bounds": True}, 100, 200),
     ("small-4ag", {"sensor_range": 2, "content_bounds": True}, 100, 150),
+    ("tiny-2ag", {"normalised_coordinates": True, "content_bounds": True}, 100, 150),
+    ("tiny-4ag", {"layout": "x.x.x\nx.x.x\n.....\nx...x\n..g.g"}, 60, 150),  # a custom layout string
 ]
 
 
+@pytest.mark.filterwarnings("ignore:.*precision lowered")  # rware, normalised coordinates
 @pytest.mark.parametrize("task,kw,max_steps,steps", CASES)
 def test_random_and_biased_actions_match_rware(task, kw, max_steps, steps):
     gen = torch.Generator().manual_seed(sum(map(ord, task)) + len(kw))

@@ -107,10 +107,10 @@ class BatchedRwareEnv(BatchedEnv):
         """Rebuild the agent and shelf grids of instances ``rows`` (rware's ``_recalc_grid``)."""
         s, W = self._s, self._shape[1]
         for grid, x, y in (("shelf_grid", "sx", "sy"), ("agent_grid", "ax", "ay")):
-            g = s[grid]
+            g, k = s[grid], s[x].shape[1]
             g[rows] = 0
-            ids = np.broadcast_to(np.arange(1, s[x].shape[1] + 1), (len(rows), s[x].shape[1]))
-            g[rows[:, None], s[y][rows] * W + s[x][rows]] = ids
+            flat = rows[:, None] * g.shape[1] + s[y][rows] * W + s[x][rows]
+            g.reshape(-1)[flat] = np.arange(1, k + 1)
 
     def _observe(self, rows: np.ndarray | slice) -> np.ndarray:
         state = {k: v[rows] for k, v in self._s.items()}

@@ -31,12 +31,16 @@ WRAP = np.array([0, 3, 1, 2])  # rware's turning order: UP, RIGHT, DOWN, LEFT
 WRAP_POS = np.array([0, 2, 3, 1])  # position of each direction in WRAP
 
 NOOP, FORWARD, LEFT, RIGHT, TOGGLE_LOAD = range(5)
+_EYE = np.eye(4, dtype=np.float32)
+# the 7 observation bits of a sensor cell by (agent code, shelf code): agent code 0 for no agent
+# (direction bits [1, 0, 0, 0]) or 1 + its direction; shelf code 0 none, 1 shelf, 2 requested shelf
+_CELL = np.array([[a > 0, *(_EYE[max(a - 1, 0)]), s > 0, s == 2] for a in range(5) for s in range(3)], dtype=np.float32)
 
 
 def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``a[b, idx[b, ...]]`` for every row ``b`` (``idx`` clipped to be valid)."""
-    flat = np.clip(idx, 0, a.shape[1] - 1).reshape(idx.shape[0], -1)
-    return np.take_along_axis(a, flat, 1).reshape(idx.shape)
+    """``a[b, idx[b, ...]]`` for every row ``b`` (negative ``idx`` read column 0)."""
+    rows = np.arange(idx.shape[0]).reshape((-1,) + (1,) * (idx.ndim - 1)) * a.shape[1]
+    return a.reshape(-1)[rows + np.maximum(idx, 0)]
 
 
 def turn(direction: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -120,35 +124,22 @@ def observe(state: dict, shape: tuple[int, int], highways: np.ndarray, r: int, n
     H, W = shape
     ax, ay, direction = state["ax"], state["ay"], state["dir"]
     b, n = ax.shape
-    eye = np.eye(4, dtype=np.float32)
-    if normalised:
-        x, y = ax / (W - 1), ay / (H - 1)
-    else:
-        x, y = ax, ay
-    own = [
-        np.asarray(x, np.float32)[..., None],
-        np.asarray(y, np.float32)[..., None],
-        (state["carry"] >= 0).astype(np.float32)[..., None],
-        eye[direction],
-        highways.reshape(-1)[ay * W + ax].astype(np.float32)[..., None],
-    ]
     dy, dx = window_offsets(r)
+    K = len(dy)
+    out = np.empty((b, n, 8 + 7 * K), np.float32)
+    if normalised:
+        out[..., 0], out[..., 1] = ax / (W - 1), ay / (H - 1)
+    else:
+        out[..., 0], out[..., 1] = ax, ay
+    out[..., 2] = state["carry"] >= 0
+    out[..., 3:7] = _EYE[direction]
+    out[..., 7] = highways.reshape(-1)[ay * W + ax]
     wy, wx = ay[..., None] + dy, ax[..., None] + dx  # [b, n, K]
     inside = (wy >= 0) & (wy < H) & (wx >= 0) & (wx < W)
-    cell = np.clip(wy, 0, H - 1) * W + np.clip(wx, 0, W - 1)
+    cell = np.where(inside, wy * W + wx, 0)
     aid = np.where(inside, take(state["agent_grid"], cell), 0)
     sid = np.where(inside, take(state["shelf_grid"], cell), 0)
-    has_agent = aid > 0
-    their_dir = np.where(has_agent, take(direction, aid - 1), 0)  # empty cells: [1, 0, 0, 0]
-    has_shelf = sid > 0
-    requested = has_shelf & take(state["requested"], sid - 1)
-    cells = np.concatenate(
-        [
-            has_agent[..., None].astype(np.float32),
-            eye[their_dir],
-            has_shelf[..., None].astype(np.float32),
-            requested[..., None].astype(np.float32),
-        ],
-        axis=-1,
-    )  # [b, n, K, 7]
-    return np.concatenate([*own, cells.reshape(b, n, -1)], axis=-1)
+    agent_code = np.where(aid > 0, 1 + take(direction, aid - 1), 0)
+    shelf_code = np.where(sid > 0, 1 + take(state["requested"], sid - 1), 0)
+    out[..., 8:] = _CELL[agent_code * 3 + shelf_code].reshape(b, n, 7 * K)
+    return out
