@@ -18,7 +18,11 @@ set layout (the hashes of the cell tuples) or on the graph's insertion order. Th
 order is not re-derived here: the (rare) instances with such a tie are resolved by
 :func:`networkx_moves`, which runs rware's own graph code on that instance's cells,
 so the outcome is rware's by construction. This is the one per-instance loop of the
-step besides the request refill draws.
+step besides the request refill draws. Measured with random actions at B = 1024: ties
+in 0.01% (tiny-2ag) to 0.08% (tiny-4ag) of instance steps, about 0.26 ms each, under
+1 tie per batch step, a few percent of the step time. (Re-deriving networkx's order on
+arrays means emulating CPython's set table for the component's cells twice, BFS order
+included: feasible, but slower than these few calls at such rates.)
 """
 
 from __future__ import annotations
