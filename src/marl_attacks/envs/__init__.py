@@ -8,9 +8,9 @@ Config example (``envs:`` block)::
 
 Families: VMAS (``vmas_env``, vectorized in torch), MPE (``mpe_env``), Level-Based
 Foraging (``lbf_env``) and the Multi-Robot Warehouse (``rware_env``); the last
-three are stepped instance by instance in one process. LBF also has a ``batched``
-backend (``lbf_batched``, all episodes at once on arrays, tested equal to ``lbf_env``),
-chosen per env with ``backend: batched`` in the config. SMAC is not available:
+three are stepped instance by instance in one process. LBF and RWARE also have a ``batched``
+backend (``lbf_batched``, ``rware_batched``: all episodes at once on arrays, tested equal to
+``lbf_env`` and ``rware_env``), chosen per env with ``backend: batched`` in the config. SMAC is not available:
 the StarCraft II binary cannot be installed here.
 """
 
@@ -47,6 +47,12 @@ def _lbf_batched(task: str) -> Callable[..., BatchedEnv]:
     from .lbf_batched import BatchedLbfEnv
 
     return partial(BatchedLbfEnv, task)
+
+
+def _rware_batched(task: str) -> Callable[..., BatchedEnv]:
+    from .rware_batched import BatchedRwareEnv
+
+    return partial(BatchedRwareEnv, task)
 
 
 def _rware(task: str) -> Callable[..., BatchedEnv]:
@@ -113,7 +119,10 @@ ENVS: dict[str, EnvEntry] = {
     "mpe-simple_spread": _mpe_entry("simple_spread", "MPE Simple Spread"),
     "mpe-simple_reference": _mpe_entry("simple_reference", "MPE Simple Reference"),
     **{f"lbf-{t}": _entry("lbf", t, lambda t=t: _lbf(t), batched=lambda t=t: _lbf_batched(t)) for t in LBF_TASKS},
-    **{f"rware-{t}": _entry("rware", t, lambda t=t: _rware(t)) for t in RWARE_TASKS},
+    **{
+        f"rware-{t}": _entry("rware", t, lambda t=t: _rware(t), batched=lambda t=t: _rware_batched(t))
+        for t in RWARE_TASKS
+    },
 }
 
 

@@ -65,6 +65,49 @@ def task_kwargs(task: str, max_steps: int) -> dict:
     }
 
 
+def warehouse_kwargs(task: str, max_steps: int, env_kwargs: dict) -> dict:
+    """``Warehouse`` arguments of ``task`` with the adapter's keyword overrides (checked)."""
+    from rware.warehouse import RewardType
+
+    env_kwargs = dict(env_kwargs)
+    if env_kwargs.get("msg_bits", 0):
+        raise ValueError("rware: communication bits (msg_bits > 0) are not supported")
+    if "observation_type" in env_kwargs:
+        raise ValueError("rware: only flattened observations are supported")
+    if isinstance(env_kwargs.get("reward_type"), str):
+        env_kwargs["reward_type"] = RewardType[env_kwargs["reward_type"].upper()]
+    return {**task_kwargs(task, max_steps), **env_kwargs}
+
+
+def rware_spec(task: str, kwargs: dict, max_steps: int, content_bounds: bool) -> EnvSpec:
+    """The :class:`EnvSpec` of a warehouse built with ``kwargs`` (see the module docstring)."""
+    import gymnasium as gym
+    from rware.warehouse import ObservationType, Warehouse
+
+    first = Warehouse(**kwargs)
+    n, d = first.n_agents, int(first.observation_space[0].shape[0])
+    if content_bounds:
+        spaces = Warehouse(**kwargs, observation_type=ObservationType.DICT).observation_space
+        flat = [gym.spaces.flatten_space(s) for s in spaces]
+        low = np.stack([f.low for f in flat])
+        high = np.stack([f.high for f in flat])
+    else:
+        low = np.stack([s.low for s in first.observation_space])
+        high = np.stack([s.high for s in first.observation_space])
+    assert low.shape == (n, d), "rware's dictionary and flattened observations disagree"
+    return EnvSpec(
+        name=f"rware-{task}",
+        n_agents=n,
+        obs_dim=d,
+        obs_low=torch.as_tensor(low, dtype=torch.float32),
+        obs_high=torch.as_tensor(high, dtype=torch.float32),
+        perturbable=torch.ones(n, d, dtype=torch.bool),
+        action_type="discrete",
+        action_dim=int(first.action_space[0].n),
+        max_steps=max_steps,
+    )
+
+
 class RwareEnv(LoopedEnv):
     def __init__(
         self,
@@ -77,38 +120,10 @@ class RwareEnv(LoopedEnv):
         content_bounds: bool = False,
         **env_kwargs,
     ):
-        import gymnasium as gym
-        from rware.warehouse import ObservationType, RewardType, Warehouse
+        from rware.warehouse import Warehouse
 
-        if env_kwargs.get("msg_bits", 0):
-            raise ValueError("rware: communication bits (msg_bits > 0) are not supported")
-        if "observation_type" in env_kwargs:
-            raise ValueError("rware: only flattened observations are supported")
-        if isinstance(env_kwargs.get("reward_type"), str):
-            env_kwargs["reward_type"] = RewardType[env_kwargs["reward_type"].upper()]
-        kwargs = {**task_kwargs(task, max_steps), **env_kwargs}
+        kwargs = warehouse_kwargs(task, max_steps, env_kwargs)
         self.num_envs, self.device = num_envs, torch.device(device)
         self._envs = [Warehouse(**kwargs) for _ in range(num_envs)]
-        first = self._envs[0]
-        n, d = first.n_agents, int(first.observation_space[0].shape[0])
-        if content_bounds:
-            spaces = Warehouse(**kwargs, observation_type=ObservationType.DICT).observation_space
-            flat = [gym.spaces.flatten_space(s) for s in spaces]
-            low = np.stack([f.low for f in flat])
-            high = np.stack([f.high for f in flat])
-        else:
-            low = np.stack([s.low for s in first.observation_space])
-            high = np.stack([s.high for s in first.observation_space])
-        assert low.shape == (n, d), "rware's dictionary and flattened observations disagree"
-        self.spec = EnvSpec(
-            name=f"rware-{task}",
-            n_agents=n,
-            obs_dim=d,
-            obs_low=torch.as_tensor(low, dtype=torch.float32),
-            obs_high=torch.as_tensor(high, dtype=torch.float32),
-            perturbable=torch.ones(n, d, dtype=torch.bool),
-            action_type="discrete",
-            action_dim=int(first.action_space[0].n),
-            max_steps=max_steps,
-        )
+        self.spec = rware_spec(task, kwargs, max_steps, content_bounds)
         self._init_loop(seed)
