@@ -364,3 +364,24 @@ def test_partial_team_attacks_and_targeted_skip_full_team(pipeline):
     # without the key every untargeted attack runs at every n_attacked
     jobs = evaluate.eval_jobs({k: v for k, v in ev.items() if k != "partial_team_attacks"})
     assert ("noise-uniform", 1) in jobs and ("targeted-hadamard", "all") not in jobs
+
+
+@pytest.mark.parametrize("env", ["lbf-8x8-2p-2f-coop", "rware-tiny-2ag"])
+def test_a_shipped_victim_scores_the_same_on_both_backends(env, tmp_path):
+    """envs.<env>.backend: batched is a drop-in for the reference adapter: the same victim from the
+    zoo, scored through the stage as the workflow runs it, gives the same score file."""
+    import yaml
+    from conftest import ROOT
+
+    from marl_attacks import config as cfgmod
+
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    cfg["envs"][env].setdefault("evaluate", {})["episodes"] = 6
+    scores = {}
+    for backend in ("reference", "batched"):
+        cfg["envs"][env]["backend"] = backend
+        params = cfgmod.score_params(cfg, env, "mappo", 0)
+        out = tmp_path / f"{backend}.json"
+        score.run(params, policy=str(ROOT / f"zoo/paper/{env}/mappo/seed0/policy.pt"), out=str(out))
+        scores[backend] = json.loads(out.read_text())
+    assert scores["reference"] == scores["batched"]
