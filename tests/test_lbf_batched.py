@@ -175,7 +175,7 @@ def test_bad_actions_are_refused_naming_agent_and_value():
 
 def test_registry_and_make_env_backends():
     for name, entry in ENVS.items():
-        assert (entry.batched is not None) == name.startswith("lbf-"), name
+        assert (entry.batched is not None) == name.startswith(("lbf-", "rware-")), name
     e = make_env("lbf-8x8-2p-2f-coop", 2, max_steps=10, backend="batched")
     assert isinstance(e, BatchedLbfEnv)
     assert isinstance(make_env("lbf-8x8-2p-2f-coop", 2, max_steps=10), LbfEnv)
