@@ -289,3 +289,20 @@ def test_lbf_fast_observations_equal_lbforagings_own(task):
             np.testing.assert_array_equal(ours, theirs)
             checked += 1
     assert checked == 240
+
+
+@pytest.mark.parametrize("name", ["lbf-8x8-2p-2f-coop", "rware-tiny-2ag"])
+def test_reference_envs_refuse_bad_actions_naming_agent_and_value(name):
+    """The reference LBF and RWARE adapters check actions as the batched ones do, before the env
+    package sees them (which would fail deep inside, or act on a wrapped-around value)."""
+    env = make_env(name, 2, max_steps=10)
+    env.reset([0, 1])
+    n, k = env.spec.n_agents, env.spec.action_dim
+    good = torch.zeros(2, n, dtype=torch.long)
+    with pytest.raises(ValueError, match=rf"agent 1 \(episode 0\) got action {k}; actions are 0..{k - 1}"):
+        env.step(good.index_put((torch.tensor([0]), torch.tensor([1])), torch.tensor(k)))
+    with pytest.raises(ValueError, match=r"shape \(num_envs, n_agents\)"):
+        env.step(torch.zeros(2, n + 1, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"agent 0 \(episode 1\) got action 0.5"):
+        env.step(torch.tensor([[0.0] * n, [0.5] + [0.0] * (n - 1)]))
+    env.step(good)  # still works

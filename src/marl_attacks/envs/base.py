@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 
@@ -115,3 +116,25 @@ def unbounded_spec_tensors(n_agents: int, obs_dim: int):
     high = torch.full((n_agents, obs_dim), float("inf"))
     perturbable = torch.ones(n_agents, obs_dim, dtype=torch.bool)
     return low, high, perturbable
+
+
+def check_discrete_actions(actions, num_envs: int, n_agents: int, action_dim: int, env: str) -> np.ndarray:
+    """``actions`` (``[num_envs, n_agents]``) as int64 numpy, or a ``ValueError`` naming the env, the
+    agent, the episode and the value: a wrong shape, a value that is not a whole number, or one
+    outside ``0 .. action_dim - 1`` (an env package would otherwise fail deep inside, or act on it)."""
+    a = actions.detach().cpu().numpy() if isinstance(actions, torch.Tensor) else np.asarray(actions)
+    if a.shape != (num_envs, n_agents):
+        raise ValueError(
+            f"{env}: actions must have shape (num_envs, n_agents) = ({num_envs}, {n_agents}), got {a.shape}"
+        )
+    if a.dtype.kind not in "iub":
+        whole = np.isfinite(a) & (a == np.round(a)) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
+        if not whole.all():
+            e, i = np.argwhere(~whole)[0]
+            raise ValueError(f"{env}: agent {i} (episode {e}) got action {a[e, i].item()!r}, not an integer")
+    a = a.astype(np.int64)
+    bad = (a < 0) | (a >= action_dim)
+    if bad.any():
+        e, i = np.argwhere(bad)[0]
+        raise ValueError(f"{env}: agent {i} (episode {e}) got action {a[e, i]}; actions are 0..{action_dim - 1}")
+    return a

@@ -44,7 +44,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step
+from .base import BatchedEnv, Step, check_discrete_actions
 from .lbf_env import foraging_kwargs, lbf_spec
 from .lbf_rng import Draws, seed_states
 
@@ -260,25 +260,7 @@ class BatchedLbfEnv(BatchedEnv):
     # ---- step ----
 
     def _check_actions(self, actions) -> np.ndarray:
-        B, n = self.num_envs, self.n
-        a = actions.detach().cpu().numpy() if isinstance(actions, torch.Tensor) else np.asarray(actions)
-        if a.shape != (B, n):
-            raise ValueError(
-                f"{self.spec.name}: actions must have shape (num_envs, n_agents) = ({B}, {n}), got {a.shape}"
-            )
-        if a.dtype.kind not in "iub":
-            whole = np.isfinite(a) & (a == np.round(a)) if a.dtype.kind == "f" else np.zeros(a.shape, bool)
-            if not whole.all():
-                e, i = np.argwhere(~whole)[0]
-                raise ValueError(f"{self.spec.name}: agent {i} (episode {e}) got action {a[e, i]!r}, not an integer")
-        a = a.astype(np.int64)
-        bad = (a < 0) | (a >= N_ACTIONS)
-        if bad.any():
-            e, i = np.argwhere(bad)[0]
-            raise ValueError(
-                f"{self.spec.name}: agent {i} (episode {e}) got action {a[e, i]}; actions are 0..{N_ACTIONS - 1}"
-            )
-        return a
+        return check_discrete_actions(actions, self.num_envs, self.n, N_ACTIONS, self.spec.name)
 
     def step(self, actions: torch.Tensor) -> Step:
         a = self._check_actions(actions)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step, step_from_numpy
+from .base import BatchedEnv, Step, check_discrete_actions, step_from_numpy
 
 
 class LoopedEnv(BatchedEnv):
@@ -51,7 +51,7 @@ class LoopedEnv(BatchedEnv):
         return torch.as_tensor(obs, dtype=torch.float32, device=self.device)
 
     def step(self, actions: torch.Tensor) -> Step:
-        acts = actions.detach().cpu().numpy().astype(np.int64)
+        acts = check_discrete_actions(actions, self.num_envs, self.spec.n_agents, self.spec.action_dim, self.spec.name)
         B, limit = self.num_envs, self.spec.max_steps
         obs = np.empty((B, self.spec.n_agents, self.spec.obs_dim), np.float32)
         reward = np.zeros(B, np.float32)

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step
+from .base import BatchedEnv, Step, check_discrete_actions
 from .rware_env import rware_spec, warehouse_kwargs
 from .rware_rules import DX, DY, FORWARD, TOGGLE_LOAD, networkx_moves, observe, resolve_moves, take, turn
 
@@ -140,17 +140,7 @@ class BatchedRwareEnv(BatchedEnv):
 
     # ----- step
     def _check(self, actions: torch.Tensor) -> np.ndarray:
-        shape = (self.num_envs, self._n)
-        if tuple(actions.shape) != shape:
-            raise ValueError(f"rware: actions must have shape {shape} (envs, agents), got {tuple(actions.shape)}")
-        raw = actions.detach().cpu().numpy()
-        acts = raw.astype(np.int64)
-        bad = (acts != raw) | (acts < 0) | (acts >= self.spec.action_dim)
-        if bad.any():
-            b, i = np.argwhere(bad)[0]
-            value, k = raw[b, i].item(), self.spec.action_dim
-            raise ValueError(f"rware: agent {i} (env {b}) has action {value}, not an integer in [0, {k})")
-        return acts
+        return check_discrete_actions(actions, self.num_envs, self._n, self.spec.action_dim, self.spec.name)
 
     def _move(self, a: np.ndarray) -> None:
         """Turning and moving forward with rware's collision resolution."""
