@@ -72,7 +72,8 @@ def run_equal(task, kw, B=32, T=200, max_steps=30, seed=0):
 
 @pytest.mark.parametrize("task,kw", CASES, ids=[t + "".join(f"-{k}" for k in kw) for t, kw in CASES])
 def test_batched_lbf_equals_reference(task, kw):
-    seen = run_equal(task, kw)
+    # three players must load together on the authors' 3-player coop task: random play needs longer
+    seen = run_equal(task, kw, **({"B": 64, "T": 600, "max_steps": 50} if task == "2s-8x8-3p-2f-coop" else {}))
     assert seen["truncated"] > 0 and seen["reward"] > 0, seen  # episodes ended at the limit, food was eaten
 
 

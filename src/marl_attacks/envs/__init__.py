@@ -62,8 +62,9 @@ def _rware(task: str) -> Callable[..., BatchedEnv]:
 
 
 # The paper uses 10 LBF and 6 RWARE tasks without listing them here; these are
-# the EPyMARL benchmark's LBF tasks (Papoudakis et al. 2021) plus 8x8-2p-3f,
-# and its RWARE tasks in the normal and hard variants.
+# the EPyMARL benchmark's LBF tasks (Papoudakis et al. 2021) plus 8x8-2p-3f, the
+# tasks of the authors' code (src/adv.py, per_env_infected: Foraging-2s-8x8-3p-2f(-coop),
+# Foraging-2s-10x10-4p-2f(-coop)), and the RWARE tasks in the normal and hard variants.
 LBF_TASKS = [
     "8x8-2p-2f-coop",
     "2s-8x8-2p-2f-coop",
@@ -73,6 +74,10 @@ LBF_TASKS = [
     "15x15-3p-5f",
     "15x15-4p-3f",
     "15x15-4p-5f",
+    "2s-8x8-3p-2f",
+    "2s-8x8-3p-2f-coop",
+    "2s-10x10-4p-2f",
+    "2s-10x10-4p-2f-coop",
 ]
 RWARE_TASKS = ["tiny-2ag", "tiny-4ag", "small-4ag", "tiny-2ag-hard", "tiny-4ag-hard", "small-4ag-hard"]
 
