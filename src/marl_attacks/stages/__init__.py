@@ -12,3 +12,19 @@ which builds the same dict from a config file.
 * :mod:`.evaluate`: roll it out under every attack x eps x attacked agents
 * :mod:`.ablations`: the extra evaluations behind the ablation figures
 """
+
+from __future__ import annotations
+
+import argparse
+
+
+def victim_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A stage's command line with the options every stage shares: the config its parameters are
+    built from, the victim (env, algorithm, seed) and the torch threads."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", default="config/config.yaml", help="the workflow config the job's params come from")
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True, help="victim seed")
+    p.add_argument("--threads", type=int, default=None)
+    return p

@@ -27,7 +27,6 @@ MSE over agents). By hand::
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 
@@ -41,6 +40,7 @@ from ..envs import make_env
 from ..io import write_csv
 from ..utils import resolve_device, set_threads
 from ..victims import load_victim
+from . import victim_parser
 from .evaluate import evaluate
 
 #: ablation -> what its grid sets (the config key of the grid)
@@ -147,12 +147,8 @@ def run(params: dict, *, policy: str, align: dict, out: str, threads: int | None
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="config/config.yaml")
+    p = victim_parser(__doc__)
     p.add_argument("--ablation", required=True, choices=list(ABLATIONS))
-    p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
-    p.add_argument("--seed", type=int, required=True)
     p.add_argument("--policy", required=True)
     p.add_argument(
         "--align",
@@ -161,7 +157,6 @@ def main(argv=None) -> None:
         help="KEY=PATH of a fitted f_theta: ARCH, or ARCH_nN for the samples ablation",
     )
     p.add_argument("--out", required=True)
-    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     params = cfgmod.ablation_params(config, a.ablation, a.env, a.algo, a.seed)

@@ -12,8 +12,6 @@ By hand::
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 from tqdm import tqdm
 
@@ -24,6 +22,7 @@ from ..io import save_artifact
 from ..rollout import run_episodes, victim_actor
 from ..utils import derive_seed, resolve_device, seed_everything, set_threads
 from ..victims import load_victim
+from . import victim_parser
 
 
 def collect(env, policy, n_samples: int, seed: int, progress: bool = True, victim_actions: str = "greedy") -> dict:
@@ -80,14 +79,9 @@ def run(params: dict, *, policy: str, out: str, threads: int | None = None, prog
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
-    p.add_argument("--seed", type=int, required=True, help="victim seed")
+    p = victim_parser(__doc__)
     p.add_argument("--policy", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     run(cfgmod.collect_params(config, a.env, a.algo, a.seed), policy=a.policy, out=a.out, threads=a.threads)

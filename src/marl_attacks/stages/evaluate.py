@@ -23,7 +23,6 @@ By hand (one ``--align`` per f_theta the env's attacks need)::
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -40,6 +39,7 @@ from ..reporting.stats import iqm
 from ..rollout import run_episodes, victim_actor
 from ..utils import derive_seed, resolve_device, set_threads
 from ..victims import load_victim
+from . import victim_parser
 
 
 def episode_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
@@ -253,16 +253,11 @@ def run(
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
-    p.add_argument("--seed", type=int, required=True)
+    p = victim_parser(__doc__)
     p.add_argument("--policy", required=True)
     p.add_argument("--align", action="append", default=[], help="ARCH=PATH of a fitted f_theta")
     p.add_argument("--out", required=True)
     p.add_argument("--cost", required=True)
-    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     run(

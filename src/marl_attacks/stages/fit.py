@@ -12,7 +12,6 @@ archs (``mlp-robust``) add adversarial training. By hand::
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict
 
 from .. import config as cfgmod
@@ -20,6 +19,7 @@ from .. import lineage
 from ..alignment import ALIGN_MODELS, FitConfig, fit
 from ..io import load_artifact, save_artifact
 from ..utils import resolve_device, set_threads
+from . import victim_parser
 
 
 def run(params: dict, *, samples: str, out: str, threads: int | None = None, progress: bool = True) -> None:
@@ -45,23 +45,18 @@ def run(params: dict, *, samples: str, out: str, threads: int | None = None, pro
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="config/config.yaml")
+    p = victim_parser(__doc__)
     p.add_argument(
         "--arch",
         default="mlp",
         choices=sorted(ALIGN_MODELS),
         help="f_theta architecture: a key of the config's fit: block",
     )
-    p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
-    p.add_argument("--seed", type=int, required=True, help="victim seed")
     p.add_argument("--samples", required=True)
     p.add_argument(
         "--n-samples", type=int, default=None, help="fit on this many samples of the pool (samples ablation)"
     )
     p.add_argument("--out", required=True)
-    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     params = cfgmod.fit_params(config, a.env, a.algo, a.seed, a.arch, a.n_samples)

@@ -10,8 +10,6 @@ streams), so a victim's score is its benign evaluation. By hand::
 
 from __future__ import annotations
 
-import argparse
-
 import torch
 
 from .. import config as cfgmod
@@ -21,6 +19,7 @@ from ..reporting.stats import iqm
 from ..rollout import run_episodes, victim_actor
 from ..utils import derive_seed, resolve_device, set_threads
 from ..victims import load_victim
+from . import victim_parser
 from .evaluate import action_seeds, episode_seeds
 
 
@@ -65,14 +64,9 @@ def run(params: dict, *, policy: str, out: str, threads: int | None = None) -> N
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
-    p.add_argument("--seed", type=int, required=True)
+    p = victim_parser(__doc__)
     p.add_argument("--policy", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     run(cfgmod.score_params(config, a.env, a.algo, a.seed), policy=a.policy, out=a.out, threads=a.threads)

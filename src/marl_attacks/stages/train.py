@@ -12,7 +12,6 @@ policy is written. By hand::
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import asdict
 
 import pandas as pd
@@ -24,6 +23,7 @@ from ..envs import make_env
 from ..io import config_hash, save_artifact, write_csv
 from ..lineage import policy_block, policy_seed
 from ..utils import resolve_device, seed_everything, set_threads
+from . import victim_parser
 
 
 def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
@@ -75,14 +75,9 @@ def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = 
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", default="config/config.yaml")
-    p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
-    p.add_argument("--seed", type=int, required=True)
+    p = victim_parser(__doc__)
     p.add_argument("--policy", required=True, help="output policy file (.pt)")
     p.add_argument("--curve", required=True, help="output training curve (.csv)")
-    p.add_argument("--threads", type=int, default=None)
     a = p.parse_args(argv)
     config = cfgmod.load(a.config)
     run(cfgmod.train_params(config, a.env, a.algo, a.seed), policy_out=a.policy, curve_out=a.curve, threads=a.threads)
