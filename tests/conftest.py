@@ -111,3 +111,41 @@ def job(env: dict, algo: str = "mappo", seed: int = 0, *, victim_actions: str | 
         "base_seed": 0,
         "device": "cpu",
     }
+
+
+def tiny_pipeline(d: Path, env: dict, mappo: dict, collect: dict, fit: dict, evaluate: dict) -> dict:
+    """Train, score, collect, fit, evaluate and summarise one tiny victim in folder ``d`` with the
+    stages, as the workflow calls them; returns the paths of what they wrote."""
+    from marl_attacks.reporting.summary import run_summary
+    from marl_attacks.stages import collect as collect_stage
+    from marl_attacks.stages import evaluate as evaluate_stage
+    from marl_attacks.stages import fit as fit_stage
+    from marl_attacks.stages import score, train
+
+    names = dict(
+        policy="policy.pt",
+        curve="curve.csv",
+        samples="samples.pt",
+        model="mlp.pt",
+        rows="eval.csv",
+        cost="cost.csv",
+        score="score.json",
+        summary="summary.csv",
+    )
+    p = {k: str(d / v) for k, v in names.items()}
+    train.run(
+        job(env, victim_actions=None, algo_cfg=mappo), policy_out=p["policy"], curve_out=p["curve"], progress=False
+    )
+    collect_stage.run(job(env, collect=collect), policy=p["policy"], out=p["samples"], progress=False)
+    fit_stage.run(job(env, fit=fit), samples=p["samples"], out=p["model"], progress=False)
+    evaluate_stage.run(
+        job(env, evaluate=evaluate, attacks={}),
+        policy=p["policy"],
+        align={"mlp": p["model"]},
+        rows_out=p["rows"],
+        cost_out=p["cost"],
+        progress=False,
+    )
+    score.run(job(env, episodes=evaluate["episodes"]), policy=p["policy"], out=p["score"])
+    run_summary([p["rows"]], p["summary"], {"bootstrap_samples": 50, "ci": 0.95, "seed": 0})
+    return p

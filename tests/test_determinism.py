@@ -3,11 +3,9 @@
 import hashlib
 
 import torch
-from conftest import job
+from conftest import tiny_pipeline
 
 from marl_attacks.io import load_artifact
-from marl_attacks.reporting.summary import run_summary
-from marl_attacks.stages import collect, evaluate, fit, train
 
 ENV = {"name": "mpe-simple_spread", "max_steps": 8, "kwargs": {"N": 3}}
 MAPPO = {"total_steps": 640, "num_envs": 8, "rollout_len": 8, "epochs": 1, "minibatches": 2, "hidden": 16}
@@ -41,35 +39,7 @@ EVAL = {
 
 
 def _run(d):
-    p = {
-        k: str(d / v)
-        for k, v in dict(
-            policy="policy.pt",
-            curve="curve.csv",
-            samples="samples.pt",
-            model="mlp.pt",
-            rows="eval.csv",
-            cost="cost.csv",
-            summary="summary.csv",
-        ).items()
-    }
-    train.run(
-        job(ENV, victim_actions=None, algo_cfg=MAPPO), policy_out=p["policy"], curve_out=p["curve"], progress=False
-    )
-    collect.run(
-        job(ENV, collect={"n_samples": 30, "num_envs": 4}), policy=p["policy"], out=p["samples"], progress=False
-    )
-    fit.run(job(ENV, fit=FIT), samples=p["samples"], out=p["model"], progress=False)
-    evaluate.run(
-        job(ENV, evaluate=EVAL, attacks={}),
-        policy=p["policy"],
-        align={"mlp": p["model"]},
-        rows_out=p["rows"],
-        cost_out=p["cost"],
-        progress=False,
-    )
-    run_summary([p["rows"]], p["summary"], {"bootstrap_samples": 50, "ci": 0.95, "seed": 0})
-    return p
+    return tiny_pipeline(d, ENV, MAPPO, {"n_samples": 30, "num_envs": 4}, FIT, EVAL)
 
 
 def _tensor_digest(path):

@@ -5,12 +5,11 @@ import json
 import pandas as pd
 import pytest
 import torch
-from conftest import job
+from conftest import job, tiny_pipeline
 
 from marl_attacks.io import ArtifactError, load_artifact
 from marl_attacks.reporting import figures, tables
-from marl_attacks.reporting.summary import run_summary
-from marl_attacks.stages import collect, evaluate, fit, score, train
+from marl_attacks.stages import collect, evaluate, fit, score
 
 ENV = {"name": "vmas-balance", "max_steps": 12, "kwargs": {"n_agents": 3, "continuous_actions": False}}
 ROLLOUT = {**ENV, "victim_actions": "greedy"}  # the env as jobs that run a victim get it
@@ -47,36 +46,7 @@ EVAL = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    d = tmp_path_factory.mktemp("stages")
-    p = {
-        k: str(d / v)
-        for k, v in dict(
-            policy="policy.pt",
-            curve="curve.csv",
-            samples="samples.pt",
-            model="mlp.pt",
-            rows="eval.csv",
-            cost="cost.csv",
-            score="score.json",
-            summary="summary.csv",
-        ).items()
-    }
-    train.run(
-        job(ENV, victim_actions=None, algo_cfg=MAPPO), policy_out=p["policy"], curve_out=p["curve"], progress=False
-    )
-    collect.run(job(ENV, collect=COLLECT), policy=p["policy"], out=p["samples"], progress=False)
-    fit.run(job(ENV, fit=FIT), samples=p["samples"], out=p["model"], progress=False)
-    evaluate.run(
-        job(ENV, evaluate=EVAL, attacks={}),
-        policy=p["policy"],
-        align={"mlp": p["model"]},
-        rows_out=p["rows"],
-        cost_out=p["cost"],
-        progress=False,
-    )
-    score.run(job(ENV, episodes=3), policy=p["policy"], out=p["score"])
-    run_summary([p["rows"]], p["summary"], {"bootstrap_samples": 50, "ci": 0.95, "seed": 0})
-    return p
+    return tiny_pipeline(tmp_path_factory.mktemp("stages"), ENV, MAPPO, COLLECT, FIT, EVAL)
 
 
 def test_train_writes_policy_curve_and_provenance(pipeline):
