@@ -138,16 +138,13 @@ def partial_hadamard_approx(n, m):
     return np.pad(sub, ((0, 0), (0, m - big))) if big < m else sub
 
 
-@pytest.mark.parametrize(
-    "n,d", [(2, 10), (3, 13), (3, 16), (4, 71), (2, 14), (8, 30), (5, 3), (3, 15), (3, 6), (4, 13)]
-)
+@pytest.mark.parametrize("n,d", [(2, 10), (3, 13), (3, 16), (4, 71), (2, 14), (8, 30), (3, 15), (3, 6), (4, 13)])
 def test_hadamard_equals_the_authors_matrix_on_the_observation(n, d):
     """Their perturbation of the victim's input (d observation dims + n ID dims), ID dims zeroed,
     restricted to the observation: our victim-input directions, for every (n, d)."""
     from marl_attacks.attacks import hadamard_directions
 
-    if n > 2 ** ((n + d - 1).bit_length() - 1):
-        pytest.skip("their H[:n] has fewer rows than agents")
+    assert n <= 2 ** ((n + d - 1).bit_length() - 1)  # their H[:n] needs a row per agent
     theirs = partial_hadamard_approx(n, d + n).astype(np.float32)
     theirs[:, -n:] = 0
     ours = hadamard_directions(n, d, width="victim-input")
