@@ -2,6 +2,7 @@
 the authors' variant of each choice reproduces their code (``src/attack/noise.py`` for noise)."""
 
 import copy
+import dataclasses
 import math
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def test_the_command_line_refuses_an_unknown_protocol_value(tmp_path, tiny):
 
 def _draws(name, params, eps, n=20000, steps=1):
     spec = random_spec(3, n_agents=2, obs_dim=50, bounded=False)
-    spec = spec.__class__(**{**spec.__dict__, "perturbable": torch.ones(2, 50, dtype=torch.bool)})
+    spec = dataclasses.replace(spec, perturbable=torch.ones(2, 50, dtype=torch.bool))
     attack = make_attack(name, AttackContext(spec=spec, generator=torch.Generator().manual_seed(0)), params)
     obs = random_obs(spec, n // 100, 1)
     attack.reset(len(obs), "cpu")
@@ -172,7 +173,7 @@ def test_white_box_fgsm_equals_the_authors_step(algo):
     from marl_attacks.algos.qmix import QPolicy
 
     spec = random_spec(5, n_agents=3, obs_dim=12, bounded=False)
-    spec = spec.__class__(**{**spec.__dict__, "perturbable": torch.ones(3, 12, dtype=torch.bool)})
+    spec = dataclasses.replace(spec, perturbable=torch.ones(3, 12, dtype=torch.bool))
     torch.manual_seed(0)
     victim = MappoPolicy(3, 12, "discrete", 5, hidden=16) if algo == "mappo" else QPolicy(3, 12, 5, hidden=16)
     obs = random_obs(spec, 64, 2)
