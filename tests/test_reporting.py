@@ -270,6 +270,31 @@ def test_victims_table_scores_against_threshold_and_prints_whole_rates(tmp_path)
     assert frame.train_seconds.iloc[0] == 1234.4  # the CSV keeps the measured value
     md = (tmp_path / "victims.md").read_text()
     assert " 1234 " in md and " 1620 " in md and "e+03" not in md  # whole seconds, 2e6 / 1234.4 steps/s
+    assert frame.comparable.all() and (frame.threshold_source == "").all()
+
+
+def test_victims_table_names_its_threshold_source_and_keeps_failing_epymarl_tasks_out(tmp_path):
+    """A threshold's source is a column; an (env, algo) where EPyMARL's own learner fails is listed with
+    EPyMARL's result but is out of :func:`competence` (the pass rate and the competent-victim claims)."""
+    scores = []
+    for algo, ret in [("mappo", 9.0), ("qmix", 0.0)]:
+        for seed in (0, 1):
+            path = tmp_path / f"{algo}{seed}.json"
+            row = {"env": "rware-tiny-4ag", "algo": algo, "seed": seed, "train_steps": 10, "train_seconds": 1.0}
+            path.write_text(json.dumps({**row, "return_iqm": ret, "random_return": 0.0, "episodes": 5}))
+            scores.append(str(path))
+    params = {
+        "thresholds": {"rware-tiny-4ag": 5.0},
+        "threshold_sources": {"rware-tiny-4ag": "EPyMARL MAPPO side by side"},
+        "not_comparable": {"rware-tiny-4ag": {"qmix": "EPyMARL QMIX: 0.0"}},
+    }
+    frame = table_victims(scores, str(tmp_path / "victims"), params)
+    qmix = frame[frame.algo == "qmix"]
+    assert not qmix.comparable.any() and (qmix.epymarl_result == "EPyMARL QMIX: 0.0").all()
+    assert not qmix.passed.any()  # still scored against the threshold, shown as failing
+    assert (frame.threshold_source == "EPyMARL MAPPO side by side").all()
+    assert competence(pd.read_csv(tmp_path / "victims.csv")) == {("rware-tiny-4ag", "mappo"): (2, 2)}
+    assert competence(frame.assign(comparable=True))[("rware-tiny-4ag", "qmix")] == (0, 2)
 
 
 def test_claims_without_their_attacks_say_so(tmp_path):

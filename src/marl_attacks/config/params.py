@@ -274,8 +274,15 @@ def main_drop_params(config: dict) -> dict:
 
 
 def victims_table_params(config: dict) -> dict:
-    """What the victims table reads: the competence threshold per env."""
-    return {"thresholds": thresholds(config)}
+    """What the victims table reads: the competence threshold per env, where it comes from
+    (``threshold_source``), and the (env, algo) pairs EPyMARL's own learner fails (``not_comparable``:
+    env -> algo -> EPyMARL's result)."""
+    envs = config["envs"]
+    return {
+        "thresholds": thresholds(config),
+        "threshold_sources": {env: b["threshold_source"] for env, b in envs.items() if "threshold_source" in b},
+        "not_comparable": {env: dict(b["not_comparable"]) for env, b in envs.items() if b.get("not_comparable")},
+    }
 
 
 # ---- provenance each job's inputs must carry ---------------------------------------------------

@@ -82,9 +82,16 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     frame["victim_actions"] = frame.victim_actions.astype(object).fillna("greedy")  # scores made before the key
     frame.insert(6, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
     frame["beats_random"] = frame.return_iqm > frame.random_return
-    thresholds = (params or {}).get("thresholds") or {}
+    params = params or {}
+    thresholds, sources = params.get("thresholds") or {}, params.get("threshold_sources") or {}
     frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
     frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
+    frame["threshold_source"] = [sources.get(e, "") for e in frame.env]
+    # where EPyMARL's own learner fails the task, ours is not held to the threshold: listed, with
+    # EPyMARL's result beside it, but out of the pass rate and the competent-victim claims
+    failing = params.get("not_comparable") or {}
+    frame["comparable"] = [a not in failing.get(e, {}) for e, a in zip(frame.env, frame.algo)]
+    frame["epymarl_result"] = [failing.get(e, {}).get(a, "") for e, a in zip(frame.env, frame.algo)]
     # whole seconds and steps/s in Markdown/LaTeX: 3 significant digits would print 1.67e+03
     display = frame.assign(**{c: frame[c].round(0).astype("Int64") for c in ("train_seconds", "steps_per_s")})
     write_table(
@@ -92,7 +99,9 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
         stem,
         "Victims: IQM return (greedy or sampled actions: victim_actions, config "
         "envs.<env>.victim_actions) vs a uniform-random policy on the same "
-        "episodes, and vs the env's competence threshold (config envs.<env>.threshold); "
+        "episodes, and vs the env's competence threshold (config envs.<env>.threshold, its source: "
+        "threshold_source); comparable = false where EPyMARL's own learner fails the task "
+        "(epymarl_result; config envs.<env>.not_comparable): kept out of the pass rate and the claims; "
         "training steps, wall time (s) and env-steps/s",
         display=display,
     )
@@ -101,8 +110,11 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
 
 def competence(victims: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
     """(env, algo) -> (victims passing their competence threshold, victims scored), from
-    ``tables/{run}/victims.csv``; envs without a threshold are left out."""
+    ``tables/{run}/victims.csv``; envs without a threshold and victims marked not comparable
+    (EPyMARL's own learner fails the task) are left out."""
     v = victims[victims.passed.notna()]
+    if "comparable" in v:  # tables made before the column: every victim comparable
+        v = v[~v.comparable.astype(str).str.lower().isin(["false", "0", "0.0"])]
     ok = v.passed.astype(str).str.lower().isin(["true", "1", "1.0"])
     return {(e, a): (int(ok[g.index].sum()), len(g)) for (e, a), g in v.groupby(["env", "algo"])}
 
