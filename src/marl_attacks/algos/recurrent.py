@@ -67,6 +67,20 @@ class GruNet(nn.Module):
         h = h.view(*lead, self.hidden)
         return self.fc2(h), h
 
+    def unroll(self, x: torch.Tensor, memory: torch.Tensor, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` over ``x`` ``[T, B, ..., in]`` step by step from ``memory`` ``[B, ..., hidden]``,
+        zeroing the memory of row ``b`` before step ``t`` where ``starts[t, b]``; the layers around
+        the GRU cell run on all steps at once. Returns outputs and memories after each step."""
+        T, lead = x.shape[0], memory.shape
+        z = F.relu(self.fc1(x)).reshape(T, -1, self.hidden)
+        keep = (~starts).reshape(T, -1, *([1] * (memory.dim() - 1))).expand(T, *lead[:-1], 1).reshape(T, -1, 1)
+        h, memories = memory.reshape(-1, self.hidden), []
+        for t in range(T):
+            h = self.rnn(z[t], h * keep[t])
+            memories.append(h)
+        h = torch.stack(memories).view(T, *lead)
+        return self.fc2(h), h
+
 
 class RecurrentVictim:
     """Memory of a victim whose ``self.net`` is a :class:`GruNet` (mixed in before its policy class).
@@ -125,13 +139,8 @@ class RecurrentVictim:
         """Outputs ``[T, B, n, out]`` and memories after each step ``[T, B, n, hidden]`` over
         observations ``[T, B, n, d]`` from ``memory`` (``[B, n, hidden]``); ``starts[t]`` (``[T, B]``
         bool) zeroes the memory before step ``t`` (a new episode starts there)."""
-        outs, memories = [], []
-        for t in range(obs.shape[0]):
-            memory = memory.masked_fill(starts[t].view(-1, 1, 1), 0.0)
-            out, memory = self.look(obs[t], memory)
-            outs.append(out)
-            memories.append(memory)
-        return torch.stack(outs), torch.stack(memories)
+        ids = self.agent_ids(obs[0]).expand(obs.shape[0], *obs.shape[1:3], obs.shape[2])
+        return self.net.unroll(torch.cat([obs, ids], dim=-1), memory, starts)
 
 
 def episode_starts(dones: torch.Tensor) -> torch.Tensor:
