@@ -588,7 +588,7 @@ def test_value_victims_sample_epsilon_greedily_among_available_actions(algo):
     """sample = the end-of-training behaviour policy: uniform among available actions with
     probability explore_eps per agent, else greedy; reproducible from the generator."""
     torch.manual_seed(0)
-    policy = ALGOS[algo].policy(n_agents=2, obs_dim=5, action_dim=6, hidden=8, explore_eps=0.3)
+    policy = ALGOS[algo].policies["mlp"](n_agents=2, obs_dim=5, action_dim=6, hidden=8, explore_eps=0.3)
     obs = torch.randn(4, 2, 5)
     avail = torch.rand(4, 2, 6) < 0.5
     avail[..., 0] = True
@@ -613,14 +613,14 @@ def test_trained_value_victims_explore_with_their_final_epsilon_and_old_files_lo
     assert policy.explore_eps == 0.2
     assert rebuild_policy(algo, policy.init_kwargs, policy.state_dict()).explore_eps == 0.2
     old = {k: v for k, v in policy.init_kwargs.items() if k != "explore_eps"}  # saved before it existed
-    assert ALGOS[algo].policy(**old).explore_eps == VdnConfig().eps_end
+    assert ALGOS[algo].policies["mlp"](**old).explore_eps == VdnConfig().eps_end
 
 
 @pytest.mark.parametrize("algo", ["qmix", "vdn"])
 def test_value_victims_explore_in_sample_mode_only(algo):
     env = _CheckedLbf(make_env("lbf-8x8-2p-2f-coop", 8, max_steps=20, seed=1))
     torch.manual_seed(0)
-    policy = ALGOS[algo].policy(
+    policy = ALGOS[algo].policies["mlp"](
         n_agents=2, obs_dim=env.spec.obs_dim, action_dim=env.spec.action_dim, hidden=16, explore_eps=0.5
     )
     seeds = list(range(8))

@@ -44,6 +44,10 @@ BAD = [
     ("algos.mappo.lr", "1e-3", ["'algos.mappo.lr'", "'1e-3'", "type 'float'"]),  # YAML: 1e-3 is a string
     ("algos.mappo.total_steps", 2.5, ["'algos.mappo.total_steps'", "2.5", "type 'int'"]),
     ("attacks.align-mlp.pgd_steps", "3", ["'attacks.align-mlp.pgd_steps'", "'3'", "type 'int'"]),
+    # the agent network: mlp or gru, also in an env's overrides; GRU-only keys need agent: gru
+    ("algos.mappo.agent", "lstm", ["'algos.mappo.agent'", "'lstm'", "'mlp', 'gru'"]),
+    ("envs.vmas-balance.train", {"mappo": {"agent": "rnn"}}, ["'algos.mappo'", "'rnn'", "allowed: ['mlp', 'gru']"]),
+    ("algos.qmix", {"seq_len": 4}, ["'algos.qmix.seq_len'", "agent: gru only"]),
     # unknown env, algorithm, attack, f_theta names
     ("envs.vmas-flying", {"max_steps": 10}, ["'envs'", "'vmas-flying'", "allowed: ["]),
     ("algos.maddpg", {}, ["'algos'", "'maddpg'", "allowed: ["]),

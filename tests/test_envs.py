@@ -291,11 +291,21 @@ def test_lbf_fast_observations_equal_lbforagings_own(task):
     assert checked == 240
 
 
-@pytest.mark.parametrize("name", ["lbf-8x8-2p-2f-coop", "rware-tiny-2ag"])
-def test_reference_envs_refuse_bad_actions_naming_agent_and_value(name):
-    """The reference LBF and RWARE adapters check actions as the batched ones do, before the env
-    package sees them (which would fail deep inside, or act on a wrapped-around value)."""
-    env = make_env(name, 2, max_steps=10)
+BAD_ACTION_ENVS = [
+    ("lbf-8x8-2p-2f-coop", "reference", {}),
+    ("rware-tiny-2ag", "reference", {}),
+    ("lbf-8x8-2p-2f-coop", "batched", {}),
+    ("rware-tiny-2ag", "batched", {}),
+    ("mpe-simple_spread", "reference", {"N": 2}),
+    ("vmas-navigation", "reference", {"n_agents": 2}),
+]
+
+
+@pytest.mark.parametrize("name,backend,kwargs", BAD_ACTION_ENVS, ids=[f"{n}-{b}" for n, b, _ in BAD_ACTION_ENVS])
+def test_every_adapter_refuses_bad_actions_naming_agent_and_value(name, backend, kwargs):
+    """Every adapter checks discrete actions (:func:`check_discrete_actions`) before the env
+    package sees them (which would fail deep inside, or act on a wrapped-around or clipped value)."""
+    env = make_env(name, 2, max_steps=10, kwargs=kwargs, backend=backend)
     env.reset([0, 1])
     n, k = env.spec.n_agents, env.spec.action_dim
     good = torch.zeros(2, n, dtype=torch.long)
@@ -306,3 +316,16 @@ def test_reference_envs_refuse_bad_actions_naming_agent_and_value(name):
     with pytest.raises(ValueError, match=r"agent 0 \(episode 1\) got action 0.5"):
         env.step(torch.tensor([[0.0] * n, [0.5] + [0.0] * (n - 1)]))
     env.step(good)  # still works
+
+
+def test_continuous_actions_of_a_wrong_shape_or_not_finite_are_refused():
+    env = make_env("vmas-navigation", 2, max_steps=10, kwargs={"n_agents": 2, "continuous_actions": True})
+    env.reset([0, 1])
+    good = torch.zeros(2, 2, env.spec.action_dim)
+    with pytest.raises(ValueError, match=r"shape \(num_envs, n_agents, action_dim\) = \(2, 2, 2\), got \(2, 2\)"):
+        env.step(torch.zeros(2, 2))
+    bad = good.clone()
+    bad[1, 0, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"agent 0 \(episode 1\) got action \[0.0, nan\], not finite"):
+        env.step(bad)
+    env.step(good + 5.0)  # beyond the bounds: VMAS clamps (PPO's Gaussian draws go there)

@@ -165,6 +165,19 @@ def test_pettingzoo_adapter_matches_stepping_the_env_by_hand():
     assert not torch.equal(steps[-1].obs, steps[-1].final_obs)
 
 
+def test_adapters_refuse_a_bad_action_naming_agent_and_value():
+    """A team's env behind an adapter is checked like the package's own (envs.base.check_actions)."""
+    for env in (ParallelEnvAdapter([spread(max_cycles=6) for _ in range(2)], seed=0), VmasEnvAdapter(vmas_env(2))):
+        env.reset([0, 1])
+        n, k = env.spec.n_agents, env.spec.action_dim
+        bad = torch.zeros(2, n, dtype=torch.long)
+        bad[1, 2] = k
+        with pytest.raises(ValueError, match=rf"agent 2 \(episode 1\) got action {k}; actions are 0..{k - 1}"):
+            env.step(bad)
+        with pytest.raises(ValueError, match="shape"):
+            env.step(torch.zeros(2, n - 1, dtype=torch.long))
+
+
 def vmas_by_hand(seeds, act, **flags):
     """Per-step joint observations and team returns of VMAS balance episodes stepped by hand."""
     env = vmas_env(num_envs=len(seeds), max_steps=5, **flags)

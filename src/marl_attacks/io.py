@@ -142,7 +142,11 @@ def differences(stored: Any, expected: Any, prefix: str = "") -> list[str]:
 
 
 def load_artifact(
-    path: str | Path, regenerate_hint: str = "", expect_config: Any = None, expect_seed: int | None = None
+    path: str | Path,
+    regenerate_hint: str = "",
+    expect_config: Any = None,
+    expect_seed: int | None = None,
+    inspect: Callable[[dict], str | None] | None = None,
 ) -> dict:
     """Load a torch artifact with ``weights_only=True`` and check where it came from.
 
@@ -150,6 +154,8 @@ def load_artifact(
     it is missing, unreadable (truncated or corrupted), or was made from another
     config block (``expect_config``) or with another seed (``expect_seed``): see
     :mod:`marl_attacks.lineage` for what each stage expects of its inputs.
+    ``inspect(payload)`` runs before the provenance checks and returns what is wrong with the
+    payload, if anything (e.g. a policy of another network kind), for a plainer error.
     """
     import torch
 
@@ -171,6 +177,9 @@ def load_artifact(
     if not isinstance(payload, dict) or not isinstance(payload.get("meta"), dict):
         raise ArtifactError(f"{path}: not an artifact of this package (no provenance).{hint}")
     meta = payload["meta"]
+    problem = inspect(payload) if inspect is not None else None
+    if problem:
+        raise ArtifactError(f"{path}: {problem}.{hint}")
     if expect_config is not None:
         want = config_hash(expect_config)
         got = meta.get("config_hash")

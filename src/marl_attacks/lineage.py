@@ -14,7 +14,7 @@ instead of being used silently.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 
 from .utils import derive_seed
 
@@ -25,10 +25,17 @@ def env_block(env: dict) -> dict:
 
 
 def policy_block(env: dict, algo: str, algo_cfg: dict, seed: int) -> dict:
-    """Provenance block of ``policy.pt``: env, algorithm, every hyperparameter, victim seed."""
+    """Provenance block of ``policy.pt``: env, algorithm, every hyperparameter, victim seed.
+
+    Hyperparameters added after victims were shipped (``later_field``, e.g. ``agent``) are left
+    out of a feed-forward victim's block while at their default, so its block is the one it was
+    made with (every victim made before them is feed-forward); a GRU victim's block has them all."""
     from .algos import build_config
 
-    return {"env": env_block(env), "algo": algo, "algo_cfg": asdict(build_config(algo, algo_cfg)), "seed": seed}
+    hp = build_config(algo, algo_cfg)
+    later = {f.name: f.default for f in fields(hp) if f.metadata.get("omit_at_default") and hp.agent == "mlp"}
+    kept = {k: v for k, v in asdict(hp).items() if k not in later or v != later[k]}
+    return {"env": env_block(env), "algo": algo, "algo_cfg": kept, "seed": seed}
 
 
 def policy_seed(base_seed: int, env: str, algo: str, seed: int) -> int:

@@ -5,6 +5,11 @@ All ``B`` episodes run side by side; episode ``b`` starts from ``seeds[b]``
 and is counted until its first end (later auto-reset episodes are ignored).
 No gradients are kept except inside attacks that need them (``no_grad`` here,
 ``enable_grad`` inside the attack), so evaluation stays cheap.
+
+A recurrent victim (``agent: gru``) acts through :func:`victim_actor`, whose ``reset`` the
+loop calls at the start and after every step with the rows whose episode ended (their env
+row starts a new one), so its memory starts empty in every episode; within an episode it
+advances on what the victim is shown (the perturbed observation under attack).
 """
 
 from __future__ import annotations
@@ -32,9 +37,23 @@ class EpisodeBatch:
     alive_masks: list[torch.Tensor] | None = None  # per step [B] whether obs belongs to a live episode
 
 
-def victim_actor(
-    policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]
-) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+@dataclass
+class VictimActor:
+    """``act(obs, avail)`` of a victim, and ``reset(rows)`` of its memory where episodes start."""
+
+    policy: VictimPolicy
+    generators: list[torch.Generator] | None  # one per episode when sampling, None when greedy
+
+    def __call__(self, obs: torch.Tensor, avail: torch.Tensor | None) -> torch.Tensor:
+        if self.generators is None:
+            return self.policy.act(obs, avail)
+        return self.policy.sample(obs, avail, self.generators)
+
+    def reset(self, rows: torch.Tensor) -> None:
+        self.policy.reset_memory(rows)
+
+
+def victim_actor(policy: VictimPolicy, mode: str, stream_seeds: Sequence[int]) -> VictimActor:
     """The ``act(obs, avail)`` of a victim in ``mode`` (config ``envs.<env>.victim_actions``).
 
     ``greedy``: :meth:`~VictimPolicy.act`. ``sample``: :meth:`~VictimPolicy.sample` with one
@@ -46,9 +65,8 @@ def victim_actor(
     if mode not in VICTIM_ACTIONS:
         raise ValueError(f"victim_actions '{mode}': allowed: {list(VICTIM_ACTIONS)}")
     if mode == "greedy":
-        return policy.act
-    generators = [torch.Generator().manual_seed(int(s)) for s in stream_seeds]
-    return lambda obs, avail: policy.sample(obs, avail, generators)
+        return VictimActor(policy, None)
+    return VictimActor(policy, [torch.Generator().manual_seed(int(s)) for s in stream_seeds])
 
 
 def run_episodes(
@@ -64,9 +82,17 @@ def run_episodes(
 
     ``avail`` is the env's action mask (None where every action is valid). It
     comes from the true state, so the attack sees it too but cannot change it.
+    An ``act`` with a ``reset(rows)`` method (:class:`VictimActor`) has it called with the rows
+    whose episode starts: all of them first, then those that ended at each step.
     """
+    owner = getattr(act, "__self__", None)
+    if isinstance(owner, VictimPolicy) and owner.recurrent:
+        raise ValueError("a recurrent victim acts through victim_actor(...), which resets its memory per episode")
+    reset = getattr(act, "reset", None)
     B, device = env.num_envs, env.device
     obs = env.reset(seeds)
+    if reset is not None:
+        reset(torch.ones(B, dtype=torch.bool, device=device))
     returns = torch.zeros(B, device=device)
     lengths = torch.zeros(B, device=device)
     max_delta = torch.zeros(B, device=device)
@@ -98,7 +124,10 @@ def run_episodes(
             lengths += alive.float()
             if win is not None and step.win is not None:
                 win |= step.win & alive
-            alive &= ~(step.terminated | step.truncated)
+            ended = step.terminated | step.truncated
+            if reset is not None:
+                reset(ended)  # their env rows start new episodes (auto-reset), not counted here
+            alive &= ~ended
             obs = step.obs
             if not alive.any():
                 break

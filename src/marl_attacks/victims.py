@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from . import paths
-from .algos import VictimPolicy, rebuild_policy
+from .algos import VictimPolicy, network_kind, rebuild_policy
 from .io import load_artifact
 
 #: what a shipped victim keeps: the policy, its provenance and its training curve
@@ -17,13 +17,30 @@ ZOO_FILES = ("policy.pt", "policy.pt.meta.json", "curve.csv")
 
 def load_victim(path: str, device="cpu", expect: dict | None = None) -> tuple[VictimPolicy, dict]:
     """``expect`` (``{"config", "seed"}``, from :func:`marl_attacks.config.expected_inputs`): refuse a
-    policy made by another config or for another victim."""
+    policy made by another config or for another victim, first of all one whose agent network
+    (feed-forward or GRU) is not the one the config asks for."""
     expect = expect or {}
-    payload = load_artifact(path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
+    config = expect.get("config")
+    inspect = None if config is None else lambda payload: kind_mismatch(payload, config)
+    payload = load_artifact(path, expect_config=config, expect_seed=expect.get("seed"), inspect=inspect)
     policy = rebuild_policy(payload["algo"], payload["init_kwargs"], payload["state_dict"])
     for p in policy.parameters():
         p.requires_grad_(False)
     return policy.to(device), payload
+
+
+def kind_mismatch(payload: dict, block: dict) -> str | None:
+    """What is wrong when a saved policy's agent network differs from the one of provenance
+    ``block`` (:func:`marl_attacks.lineage.policy_block`), or None."""
+    have = network_kind(payload.get("init_kwargs", {}))
+    want = network_kind(block.get("algo_cfg", {}))
+    if have == want:
+        return None
+    algo = block.get("algo", "<algo>")
+    return (
+        f"a policy with a {have} agent network, but the config asks for {want} (algos.{algo}.agent: {want}); "
+        f"use victims trained with agent: {want} (zoo) or train them (zoo: null)"
+    )
 
 
 def export_zoo(src: str, dst: str) -> list[Path]:

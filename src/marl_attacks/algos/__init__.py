@@ -2,7 +2,8 @@
 
 ``ALGOS[name]`` gives the hyperparameter dataclass, the training function
 ``train(env, cfg, seed, progress=, checkpoint=) -> (policy, curve)``, the
-policy class used to rebuild saved victims, and the action types it supports.
+policy class of each agent network (config ``agent``: ``mlp`` or ``gru``, see
+:mod:`.recurrent`) used to rebuild saved victims, and the action types it supports.
 QMIX and VDN share one module (:mod:`.qmix`); the config class picks the mixer.
 """
 
@@ -13,21 +14,24 @@ from dataclasses import dataclass
 
 from . import ippo, mappo, qmix
 from .base import VictimPolicy
+from .recurrent import AGENTS, network_kind
 
 
 @dataclass(frozen=True)
 class AlgoEntry:
     config: type
     train: Callable
-    policy: type[VictimPolicy]
+    policies: dict[str, type[VictimPolicy]]  # agent network (mlp, gru) -> policy class
     action_types: tuple[str, ...]  # action spaces the algorithm supports
 
 
+PPO_POLICIES = {"mlp": mappo.MappoPolicy, "gru": mappo.GruMappoPolicy}
+Q_POLICIES = {"mlp": qmix.QPolicy, "gru": qmix.GruQPolicy}
 ALGOS: dict[str, AlgoEntry] = {
-    "mappo": AlgoEntry(mappo.MappoConfig, mappo.train, mappo.MappoPolicy, ("discrete", "continuous")),
-    "ippo": AlgoEntry(ippo.IppoConfig, ippo.train, mappo.MappoPolicy, ("discrete", "continuous")),
-    "qmix": AlgoEntry(qmix.QmixConfig, qmix.train, qmix.QPolicy, ("discrete",)),
-    "vdn": AlgoEntry(qmix.VdnConfig, qmix.train, qmix.QPolicy, ("discrete",)),
+    "mappo": AlgoEntry(mappo.MappoConfig, mappo.train, PPO_POLICIES, ("discrete", "continuous")),
+    "ippo": AlgoEntry(ippo.IppoConfig, ippo.train, PPO_POLICIES, ("discrete", "continuous")),
+    "qmix": AlgoEntry(qmix.QmixConfig, qmix.train, Q_POLICIES, ("discrete",)),
+    "vdn": AlgoEntry(qmix.VdnConfig, qmix.train, Q_POLICIES, ("discrete",)),
 }
 
 
@@ -40,13 +44,16 @@ def build_config(algo: str, values: dict):
     unknown = sorted(set(values) - fields)
     if unknown:
         raise KeyError(f"algos.{algo}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a value the dataclass refuses (e.g. agent)
+        raise ValueError(f"algos.{algo}: {exc}") from exc
 
 
 def rebuild_policy(algo: str, init_kwargs: dict, state_dict: dict) -> VictimPolicy:
-    policy = ALGOS[algo].policy(**init_kwargs)
+    policy = ALGOS[algo].policies[network_kind(init_kwargs)](**init_kwargs)
     policy.load_state_dict(state_dict)
     return policy.eval()
 
 
-__all__ = ["ALGOS", "AlgoEntry", "VictimPolicy", "build_config", "rebuild_policy"]
+__all__ = ["AGENTS", "ALGOS", "AlgoEntry", "VictimPolicy", "build_config", "network_kind", "rebuild_policy"]

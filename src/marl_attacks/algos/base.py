@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -39,10 +40,27 @@ class VictimPolicy(nn.Module):
     Policies with a stochastic policy (MAPPO, IPPO) sample it in :meth:`sample`;
     value-based ones (QMIX, VDN) act epsilon-greedily there, as they explored at the end
     of training.
+
+    A recurrent victim (``agent: gru``, :mod:`.recurrent`) remembers what it was shown:
+    :meth:`act` and :meth:`sample` advance its memory on the observation they are given,
+    :meth:`attack_loss` and :meth:`action_scores` read the current memory without advancing it,
+    and :meth:`reset_memory` forgets the rows whose episode starts anew. For a feed-forward
+    victim (the default) memory methods do nothing.
     """
 
     #: keyword arguments that rebuild the network, saved with its weights
     init_kwargs: dict
+    #: whether the victim carries a memory from step to step (a GRU agent)
+    recurrent: bool = False
+
+    def reset_memory(self, rows: torch.Tensor) -> None:
+        """Forget what rows ``rows`` (``[B]`` bool) remember: their episodes start now. A batch of
+        another size starts afresh. Called by :func:`marl_attacks.rollout.run_episodes`."""
+
+    @contextmanager
+    def hold_memory(self) -> Iterator[None]:
+        """Calls inside leave the memory as it was (a white-box attacker's look at the victim)."""
+        yield
 
     def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
         """Greedy joint action for observations ``[B, n, d]``, among the ``avail`` actions

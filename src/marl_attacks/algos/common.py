@@ -1,5 +1,5 @@
 """Pieces shared by victim learners: GAE with time-limit bootstrapping, MLPs, episode stats,
-and resumable checkpoints.
+hyperparameters added after victims were shipped, and resumable checkpoints.
 
 Resuming: a training run is cut into segments of ``checkpoint_every`` updates.
 Every segment starts all parallel episodes afresh from seeds derived from
@@ -19,7 +19,7 @@ import io
 import random
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,13 @@ import torch
 from torch import nn
 
 from ..io import atomic_write
+
+
+def later_field(default):
+    """A hyperparameter added after victims were shipped (e.g. ``agent``): left out of a policy's
+    provenance while it is at ``default`` (:func:`marl_attacks.lineage.policy_block`), so the
+    shipped victims, made before it existed, keep their config hash and are still accepted."""
+    return field(default=default, metadata={"omit_at_default": True})
 
 
 def mlp(sizes: list[int], activation=nn.Tanh, out_gain: float = 1.0) -> nn.Sequential:

@@ -9,6 +9,11 @@ are bootstrapped from the value of the final observation (see
 :func:`~marl_attacks.algos.common.bootstrap_truncated`). Every
 ``checkpoint_every`` updates all episodes restart from derived seeds, which
 makes runs resumable from a checkpoint (see :mod:`~marl_attacks.algos.common`).
+
+``agent: gru`` makes the actor EPyMARL's GRU agent (:mod:`.recurrent`; the critic stays
+feed-forward, as EPyMARL's ``cv_critic``), trained on whole rollout chunks; with ``hidden: 128``,
+``ent_coef: 0.001``, ``lr: 3e-4`` and ``standardise_rewards: true`` it has the settings of
+EPyMARL's ``mappo.yaml``.
 """
 
 from __future__ import annotations
@@ -30,11 +35,14 @@ from .common import (
     bootstrap_truncated,
     gae,
     is_checkpoint_update,
+    later_field,
     mlp,
     rng_state,
     segment_seeds,
     set_rng_state,
 )
+from .recurrent import GruNet, RecurrentVictim, check_agent, episode_starts
+from .replay import RunningMeanStd
 
 
 @dataclass
@@ -57,6 +65,11 @@ class MappoConfig:
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
     init_log_std: float = -0.5  # initial log std of continuous actions
     checkpoint_every: int = 50  # updates per segment: resume point, and all episodes restart
+    agent: str = later_field("mlp")  # actor network: mlp (two hidden layers) or gru (EPyMARL's RNN agent)
+    standardise_rewards: bool = later_field(False)  # learn on (r - mean) / std, running stats (EPyMARL's)
+
+    def __post_init__(self):
+        check_agent(self.agent)
 
 
 class MappoPolicy(VictimPolicy):
@@ -87,14 +100,24 @@ class MappoPolicy(VictimPolicy):
         )
         self.discrete = action_type == "discrete"
         self.action_low, self.action_high = action_low, action_high
-        self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], out_gain=0.01)
+        self.net = self.make_net(obs_dim + n_agents, hidden, action_dim)
         self.log_std = nn.Parameter(torch.full((action_dim,), init_log_std), requires_grad=not self.discrete)
 
+    def make_net(self, in_dim: int, hidden: int, action_dim: int) -> nn.Module:
+        return mlp([in_dim, hidden, hidden, action_dim], out_gain=0.01)
+
     def head(self, obs: torch.Tensor) -> torch.Tensor:
+        """The actor's output (logits or mean) for ``obs``; a recurrent actor's memory stays."""
         return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
 
+    def advance(self, obs: torch.Tensor) -> torch.Tensor:
+        """:meth:`head` on the observation the victim acts on (a recurrent actor's memory moves past it)."""
+        return self.head(obs)
+
     def dist(self, obs: torch.Tensor, avail: torch.Tensor | None = None):
-        out = self.head(obs)
+        return self.dist_from(self.head(obs), avail)
+
+    def dist_from(self, out: torch.Tensor, avail: torch.Tensor | None = None):
         if self.discrete:
             return Categorical(logits=mask_scores(out, avail))
         return Normal(out, self.log_std.exp().expand_as(out))
@@ -108,7 +131,7 @@ class MappoPolicy(VictimPolicy):
         return ent if self.discrete else ent.sum(-1)
 
     def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.head(obs)
+        out = self.advance(obs)
         if self.discrete:
             return mask_scores(out, avail).argmax(-1)
         return out.clamp(self.action_low, self.action_high)
@@ -123,7 +146,7 @@ class MappoPolicy(VictimPolicy):
         draws the same numbers as its benign twin (common random numbers): their actions
         differ only where the attack moved the distribution.
         """
-        out = self.head(obs)
+        out = self.advance(obs)
         B, n = out.shape[:2]
         if self.discrete:
             probs = torch.softmax(mask_scores(out, avail).double(), -1).cpu()
@@ -153,6 +176,20 @@ class MappoPolicy(VictimPolicy):
             return -logp.sum(-1)
         # the greedy action is the mode, where log-prob has zero gradient; push the mean away
         return (out - clean_action).pow(2).sum((-1, -2))
+
+
+class GruMappoPolicy(RecurrentVictim, MappoPolicy):
+    """The shared actor as EPyMARL's GRU agent (``agent: gru``): acting advances its memory."""
+
+    def __init__(self, *args, agent: str = "gru", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.init_kwargs["agent"] = agent
+
+    def make_net(self, in_dim: int, hidden: int, action_dim: int) -> nn.Module:
+        return GruNet(in_dim, hidden, action_dim)
+
+    def head(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.look(obs)[0]
 
 
 class CentralCritic(nn.Module):
@@ -188,7 +225,7 @@ def train(
     from it if one of the same config exists (see :mod:`.common`).
     """
     spec, device, N, T = env.spec, env.device, env.num_envs, cfg.rollout_len
-    policy = MappoPolicy(
+    policy = (GruMappoPolicy if cfg.agent == "gru" else MappoPolicy)(
         spec.n_agents,
         spec.obs_dim,
         spec.action_type,
@@ -203,6 +240,7 @@ def train(
     optim = torch.optim.Adam(params, lr=cfg.lr, eps=1e-5)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update = EpisodeTracker(N, device), [], 0
+    reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards, with standardise_rewards
 
     state = checkpoint.load() if checkpoint else None
     if state is not None:
@@ -212,6 +250,8 @@ def train(
         set_rng_state(state["rng"])
         first_update, curve = state["update"], state["curve"]
         tracker.finished_returns, tracker.finished_lengths = state["finished"]
+        if cfg.standardise_rewards:
+            reward_stats.load_state_dict(state["reward_stats"])
 
     act_shape = (T, N, spec.n_agents) + (() if spec.discrete else (spec.action_dim,))
     buf_obs = torch.zeros(T, N, spec.n_agents, spec.obs_dim, device=device)
@@ -234,13 +274,16 @@ def train(
     for update in range(first_update, n_updates):
         if update % cfg.checkpoint_every == 0:
             obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
+            policy.reset_memory(torch.ones(N, dtype=torch.bool, device=device))
             tracker.restart()
         for g in optim.param_groups:
             g["lr"] = cfg.lr * (1.0 - update / n_updates)
         with torch.no_grad():
+            # a recurrent actor's memory at the chunk's start: its minibatches unroll from it
+            memory0 = policy.memory_for(obs).clone() if policy.recurrent else None
             for t in range(T):
                 avail = env.available_actions() if has_mask else None
-                dist = policy.dist(obs, avail)
+                dist = policy.dist_from(policy.advance(obs), avail)
                 action = dist.sample()
                 buf_obs[t], buf_act[t] = obs, action
                 if has_mask:
@@ -249,7 +292,11 @@ def train(
                 buf_val[t] = critic(obs)
                 step = env.step(action)
                 done = step.terminated | step.truncated
+                policy.reset_memory(done)
                 reward = (step.reward * cfg.reward_scale).unsqueeze(-1)
+                if cfg.standardise_rewards:
+                    reward_stats.update(reward.view(-1, 1))
+                    reward = reward_stats.standardise(reward)
                 if step.truncated.any():
                     reward = bootstrap_truncated(
                         reward, step.truncated.unsqueeze(-1), critic(step.final_obs), cfg.gamma
@@ -265,9 +312,13 @@ def train(
         b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
         stats = {}
         for _ in range(cfg.epochs):
-            perm = torch.randperm(N * T, device=device)
-            for idx in perm.chunk(cfg.minibatches):
-                dist = policy.dist(b_obs[idx], None if b_avail is None else b_avail[idx])
+            for idx, envs in minibatches(policy.recurrent, T, N, cfg.minibatches, device):
+                if envs is None:
+                    out = policy.head(b_obs[idx])
+                else:  # whole chunks, unrolled from their stored memory as in the rollout
+                    starts = episode_starts(buf_done[:, envs])
+                    out = policy.unroll(buf_obs[:, envs], memory0[envs], starts)[0].flatten(0, 1)
+                dist = policy.dist_from(out, None if b_avail is None else b_avail[idx])
                 logp = policy.log_prob(dist, b_act[idx])
                 ratio = (logp - b_logp[idx]).exp()
                 a = b_adv[idx]  # [mb, 1] team advantage or [mb, n] per agent; broadcasts over agents
@@ -294,7 +345,18 @@ def train(
                     update=update + 1,
                     curve=curve,
                     finished=[tracker.finished_returns, tracker.finished_lengths],
+                    **({"reward_stats": reward_stats.state_dict()} if cfg.standardise_rewards else {}),
                 )
             )
     bar.close()
+    policy.reset_memory(torch.zeros(0, dtype=torch.bool))  # a recurrent actor leaves with no memory
     return policy.cpu(), curve
+
+
+def minibatches(recurrent: bool, T: int, N: int, k: int, device) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """One epoch's ``k`` minibatches: indices into the flattened ``[T * N]`` rollout, and for a
+    recurrent actor the envs whose whole chunks they hold (time-major), else None (any steps)."""
+    if not recurrent:
+        return [(idx, None) for idx in torch.randperm(N * T, device=device).chunk(k)]
+    steps = torch.arange(T, device=device).unsqueeze(1) * N
+    return [((steps + envs).flatten(), envs) for envs in torch.randperm(N, device=device).chunk(k)]

@@ -1,18 +1,20 @@
 """QMIX and VDN: value decomposition learned off-policy from a replay buffer.
 
 Reads top to bottom: hyperparameters, the agent Q-network (the victim policy),
-the mixers, the TD target, the replay buffer, then the training loop. QMIX
+the TD target, then the training loop; the mixers are in :mod:`.mixers`, the replay
+buffer in :mod:`.replay`. QMIX
 (Rashid et al. 2018) mixes the agents' Q-values with a monotonic network
 whose weights come from hypernetworks of the state; VDN (Sunehag et al. 2018)
 sums them. Discrete actions only.
 
 Choices where EPyMARL (the paper's framework) differs or the paper is silent:
 
-- The agent network is a feed-forward MLP on the current observation
-  (EPyMARL: a GRU over the episode). The buffer then holds transitions in a
-  ``[time, env]`` ring rather than whole episodes, which keeps replay and
-  batching simple and fast on a CPU, and the victim is a per-step function of
-  its observation like the MAPPO victim (so attacks need no hidden state).
+- The agent network is by default a feed-forward MLP on the current observation
+  (EPyMARL's default agent is a GRU over the episode; the authors' ``qmix.yaml`` sets
+  ``use_rnn: False``). The buffer holds transitions in a ``[time, env]`` ring rather than
+  whole episodes, which keeps replay and batching simple and fast on a CPU. ``agent: gru``
+  makes it EPyMARL's GRU agent, learned on replayed sequences with burn-in from stored
+  memories (:mod:`.recurrent`).
 - n-step targets (``n_step``; EPyMARL: 1-step on whole episodes, pymarl2:
   TD(lambda)): a sampled transition's target sums the next up to ``n_step``
   real rewards of its episode, stopping at a termination (no bootstrap), a
@@ -57,13 +59,23 @@ import time
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
 from ..envs import BatchedEnv
 from .base import Generators, VictimPolicy, draw, mask_scores
-from .common import Checkpointer, EpisodeTracker, is_checkpoint_update, mlp, rng_state, segment_seeds, set_rng_state
+from .common import (
+    Checkpointer,
+    EpisodeTracker,
+    is_checkpoint_update,
+    later_field,
+    mlp,
+    rng_state,
+    segment_seeds,
+    set_rng_state,
+)
+from .mixers import QMixer, VdnMixer
+from .recurrent import GruNet, RecurrentVictim, check_agent, sequence_td_loss
 from .replay import ReplayBuffer, RunningMeanStd
 
 
@@ -91,6 +103,14 @@ class VdnConfig:
     n_step: int = 5  # TD target from up to n real rewards, then bootstrap (EPyMARL: 1)
     standardise_rewards: bool = True  # learn on (r - mean) / std, running stats (EPyMARL's option)
     checkpoint_every: int = 1000  # phases per segment (64k steps): resume point, all episodes restart
+    agent: str = later_field("mlp")  # agent network: mlp (two hidden layers) or gru (EPyMARL's RNN agent)
+    seq_len: int = later_field(10)  # gru: consecutive transitions learned from per replayed sequence
+    burn_in: int = later_field(10)  # gru: transitions before them that only refresh the stored memory
+
+    def __post_init__(self):
+        check_agent(self.agent)
+        if self.seq_len < 1 or self.burn_in < 0:
+            raise ValueError(f"seq_len {self.seq_len} (>= 1) and burn_in {self.burn_in} (>= 0)")
 
 
 @dataclass
@@ -114,14 +134,21 @@ class QPolicy(VictimPolicy):
             n_agents=n_agents, obs_dim=obs_dim, action_dim=action_dim, hidden=hidden, explore_eps=explore_eps
         )
         self.explore_eps = explore_eps
-        self.net = mlp([obs_dim + n_agents, hidden, hidden, action_dim], activation=nn.ReLU)
+        self.net = self.make_net(obs_dim + n_agents, hidden, action_dim)
+
+    def make_net(self, in_dim: int, hidden: int, action_dim: int) -> nn.Module:
+        return mlp([in_dim, hidden, hidden, action_dim], activation=nn.ReLU)
 
     def q_values(self, obs: torch.Tensor) -> torch.Tensor:
-        """``[B, n, d] -> [B, n, actions]``."""
+        """``[B, n, d] -> [B, n, actions]``; a recurrent agent's memory stays."""
         return self.net(torch.cat([obs, self.agent_ids(obs)], dim=-1))
 
+    def advance(self, obs: torch.Tensor) -> torch.Tensor:
+        """:meth:`q_values` of the observation the victim acts on (a recurrent agent's memory moves past it)."""
+        return self.q_values(obs)
+
     def act(self, obs: torch.Tensor, avail: torch.Tensor | None = None) -> torch.Tensor:
-        return mask_scores(self.q_values(obs), avail).argmax(-1)
+        return mask_scores(self.advance(obs), avail).argmax(-1)
 
     def sample(self, obs: torch.Tensor, avail: torch.Tensor | None, generator: Generators) -> torch.Tensor:
         """The behaviour policy the victim was trained with at its end: with probability
@@ -155,36 +182,18 @@ class QPolicy(VictimPolicy):
         return -q.sum(-1)
 
 
-class VdnMixer(nn.Module):
-    """Q_tot = sum of the agents' Q-values."""
+class GruQPolicy(RecurrentVictim, QPolicy):
+    """The agent Q-network as EPyMARL's GRU agent (``agent: gru``): acting advances its memory."""
 
-    def forward(self, q: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        return q.sum(-1)
+    def __init__(self, *args, agent: str = "gru", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.init_kwargs["agent"] = agent
 
+    def make_net(self, in_dim: int, hidden: int, action_dim: int) -> nn.Module:
+        return GruNet(in_dim, hidden, action_dim)
 
-class QMixer(nn.Module):
-    """Monotonic mixing: hypernetworks map the state to non-negative mixing weights."""
-
-    def __init__(self, n_agents: int, state_dim: int, embed: int, hypernet_embed: int):
-        super().__init__()
-        self.n_agents, self.embed = n_agents, embed
-        self.w1 = nn.Sequential(
-            nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, n_agents * embed)
-        )
-        self.b1 = nn.Linear(state_dim, embed)
-        self.w2 = nn.Sequential(nn.Linear(state_dim, hypernet_embed), nn.ReLU(), nn.Linear(hypernet_embed, embed))
-        self.v = nn.Sequential(nn.Linear(state_dim, embed), nn.ReLU(), nn.Linear(embed, 1))
-        self.norm = None  # optional state standardisation, set by the learner (not a parameter)
-
-    def forward(self, q: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        """Agent Q-values ``[B, n]`` and observations ``[B, n, d]`` -> ``Q_tot [B]``."""
-        s = obs.flatten(-2)
-        if self.norm is not None:
-            s = self.norm(s)
-        w1 = self.w1(s).abs().view(-1, self.n_agents, self.embed)  # |w| keeps dQ_tot/dQ_i >= 0
-        hidden = F.elu(torch.bmm(q.unsqueeze(1), w1) + self.b1(s).unsqueeze(1))  # [B, 1, E]
-        w2 = self.w2(s).abs().unsqueeze(-1)  # [B, E, 1]
-        return torch.bmm(hidden, w2).flatten() + self.v(s).flatten()
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.look(obs)[0]
 
 
 def make_mixer(cfg: VdnConfig, n_agents: int, obs_dim: int) -> nn.Module:
@@ -244,14 +253,17 @@ def train(
     if not spec.discrete:
         raise ValueError(f"QMIX/VDN need discrete actions; {spec.name} has {spec.action_type} actions")
     name = "qmix" if isinstance(cfg, QmixConfig) else "vdn"
-    policy = QPolicy(spec.n_agents, spec.obs_dim, spec.action_dim, cfg.hidden, cfg.eps_end).to(device)
+    gru = cfg.agent == "gru"
+    policy = (GruQPolicy if gru else QPolicy)(spec.n_agents, spec.obs_dim, spec.action_dim, cfg.hidden, cfg.eps_end)
+    policy = policy.to(device)
     mixer = make_mixer(cfg, spec.n_agents, spec.obs_dim).to(device)
     target_policy, target_mixer = copy.deepcopy(policy), copy.deepcopy(mixer)
     params = [*policy.parameters(), *mixer.parameters()]
     optim = torch.optim.Adam(params, lr=cfg.lr)
     normalise_state = getattr(cfg, "normalise_state", False)  # QMIX only
     has_mask = env.has_action_masks  # LBF: act, explore and bootstrap among valid actions only
-    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim, spec.action_dim if has_mask else None)
+    masks, memory_dim = spec.action_dim if has_mask else None, cfg.hidden if gru else None
+    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim, masks, memory_dim)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
     reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards
@@ -288,11 +300,13 @@ def train(
         if update % cfg.checkpoint_every == 0:
             obs = env.reset(segment_seeds(seed, update // cfg.checkpoint_every, N))
             buffer.cut()  # the stored episodes end here: no n-step window runs into the new ones
+            policy.reset_memory(torch.ones(N, dtype=torch.bool, device=device))
             tracker.restart()
         eps = epsilon(cfg, update * N * T)
         with torch.no_grad():
             avail = env.available_actions() if has_mask else None
             for _ in range(T):
+                memory = policy.memory_for(obs) if gru else None  # what the agent remembered when acting
                 action = policy.act(obs, avail)
                 explore = torch.rand(action.shape, device=device) < eps
                 random_action = env.random_actions(None, avail)  # torch's global RNG (checkpointed)
@@ -300,7 +314,8 @@ def train(
                 step = env.step(action)
                 avail = env.available_actions() if has_mask else None
                 reward = step.reward * cfg.reward_scale
-                buffer.add(obs, action, reward, step, avail)
+                policy.reset_memory(step.terminated | step.truncated)
+                buffer.add(obs, action, reward, step, avail, memory)
                 if cfg.standardise_rewards:
                     reward_stats.update(reward.view(-1, 1))
                 if normalise_state:
@@ -309,19 +324,24 @@ def train(
                 obs = step.obs
 
         stats = {"epsilon": eps}
-        if len(buffer) >= max(cfg.learning_starts, cfg.batch_size):
+        ready = buffer.size >= (cfg.burn_in + cfg.seq_len if gru else 1)
+        if ready and len(buffer) >= max(cfg.learning_starts, cfg.batch_size):
+            reward_fn = reward_stats.standardise if cfg.standardise_rewards else None
             for _ in range(cfg.train_steps):
-                batch = buffer.sample(
-                    cfg.batch_size,
-                    device,
-                    cfg.n_step,
-                    cfg.gamma,
-                    reward_stats.standardise if cfg.standardise_rewards else None,
-                )
-                target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
-                q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
-                q_tot = mixer(q, batch["obs"])
-                loss = (q_tot - target).pow(2).mean()
+                if gru:  # batch_size transitions in sequences of seq_len
+                    n_seq = max(1, cfg.batch_size // cfg.seq_len)
+                    batch = buffer.sample_sequences(
+                        n_seq, cfg.burn_in, cfg.seq_len, device, cfg.n_step, cfg.gamma, reward_fn
+                    )
+                    loss, q_tot = sequence_td_loss(
+                        batch, policy, mixer, target_policy, target_mixer, cfg.burn_in, cfg.double_q
+                    )
+                else:
+                    batch = buffer.sample(cfg.batch_size, device, cfg.n_step, cfg.gamma, reward_fn)
+                    target = td_target(batch, policy, target_policy, target_mixer, cfg.gamma, cfg.double_q)
+                    q = policy.q_values(batch["obs"]).gather(-1, batch["action"].unsqueeze(-1)).squeeze(-1)
+                    q_tot = mixer(q, batch["obs"])
+                    loss = (q_tot - target).pow(2).mean()
                 optim.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
@@ -357,4 +377,5 @@ def train(
                 )
             )
     bar.close()
+    policy.reset_memory(torch.zeros(0, dtype=torch.bool))  # a recurrent agent leaves with no memory
     return policy.cpu(), curve

@@ -19,6 +19,10 @@ recomputed at each iterate; their attack is one step (white-box-fgsm). For a pol
 FGSM sign equals ours (-log p and -p of the same action), for a value victim it differs where
 every available Q-value is negative (an unavailable action's 0 is then the maximum). ``loss:
 greedy-action`` is ours.
+
+A recurrent victim (``agent: gru``) is attacked at its current memory: the losses read it and
+the clean greedy action is taken under :meth:`~marl_attacks.algos.VictimPolicy.hold_memory`,
+so only the victim's own step on the perturbed observation advances it, once.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class WhiteBoxAttack(Attack):
 
     def perturb(self, obs, eps, attacked):
         e = eps.view(-1, 1, 1)
-        with torch.no_grad():
+        with torch.no_grad(), self.victim.hold_memory():
             # the clean greedy action, also for a victim that samples (victim_actions: sample):
             # it is the policy's most likely action, the one to push the victim away from
             clean_action = self.victim.act(obs, self.avail)

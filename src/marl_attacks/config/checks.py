@@ -89,6 +89,7 @@ def check(config: dict) -> None:
     """Schema plus the checks a schema cannot express (names known to the package)."""
     from ..algos import ALGOS, build_config
     from ..algos.base import VICTIM_ACTIONS
+    from ..algos.recurrent import GRU_ONLY
     from ..alignment import ALIGN_MODELS, FitConfig
     from ..attacks import ATTACKS, attack_kwargs
     from ..envs import ENVS, backends
@@ -116,9 +117,15 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key 'algos': unknown algorithm '{algo}'; allowed: {sorted(ALGOS)}")
         for env in config["envs"]:
             try:
-                build_config(algo, algo_params(config, env, algo))
-            except (KeyError, TypeError) as exc:
+                hp = build_config(algo, algo_params(config, env, algo))
+            except (KeyError, TypeError, ValueError) as exc:
                 raise ConfigError(f"config key 'algos.{algo}' (env {env}): {exc}") from exc
+            for key in GRU_ONLY:
+                if key in algo_params(config, env, algo) and hp.agent != "gru":
+                    raise ConfigError(
+                        f"config key 'algos.{algo}.{key}' (env {env}): applies to agent: gru only; "
+                        f"this algorithm's agent is {hp.agent}"
+                    )
             check_types(
                 f"envs.{env}.train.{algo}", ALGOS[algo].config, config["envs"][env].get("train", {}).get(algo, {})
             )

@@ -138,3 +138,26 @@ def check_discrete_actions(actions, num_envs: int, n_agents: int, action_dim: in
         e, i = np.argwhere(bad)[0]
         raise ValueError(f"{env}: agent {i} (episode {e}) got action {a[e, i]}; actions are 0..{action_dim - 1}")
     return a
+
+
+def check_continuous_actions(actions: torch.Tensor, num_envs: int, n_agents: int, action_dim: int, env: str) -> None:
+    """A ``ValueError`` naming the env, the agent, the episode and the value where ``actions`` is not
+    ``[num_envs, n_agents, action_dim]`` or holds a NaN or an infinity. Values beyond the action bounds
+    are allowed: the env clamps them (VMAS's ``clamp_actions``; PPO's Gaussian draws exceed them)."""
+    if tuple(actions.shape) != (num_envs, n_agents, action_dim):
+        raise ValueError(
+            f"{env}: actions must have shape (num_envs, n_agents, action_dim) = ({num_envs}, {n_agents}, "
+            f"{action_dim}), got {tuple(actions.shape)}"
+        )
+    bad = ~torch.isfinite(actions)
+    if bad.any():
+        e, i, k = bad.nonzero()[0].tolist()
+        raise ValueError(f"{env}: agent {i} (episode {e}) got action {actions[e, i].tolist()}, not finite")
+
+
+def check_actions(actions: torch.Tensor, spec: EnvSpec, num_envs: int) -> None:
+    """:func:`check_discrete_actions` or :func:`check_continuous_actions`, as ``spec`` says."""
+    if spec.discrete:
+        check_discrete_actions(actions, num_envs, spec.n_agents, spec.action_dim, spec.name)
+    else:
+        check_continuous_actions(actions, num_envs, spec.n_agents, spec.action_dim, spec.name)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, EnvSpec, Step, step_from_numpy, unbounded_spec_tensors
+from .base import BatchedEnv, EnvSpec, Step, check_actions, step_from_numpy, unbounded_spec_tensors
 
 
 class ParallelEnvLoop(BatchedEnv):
@@ -47,6 +47,7 @@ class ParallelEnvLoop(BatchedEnv):
         return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
 
     def step(self, actions: torch.Tensor) -> Step:
+        check_actions(actions, self.spec, self.num_envs)
         acts = actions.detach().cpu().numpy()
         to_env = (lambda x: int(x)) if self.spec.discrete else (lambda x: x.astype(np.float32))
         B = self.num_envs

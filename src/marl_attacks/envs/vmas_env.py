@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .base import BatchedEnv, EnvSpec, Step, unbounded_spec_tensors
+from .base import BatchedEnv, EnvSpec, Step, check_actions, unbounded_spec_tensors
 
 
 class VmasEnv(BatchedEnv):
@@ -86,6 +86,7 @@ class VmasEnv(BatchedEnv):
         return obs, rews, terminated, truncated
 
     def step(self, actions: torch.Tensor) -> Step:
+        check_actions(actions, self.spec, self.num_envs)
         actions = actions.to(self.device)
         per_agent = [actions[:, i] for i in range(self.spec.n_agents)]
         obs, rews, terminated, truncated = self._env_step(per_agent)

@@ -54,7 +54,10 @@ class TeamAttacker:
     """Applies one registered attack to joint observations ``[B, n, d]``; records and fits f_theta.
 
     ``attacked``: agent indices (``None``: every agent). ``victim``: a
-    :class:`~marl_attacks.algos.VictimPolicy`, needed only by white-box attacks.
+    :class:`~marl_attacks.algos.VictimPolicy`, needed only by white-box attacks. A recurrent
+    victim (``agent: gru``) is attacked at its current memory, which the attack leaves as it is:
+    your loop advances it by acting on the perturbed observation and resets it where episodes
+    start (``victim.reset_memory(rows)``), as :func:`marl_attacks.rollout.run_episodes` does.
     """
 
     def __init__(
