@@ -26,26 +26,35 @@ def tiny():
 
 
 def test_presets_and_choices_resolve():
-    ours = {"noise": "symmetric-relative", "hadamard": "observation-width", "white_box": "greedy-action"}
+    ours = {
+        "noise": "symmetric-relative",
+        "hadamard": "observation-width",
+        "white_box": "greedy-action",
+        "targeting": "validation-mse",
+        "f_theta": "per-agent",
+    }
     assert protocol.resolve(None) == protocol.resolve("ours") == ours
-    assert protocol.resolve("authors") == {"noise": "authors", "hadamard": "authors", "white_box": "authors"}
+    assert protocol.resolve("authors") == {key: "authors" for key in ours}
     assert protocol.resolve({"noise": "authors"}) == {**ours, "noise": "authors"}
     assert protocol.attack_settings("ours") == {}  # ours is the attacks' defaults: params unchanged
     assert protocol.attack_settings("authors") == {
         "noise-exponential": {"sides": "positive"},
         "noise-ou": {"table": "authors"},
         "hadamard": {"width": "victim-input"},
-        "targeted-hadamard": {"width": "victim-input"},
+        "targeted-hadamard": {"width": "victim-input", "targets": "per-step"},
         "white-box-fgsm": {"loss": "authors-max"},
         "white-box-pgd": {"loss": "authors-max"},
+        "targeted-align": {"targets": "per-step"},
     }
+    # what ours leaves alone, the other settings too
+    assert protocol.fit_settings("ours") == protocol.evaluate_settings("ours") == protocol.align_archs("ours") == {}
 
 
 @pytest.mark.parametrize(
     "block,message",
     [
         ({"noise": "loud"}, r"'protocol.noise': 'loud' is not allowed; allowed: \['authors', 'symmetric-relative'\]"),
-        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise', 'hadamard', 'white_box'\]"),
+        ({"hadamrd": "authors"}, r"'protocol.hadamrd': unknown choice; allowed: \['noise', 'hadamard', 'white_box', "),
         ("theirs", r"'protocol': 'theirs' is not allowed; allowed: \['authors', 'ours'\]"),
     ],
 )
@@ -69,7 +78,8 @@ def test_the_protocol_reaches_the_evaluation_params(tiny):
     theirs = cfgmod.evaluate_params(authors, "vmas-balance", "mappo", 0)
     assert theirs["attacks"]["noise-exponential"] == {"sides": "positive"}
     assert theirs["attacks"]["noise-ou"] == {"table": "authors"}
-    assert theirs["attacks"]["hadamard"] == theirs["attacks"]["targeted-hadamard"] == {"width": "victim-input"}
+    assert theirs["attacks"]["hadamard"] == {"width": "victim-input"}
+    assert theirs["attacks"]["targeted-hadamard"] == {"width": "victim-input", "targets": "per-step"}
     assert theirs["attacks"]["white-box-fgsm"] == {"loss": "authors-max"}
     assert theirs["attacks"]["white-box-pgd"] == {**ours["attacks"]["white-box-pgd"], "loss": "authors-max"}
     tiny["protocol"] = "ours"

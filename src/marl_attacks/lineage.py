@@ -59,10 +59,15 @@ def samples_seed(base_seed: int, env: str, algo: str, seed: int) -> int:
 
 
 def align_block(fit_cfg: dict, samples_hash: str) -> dict:
-    """Provenance block of ``<arch>.pt``: every f_theta setting and the samples' config hash."""
+    """Provenance block of ``<arch>.pt``: every f_theta setting and the samples' config hash.
+    ``form`` appears only where it is not ours (``per-agent``), so f_theta files fitted before the
+    protocol chose it stay valid."""
     from .alignment import FitConfig
 
-    return {"fit": asdict(FitConfig(**fit_cfg)), "samples_config_hash": samples_hash}
+    fit = asdict(FitConfig(**fit_cfg))
+    if fit["form"] == "per-agent":
+        del fit["form"]
+    return {"fit": fit, "samples_config_hash": samples_hash}
 
 
 def align_seed(base_seed: int, env: str, algo: str, seed: int, arch: str) -> int:

@@ -19,6 +19,21 @@ Choices so far (the authors' file each one follows):
 * ``white_box`` (``src/attack/whitebox.py``): ``authors``: minus the maximum of the masked softmax
   probabilities or Q-values (unavailable actions filled with 0); ``greedy-action`` (ours): minus the
   log-probability or Q-value of the clean greedy action.
+* ``targeting`` (``src/attack/align.py``, the ``to_attack`` branches): ``authors``: at every step the
+  m agents whose current f_theta error on the clean joint observation is lowest (``topk``, smallest)
+  are attacked, Targeted Hadamard choosing with the RNN f_theta; attacked agents chosen at random are
+  redrawn at every step (their Hadamard's ``np.random.choice``); ``validation-mse`` (ours): the m
+  agents of lowest validation MSE, fixed for the evaluation; random agents fixed per episode.
+* ``f_theta`` (``src/attack/utils.py``, ``trainer.py``): ``authors``: one network shared by every
+  agent, its input the teammates' built inputs (observation + agent-ID one-hot) in agent order, its
+  target the agent's own built input, no standardisation, trained on (step, agent) pairs
+  (:mod:`marl_attacks.alignment.authors`); ``per-agent`` (ours): one standardised regressor per agent
+  on the teammates' observations.
+
+A choice sets attack hyperparameters (:func:`attack_settings`) and, where it needs to, f_theta's
+settings (:func:`fit_settings`), the evaluation's (:func:`evaluate_settings`) or which f_theta an
+attack uses (:func:`align_archs`); each only where it differs from ours, so ours leaves every job's
+params as they were.
 """
 
 from __future__ import annotations
@@ -37,6 +52,15 @@ CHOICES: dict[str, dict[str, str]] = {
         "authors": "minus the max of the masked softmax probabilities or Q-values (unavailable ones 0)",
         "greedy-action": "minus the log-probability or Q-value of the clean greedy action",
     },
+    "targeting": {
+        "authors": "per step: the m agents of lowest current f_theta error (Targeted Hadamard: RNN f_theta); "
+        "random agents redrawn every step",
+        "validation-mse": "the m agents of lowest validation MSE, fixed; random agents fixed per episode",
+    },
+    "f_theta": {
+        "authors": "one network shared by the agents on built inputs (observation + agent ID), not standardised",
+        "per-agent": "one standardised regressor per agent on the teammates' observations",
+    },
 }
 PRESETS = ("authors", "ours")
 
@@ -54,6 +78,29 @@ _SETTINGS: dict[str, dict[str, dict[str, dict]]] = {
         "authors": {"white-box-fgsm": {"loss": "authors-max"}, "white-box-pgd": {"loss": "authors-max"}},
         "greedy-action": {"white-box-fgsm": {"loss": "greedy-action"}, "white-box-pgd": {"loss": "greedy-action"}},
     },
+    "targeting": {
+        "authors": {"targeted-align": {"targets": "per-step"}, "targeted-hadamard": {"targets": "per-step"}},
+        "validation-mse": {
+            "targeted-align": {"targets": "validation-mse"},
+            "targeted-hadamard": {"targets": "validation-mse"},
+        },
+    },
+    "f_theta": {"authors": {}, "per-agent": {}},
+}
+
+#: key -> value -> FitConfig fields the value sets for every f_theta architecture
+_FIT_SETTINGS: dict[str, dict[str, dict]] = {
+    "f_theta": {"authors": {"form": "authors"}, "per-agent": {"form": "per-agent"}},
+}
+
+#: key -> value -> settings of the evaluation grid (``evaluate`` and the ablations' blocks)
+_EVALUATE_SETTINGS: dict[str, dict[str, dict]] = {
+    "targeting": {"authors": {"random_targets": "per-step"}, "validation-mse": {"random_targets": "per-episode"}},
+}
+
+#: key -> value -> attack -> the f_theta architecture it uses instead of its registry entry's
+_ALIGN_ARCHS: dict[str, dict[str, dict[str, str]]] = {
+    "targeting": {"authors": {"targeted-hadamard": "rnn"}},
 }
 
 
@@ -90,6 +137,31 @@ def attack_settings(block) -> dict[str, dict]:
         for attack, settings in _SETTINGS[key][value].items():
             out.setdefault(attack, {}).update(settings)
     return out
+
+
+def _departures(block, table: dict) -> dict:
+    """The settings of ``table`` (key -> value -> settings) that the protocol's values other than
+    ours choose, merged."""
+    out: dict = {}
+    for key, value in resolve(block).items():
+        if key in table and value != ours(key):
+            out.update(table[key].get(value, {}))
+    return out
+
+
+def fit_settings(block) -> dict:
+    """FitConfig fields the protocol sets for every f_theta (ours: none)."""
+    return _departures(block, _FIT_SETTINGS)
+
+
+def evaluate_settings(block) -> dict:
+    """Settings the protocol adds to the evaluation grids (ours: none)."""
+    return _departures(block, _EVALUATE_SETTINGS)
+
+
+def align_archs(block) -> dict[str, str]:
+    """attack -> the f_theta architecture the protocol gives it instead of its registry entry's."""
+    return _departures(block, _ALIGN_ARCHS)
 
 
 def governed_fields() -> dict[str, dict[str, str]]:

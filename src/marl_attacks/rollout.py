@@ -75,7 +75,7 @@ def run_episodes(
     seeds: Sequence[int],
     attack: Attack | None = None,
     eps: torch.Tensor | None = None,
-    attacked: torch.Tensor | None = None,
+    attacked: torch.Tensor | Callable[[], torch.Tensor] | None = None,
     record: bool = False,
 ) -> EpisodeBatch:
     """Run one episode per seed with policy ``act(obs, avail)`` (a :func:`victim_actor`, or random).
@@ -84,6 +84,8 @@ def run_episodes(
     comes from the true state, so the attack sees it too but cannot change it.
     An ``act`` with a ``reset(rows)`` method (:class:`VictimActor`) has it called with the rows
     whose episode starts: all of them first, then those that ended at each step.
+    ``attacked``: the ``[B, n]`` agents the attack may perturb, or a function drawing them anew
+    at every step.
     """
     owner = getattr(act, "__self__", None)
     if isinstance(owner, VictimPolicy) and owner.recurrent:
@@ -101,7 +103,8 @@ def run_episodes(
     if attack is not None:
         attack.reset(B, device)
         eps = eps.to(device)
-        attacked = attacked.to(device)
+        draw = attacked if callable(attacked) else None
+        attacked = None if draw is not None else attacked.to(device)
     attack_seconds, attacked_steps = 0.0, 0
     observations, masks = ([], []) if record else (None, None)
     with torch.no_grad():
@@ -113,6 +116,8 @@ def run_episodes(
             avail = env.available_actions() if env.has_action_masks else None
             if attack is not None:
                 attack.avail = avail
+                if draw is not None:
+                    attacked = draw().to(device)
                 t0 = time.perf_counter()
                 delta = attack.perturb(obs, eps, attacked)
                 attack_seconds += time.perf_counter() - t0

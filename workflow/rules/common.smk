@@ -105,6 +105,6 @@ def ablation_align_inputs(wildcards):
                 fitted_on = None if n == config["fit"][arch]["n_samples"] else n
                 models[paths.align_key(arch, n)] = paths.align_model(RUN, arch, fitted_on, w.env, w.algo, w.seed)
     else:
-        archs = sorted({mac.attack_arch(a) for a in block["attacks"]} - {None})
+        archs = sorted({mac.attack_arch(config, a) for a in block["attacks"]} - {None})
         models = {arch: paths.align_model(RUN, arch, None, w.env, w.algo, w.seed) for arch in archs}
     return paths.align_inputs(models)

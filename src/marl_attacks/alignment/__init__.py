@@ -1,6 +1,7 @@
 """Alignment models f_theta (:mod:`.models`) and how they are fitted and loaded (:mod:`.fitting`)."""
 
-from .fitting import FitConfig, adversarial_delta, build_model, fit, load_align_model
+from .authors import AUTHORS_MODELS, AuthorsModel, built_inputs, fit_authors
+from .fitting import FORMS, FitConfig, adversarial_delta, build_model, fit, load_align_model
 from .models import (
     ALIGN_MODELS,
     ROBUST_ARCHS,
@@ -15,6 +16,9 @@ from .models import (
 
 __all__ = [
     "ALIGN_MODELS",
+    "AUTHORS_MODELS",
+    "FORMS",
+    "AuthorsModel",
     "ROBUST_ARCHS",
     "AlignmentMLP",
     "AlignmentModel",
@@ -24,7 +28,9 @@ __all__ = [
     "FitConfig",
     "adversarial_delta",
     "build_model",
+    "built_inputs",
     "fit",
+    "fit_authors",
     "load_align_model",
     "others_index",
     "rebuild_model",

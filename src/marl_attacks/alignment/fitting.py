@@ -17,6 +17,10 @@ Inputs and targets are standardised with statistics of the training split
 error in the env's raw observation units, which is what the attack ascends.
 The per-agent validation MSE is stored in the model (buffer ``val_mse``), so
 targeted attacks get it with the model.
+
+``form`` (set by the config's ``protocol.f_theta``): ``per-agent`` is all of the above;
+``authors`` is one network shared by the agents on built inputs, trained as their code trains
+it (:mod:`marl_attacks.alignment.authors`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .authors import AUTHORS_MODELS, fit_authors
 from .models import ALIGN_MODELS, ROBUST_ARCHS, AlignmentModel, AlignmentRNN, AlignmentTransformer, rebuild_model
+
+#: f_theta's forms: ours (one standardised regressor per agent), the authors' (one shared network)
+FORMS = ("per-agent", "authors")
 
 
 @dataclass
@@ -52,6 +60,7 @@ class FitConfig:
     epochs: int = 100
     val_frac: float = 0.1  # held-out fraction for the validation MSE
     n_samples: int = 1000  # samples drawn from the pool (paper headline: 1,000)
+    form: str = "per-agent"  # or authors: one shared network (protocol.f_theta; not a fit.<arch> key)
 
 
 def build_model(cfg: FitConfig, n_agents: int, obs_dim: int) -> AlignmentModel:
@@ -185,7 +194,12 @@ def fit(
     input and target) at a perturbation found by ``adv_steps`` sign-gradient steps of budget
     ``adv_eps`` on the current model (Goodfellow et al. 2015; Madry et al. 2018 with w = 1).
     Stats hold the per-agent validation MSE (raw units, clean) and the wall time.
+    ``cfg.form == "authors"``: :func:`~marl_attacks.alignment.authors.fit_authors` instead.
     """
+    if cfg.form not in FORMS:
+        raise ValueError(f"f_theta form {cfg.form!r}; allowed: {list(FORMS)}")
+    if cfg.form == "authors":
+        return fit_authors(obs, cfg, seed, device, progress, episode)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     N, n, d = obs.shape
@@ -253,5 +267,10 @@ def load_align_model(path: str, device="cpu", expect: dict | None = None) -> tup
 
     expect = expect or {}
     payload = load_artifact(path, expect_config=expect.get("config"), expect_seed=expect.get("seed"))
-    model = rebuild_model(payload["arch"], payload["init_kwargs"], payload["state_dict"])
+    if payload.get("form") == "authors":  # the authors' shared network (protocol.f_theta)
+        model = AUTHORS_MODELS[payload["arch"]](**payload["init_kwargs"])
+        model.load_state_dict(payload["state_dict"])
+        model.eval()
+    else:
+        model = rebuild_model(payload["arch"], payload["init_kwargs"], payload["state_dict"])
     return model.to(device), payload

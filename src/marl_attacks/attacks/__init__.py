@@ -18,7 +18,8 @@ Align with each f_theta variant; ``robust-align`` = RobustAlign (Align on an
 adversarially trained f_theta); ``targeted-align`` / ``targeted-hadamard`` =
 Targeted Align / Targeted Hadamard (f_theta's validation MSE picks the m agents);
 ``hadamard``; the four noises and ``max-noise``; ``white-box-fgsm`` /
-``white-box-pgd`` = the white-box baseline.
+``white-box-pgd`` = the white-box baseline; ``align-mlp-tuned`` = Align (MLP) with alpha and K
+tuned on the victim's return, as the authors' code does (query access, see its access row).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from .align import AlignAttack, AlignConfig
-from .base import Attack, AttackContext, Benign, lowest_mse_targets, project_delta, sign_pgd
+from .base import Attack, AttackContext, Benign, lowest_error_targets, lowest_mse_targets, project_delta, sign_pgd
 from .hadamard import HadamardAttack, HadamardConfig, hadamard_directions, sylvester_hadamard
 from .noise import (
     NOISES,
@@ -37,7 +38,8 @@ from .noise import (
     OUNoiseConfig,
     UniformNoise,
 )
-from .targeted import TargetedAlignAttack, TargetedHadamardAttack
+from .targeted import TargetedAlignAttack, TargetedAlignConfig, TargetedHadamardAttack, TargetedHadamardConfig
+from .tuned import TunedAlignAttack, TunedAlignConfig
 from .whitebox import WhiteBoxAttack, WhiteBoxConfig, WhiteBoxFgsmConfig
 
 
@@ -117,6 +119,18 @@ TARGETED_ALIGN = Access(
     "~1,000 joint observations",
     "online, on the m agents f_theta finds most aligned",
 )
+ALIGN_TUNED = Access(
+    "Align, tuned step",
+    "Andam et al. (their code: grid_search.py)",
+    "c-MARL",
+    "yes: recorded benign joint observations",
+    "no",
+    "yes: episode returns of the attacked team",
+    "no",
+    "yes: |alphas| x |K| x episodes attacked episodes per eps",
+    "~1,000 joint observations + the tuning episodes",
+    "online: PGD on the alignment loss; alpha, K of lowest victim return",
+)
 HADAMARD = Access(
     "Hadamard", PAPER, "c-MARL", "no", "no", "no", "no", "no", "0", "fixed: eps x a Hadamard row per agent"
 )
@@ -185,10 +199,18 @@ ATTACKS: dict[str, AttackEntry] = {
         style=Style(4, "D", "-"),
         figures=ARCH,
     ),
+    "align-mlp-tuned": AttackEntry(
+        "Align (MLP, tuned step)",
+        TunedAlignAttack,
+        TunedAlignConfig,
+        align_arch="mlp",
+        access=ALIGN_TUNED,
+        style=Style(0, "o", "--"),
+    ),
     "targeted-align": AttackEntry(
         "Targeted Align",
         TargetedAlignAttack,
-        AlignConfig,
+        TargetedAlignConfig,
         align_arch="mlp",
         access=TARGETED_ALIGN,
         style=Style(0, "o", ":"),
@@ -200,7 +222,7 @@ ATTACKS: dict[str, AttackEntry] = {
     "targeted-hadamard": AttackEntry(
         "Targeted Hadamard",
         TargetedHadamardAttack,
-        HadamardConfig,
+        TargetedHadamardConfig,
         align_arch="mlp",
         access=TARGETED_HADAMARD,
         style=Style(1, "s", ":"),
@@ -265,6 +287,12 @@ def access_rows() -> list[Access]:
     return rows
 
 
+def align_arch(name: str, overrides: dict | None = None) -> str | None:
+    """The f_theta architecture attack ``name`` uses: ``overrides`` (attack -> arch, what the config's
+    protocol chooses, see ``marl_attacks.protocol.align_archs``), else its registry entry's."""
+    return (overrides or {}).get(name, ATTACKS[name].align_arch if name in ATTACKS else None)
+
+
 def takes_pgd_steps(name: str) -> bool:
     """Whether the config sets attack ``name``'s number of gradient steps K (``attacks.<name>.
     pgd_steps``): K-step attacks whose K is not fixed by the variant (white-box-fgsm is K = 1)."""
@@ -307,10 +335,12 @@ __all__ = [
     "AttackEntry",
     "Style",
     "access_rows",
+    "align_arch",
     "derived",
     "hadamard_directions",
     "in_figure",
     "label",
+    "lowest_error_targets",
     "lowest_mse_targets",
     "make_attack",
     "project_delta",

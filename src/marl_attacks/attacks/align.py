@@ -41,19 +41,14 @@ class AlignConfig:
     step_size: float | None = None  # alpha as a fraction of eps; None means 1/K
 
 
-class AlignAttack(Attack):
-    needs = ("align_model",)
+class FThetaState:
+    """The state a recurrent f_theta carries along each episode of the batch (``None`` for a
+    feed-forward one), for attacks that run f_theta every step: it restarts with the batch
+    (:meth:`reset`) and with each episode that restarts (:meth:`reset_envs`), and advances on
+    the *perturbed* joint observation the agents receive (:meth:`advance`)."""
 
-    def __init__(self, ctx, pgd_steps: int = 1, step_size: float | None = None):
-        super().__init__(ctx)
-        if ctx.align_model is None:
-            raise ValueError("align attack needs a fitted f_theta (align_model)")
-        self.model = ctx.align_model.eval()  # no dropout while attacking
-        self.steps = int(pgd_steps)
-        self.step_frac = step_size if step_size is not None else 1.0 / self.steps
-        self.state = None  # recurrent f_theta: state of every episode of the batch
-        for p in self.model.parameters():
-            p.requires_grad_(False)
+    model: object
+    state = None
 
     def reset(self, num_envs, device):
         self.state = self.model.initial_state(num_envs, device)
@@ -71,13 +66,38 @@ class AlignAttack(Attack):
             keep = rows.view(1, 1, -1, 1)
             self.state = tuple(torch.where(keep, old, new) for old, new in zip(saved, self.state))
 
+    def ensure_state(self, obs: torch.Tensor) -> None:
+        """A fresh state where none matches the batch (perturb called without reset)."""
+        if self.model.recurrent and (self.state is None or self.state[0].shape[2] != obs.shape[0]):
+            self.state = self.model.initial_state(obs.shape[0], obs.device)
+
+    def advance(self, seen: torch.Tensor) -> None:
+        """Step the recurrent state on the joint observation ``seen`` the agents received."""
+        if self.model.recurrent:
+            with torch.no_grad():
+                self.state = self.model.step(seen, self.state)[1]
+
+
+class AlignAttack(FThetaState, Attack):
+    needs = ("align_model",)
+
+    def __init__(self, ctx, pgd_steps: int = 1, step_size: float | None = None):
+        super().__init__(ctx)
+        if ctx.align_model is None:
+            raise ValueError("align attack needs a fitted f_theta (align_model)")
+        self.model = ctx.align_model.eval()  # no dropout while attacking
+        self.steps = int(pgd_steps)
+        self.step_frac = step_size if step_size is not None else 1.0 / self.steps
+        self.state = None  # recurrent f_theta: state of every episode of the batch
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
     def objective(self, obs: torch.Tensor, delta: torch.Tensor, attacked: torch.Tensor) -> torch.Tensor:
         """Per-sample alignment loss ``[B]`` that the attack increases."""
         return (self.model.per_agent_loss(obs + delta, self.state) * attacked).sum(-1)
 
     def perturb(self, obs, eps, attacked):
-        if self.model.recurrent and (self.state is None or self.state[0].shape[2] != obs.shape[0]):
-            self.state = self.model.initial_state(obs.shape[0], obs.device)
+        self.ensure_state(obs)
         attacked_f = attacked.to(obs.dtype)
         delta = sign_pgd(
             lambda d: self.objective(obs, d, attacked_f),
@@ -87,7 +107,5 @@ class AlignAttack(Attack):
             self.steps,
             self.step_frac,
         )
-        if self.model.recurrent:
-            with torch.no_grad():
-                self.state = self.model.step(obs + delta, self.state)[1]
+        self.advance(obs + delta)
         return delta

@@ -102,6 +102,16 @@ def lowest_mse_targets(val_mse: torch.Tensor, attacked: torch.Tensor) -> torch.T
     return rank.to(attacked.device).unsqueeze(0) < m
 
 
+def lowest_error_targets(error: torch.Tensor, attacked: torch.Tensor) -> torch.Tensor:
+    """Mask of the ``attacked.sum(-1)`` agents with the lowest ``error`` ``[B, n]``, per sample
+    (the authors' ``torch.topk(error, m, largest=False)``; ties go to the lower agent index)."""
+    order = torch.argsort(error, dim=-1, stable=True)
+    rank = torch.empty_like(order).scatter_(
+        -1, order, torch.arange(error.shape[-1], device=order.device).expand_as(order)
+    )
+    return rank.to(attacked.device) < attacked.sum(-1, keepdim=True)
+
+
 @dataclass
 class AttackContext:
     """Everything an attack may be given; each attack takes only what its threat model allows."""

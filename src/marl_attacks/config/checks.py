@@ -16,6 +16,7 @@ import yaml
 from .params import (
     ablation_archs,
     algo_params,
+    attack_arch,
     attacked_algos,
     env_action_type,
     eval_params,
@@ -95,6 +96,7 @@ def check(config: dict) -> None:
     from ..envs import ENVS, backends
 
     check_schema(config)
+    check_protocol(config)  # first: the grids below read it
     for env in config["envs"]:
         if env not in ENVS:
             raise ConfigError(f"config key 'envs': unknown env '{env}'; allowed: {sorted(ENVS)}")
@@ -144,16 +146,26 @@ def check(config: dict) -> None:
             raise ConfigError(
                 f"config key 'evaluate.algos': '{algo}' is not configured under algos; allowed: {list(config['algos'])}"
             )
-    check_protocol(config)
     for name, params in config.get("attacks", {}).items():
         if name not in ATTACKS:
             raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
+        params = dict(params or {})
+        where = params.pop("envs", None)  # where it runs (eval_params), not a hyperparameter
+        if where is not None and (not isinstance(where, list) or not set(where) <= set(config["envs"])):
+            raise ConfigError(
+                f"config key 'attacks.{name}.envs': {where!r} is not a list of configured envs; "
+                f"allowed: {list(config['envs'])}"
+            )
         try:
             attack_kwargs(name, params)
         except KeyError as exc:
             raise ConfigError(f"config key 'attacks.{name}': {exc}") from exc
         if ATTACKS[name].config:
-            check_types(f"attacks.{name}", ATTACKS[name].config, params or {})
+            check_types(f"attacks.{name}", ATTACKS[name].config, params)
+            try:  # the dataclass's own checks (e.g. align-mlp-tuned's grid)
+                ATTACKS[name].config(**params)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"config key 'attacks.{name}': {exc}") from exc
     for arch, params in config["fit"].items():
         if arch not in ALIGN_MODELS:
             raise ConfigError(f"config key 'fit.{arch}': unknown f_theta architecture; allowed: {sorted(ALIGN_MODELS)}")
@@ -245,16 +257,16 @@ def check_ablations(config: dict) -> None:
                     f"config key 'ablations.{name}.attacks': unknown attack '{attack}'; "
                     f"allowed: {[a for a in list(ATTACKS) if a != 'benign']}"
                 )
-            entry = ATTACKS.get(attack)
-            if name == "samples" and (entry is None or not entry.align_arch):
+            arch = attack_arch(config, attack)
+            if name == "samples" and not arch:
                 raise ConfigError(
                     f"config key 'ablations.samples.attacks': '{attack}' uses no f_theta, "
                     "so the number of samples cannot change it"
                 )
-            if entry is not None and entry.align_arch and entry.align_arch not in config["fit"]:
+            if arch and arch not in config["fit"]:
                 raise ConfigError(
                     f"config key 'ablations.{name}.attacks': '{attack}' needs f_theta "
-                    f"'{entry.align_arch}' but fit.{entry.align_arch} is not configured"
+                    f"'{arch}' but fit.{arch} is not configured"
                 )
             if name == "pgd_steps" and not takes_pgd_steps(attack):
                 raise ConfigError(

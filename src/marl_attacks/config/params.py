@@ -55,11 +55,9 @@ def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
 def needed_archs(config: dict, env: str | None = None) -> list[str]:
     """f_theta architectures the main evaluation of ``env`` needs (its own attack list where
     ``envs.<env>.evaluate.attacks`` overrides it); without ``env``, those of any env."""
-    from ..attacks import ATTACKS
-
     envs = [env] if env is not None else list(config["envs"])
     attacks = {a for e in envs for a in eval_params(config, e)["attacks"]}
-    archs = {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
+    archs = {attack_arch(config, a) for a in attacks}
     return sorted(a for a in archs if a)
 
 
@@ -92,7 +90,27 @@ def eval_params(config: dict, env: str) -> dict:
     one more algorithm leaves the other victims' evaluations as they are."""
     merged = {k: v for k, v in copy.deepcopy(config["evaluate"]).items() if k != "algos"}
     merged.update(config["envs"][env].get("evaluate", {}))
-    return merged
+    merged["attacks"] = [a for a in merged["attacks"] if env in attack_envs(config, a, [env])]
+    return {**merged, **protocol_grid(config, merged["attacks"], random_targets=True)}
+
+
+def attack_envs(config: dict, name: str, default=None):
+    """The envs attack ``name`` runs on where its block restricts them (``attacks.<name>.envs``,
+    e.g. an attack that queries the victim to tune itself); else ``default``."""
+    return (config.get("attacks", {}).get(name) or {}).get("envs", default)
+
+
+def protocol_grid(config: dict, attacks, random_targets: bool) -> dict:
+    """What the ``protocol`` block adds to an evaluation grid of ``attacks`` (nothing under ours):
+    ``align_archs`` (attack -> the f_theta it uses instead of its registry entry's) and, for a grid
+    that attacks agents chosen at random (``random_targets``), when they are drawn."""
+    out = {}
+    archs = {a: arch for a, arch in protocol.align_archs(config.get("protocol")).items() if a in attacks}
+    if archs:
+        out["align_archs"] = archs
+    if random_targets:
+        out.update(protocol.evaluate_settings(config.get("protocol")))
+    return out
 
 
 def victim_actions(config: dict, env: str) -> str:
@@ -114,18 +132,17 @@ def zoo_dir(config: dict) -> str | None:
     return None if zoo is None or str(zoo).lower() in ("", "null", "none") else str(zoo)
 
 
-def attack_arch(name: str) -> str | None:
-    """The f_theta architecture attack ``name`` uses, if any."""
-    from ..attacks import ATTACKS
+def attack_arch(config: dict, name: str) -> str | None:
+    """The f_theta architecture attack ``name`` uses under ``config`` (its registry entry's, unless
+    the protocol gives it another), if any."""
+    from ..attacks import align_arch
 
-    return ATTACKS[name].align_arch if name in ATTACKS else None
+    return align_arch(name, protocol.align_archs(config.get("protocol")))
 
 
 def ablation_archs(config: dict) -> list[str]:
     """f_theta architectures the samples ablation refits on each number of samples."""
-    from ..attacks import ATTACKS
-
-    return sorted({ATTACKS[a].align_arch for a in config["ablations"]["samples"]["attacks"]})
+    return sorted({attack_arch(config, a) for a in config["ablations"]["samples"]["attacks"]})
 
 
 def policy_path(config: dict, env: str, algo: str, seed) -> str:
@@ -136,7 +153,7 @@ def policy_path(config: dict, env: str, algo: str, seed) -> str:
 def fit_block(config: dict, arch: str, n_samples: int | None = None) -> dict:
     """The settings of f_theta ``arch`` (``fit.<arch>``); ``n_samples``: drawn from the pool instead
     (the samples ablation)."""
-    block = {"arch": arch, **copy.deepcopy(config["fit"][arch])}
+    block = {"arch": arch, **copy.deepcopy(config["fit"][arch]), **protocol.fit_settings(config.get("protocol"))}
     return block if n_samples is None else {**block, "n_samples": int(n_samples)}
 
 
@@ -146,7 +163,12 @@ def attack_blocks(config: dict, names) -> dict:
     from ..attacks import derived
 
     names = set(names) | {b for name in names for b in derived().get(name, ())}
-    blocks = {k: copy.deepcopy(v) for k, v in config.get("attacks", {}).items() if k in names}
+    # without envs: it says where an attack runs (eval_params), not what it computes
+    blocks = {
+        k: {f: x for f, x in v.items() if f != "envs"} if isinstance(v, dict) else v
+        for k, v in copy.deepcopy(config.get("attacks", {})).items()
+        if k in names
+    }
     for attack, settings in protocol.attack_settings(config.get("protocol")).items():
         if attack in names:  # what the config's protocol block chooses for this attack
             blocks[attack] = {**blocks.get(attack, {}), **settings}
@@ -158,7 +180,8 @@ def ablation_block(config: dict, ablation: str) -> dict:
     with the evaluation's batch size. Without ``envs``, ``algos`` and ``seeds``: they say which
     victims get a job, so adding or dropping one env leaves the other envs' jobs as they are."""
     block = {k: v for k, v in config["ablations"][ablation].items() if k not in ("envs", "algos", "seeds")}
-    return {**copy.deepcopy(block), "max_batch": config["evaluate"]["max_batch"]}
+    extra = protocol_grid(config, block["attacks"], random_targets=ablation == "n_attacked")
+    return {**copy.deepcopy(block), "max_batch": config["evaluate"]["max_batch"], **extra}
 
 
 # ---- one builder per kind of job ----------------------------------------------------------------
@@ -324,7 +347,7 @@ def expected_ablation_inputs(config: dict, ablation: str, env: str, algo: str, s
             for n in config["ablations"]["samples"]["n_samples"]
         }
     else:
-        archs = {attack_arch(a) for a in config["ablations"][ablation]["attacks"]} - {None}
+        archs = {attack_arch(config, a) for a in config["ablations"][ablation]["attacks"]} - {None}
         fits = {arch: (arch, fit_block(config, arch)) for arch in archs}
     return {
         key: {"config": lineage.align_block(fit, samples_hash), "seed": lineage.align_seed(base, env, algo, seed, arch)}

@@ -127,6 +127,8 @@ def attack_access(name: str) -> str:
         granted.append(f"benign samples (f_theta {entry.align_arch})")
     if entry.cls is not None and "victim" in entry.cls.needs:
         granted.append("victim weights (gradients)")
+    if entry.cls is not None and "returns" in entry.cls.needs:
+        granted.append("victim returns (queries, to tune the attack)")
     return ", ".join(granted) or "none"
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 from .. import config as cfgmod
 from .. import paths
 from ..alignment import load_align_model
-from ..attacks import ATTACKS, derived
+from ..attacks import align_arch, derived
 from ..envs import make_env
 from ..io import write_csv
 from ..utils import resolve_device, set_threads
@@ -75,6 +75,12 @@ def evaluate_ablation(
         raise KeyError(f"unknown ablation '{ablation}'; known: {list(ABLATIONS)}")
     attacks = with_bases(block["attacks"])
     base = {"episodes": block["episodes"], "eps": block["eps"], "max_batch": block["max_batch"], "n_attacked": ["all"]}
+    # what the protocol sets (protocol_grid in marl_attacks.config): absent under ours
+    base.update({key: block[key] for key in ("align_archs", "random_targets") if key in block})
+
+    def arch_of(name):
+        return align_arch(name, base.get("align_archs"))
+
     frames = []
 
     def run(value, attack_list, models, params, n_attacked=("all",)):
@@ -87,14 +93,10 @@ def evaluate_ablation(
     run(float("nan"), ["benign"], {}, attack_params)
     if ablation == "samples":
         for n in block["n_samples"]:
-            models = {
-                arch: align_models[paths.align_key(arch, n)]
-                for arch in {ATTACKS[a].align_arch for a in attacks if a in ATTACKS}
-                if arch
-            }
+            models = {arch: align_models[paths.align_key(arch, n)] for arch in {arch_of(a) for a in attacks} if arch}
             rows = run(n, attacks, models, attack_params)
             mse = {arch: float(m.val_mse.mean()) for arch, m in models.items()}
-            rows["val_mse"] = [mse.get(ATTACKS[a].align_arch) if a in ATTACKS else None for a in rows.attack]
+            rows["val_mse"] = [mse.get(arch_of(a)) for a in rows.attack]
     elif ablation == "pgd_steps":
         for k in block["pgd_steps"]:
             params = copy.deepcopy(attack_params)

@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from .. import config as cfgmod
 from ..alignment import load_align_model
-from ..attacks import ATTACKS, AttackContext, derived, make_attack
+from ..attacks import ATTACKS, AttackContext, align_arch, derived, make_attack
+from ..attacks.tuned import lowest_return_point
 from ..envs import make_env
 from ..io import write_csv
 from ..reporting.stats import iqm
@@ -54,7 +55,7 @@ def action_seeds(base_seed: int, env_name: str, episodes: int) -> list[int]:
 
 
 def attacked_mask(
-    n_agents: int, m: int | str, episodes: int, base_seed: int, env_name: str
+    n_agents: int, m: int | str, episodes: int, base_seed: int, env_name: str, tag: str = "targets"
 ) -> tuple[torch.Tensor, int]:
     """``[episodes, n]`` bool: all agents, or ``m`` chosen at random per episode.
 
@@ -64,9 +65,25 @@ def attacked_mask(
         return torch.ones(episodes, n_agents, dtype=torch.bool), n_agents
     mask = torch.zeros(episodes, n_agents, dtype=torch.bool)
     for e in range(episodes):
-        g = torch.Generator().manual_seed(derive_seed(base_seed, "targets", env_name, e, m))
+        g = torch.Generator().manual_seed(derive_seed(base_seed, tag, env_name, e, m))
         mask[e, torch.randperm(n_agents, generator=g)[: int(m)]] = True
     return mask, int(m)
+
+
+class StepTargets:
+    """``m`` of ``n`` agents at random, drawn anew at every step (``random_targets: per-step``, the
+    authors' Hadamard ``np.random.choice``): one stream per episode, seeded by the episode, so
+    every attack and eps hits the same agents at the same step."""
+
+    def __init__(self, n_agents: int, m: int, seeds: list[int]):
+        self.n, self.m = n_agents, m
+        self.streams = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def __call__(self) -> torch.Tensor:
+        mask = torch.zeros(len(self.streams), self.n, dtype=torch.bool)
+        for b, g in enumerate(self.streams):
+            mask[b, torch.randperm(self.n, generator=g)[: self.m]] = True
+        return mask
 
 
 def eval_jobs(eval_cfg: dict) -> list[tuple[str, int | str]]:
@@ -124,12 +141,14 @@ def evaluate(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows (one per episode) and costs (one per attack and number of attacked agents) of every
     configuration of ``eval_cfg`` (see the module docstring); ``env``: :func:`marl_attacks.config.
-    env_params` with ``victim_actions``, how the victim acts."""
+    env_params` with ``victim_actions``, how the victim acts. ``eval_cfg`` may hold what the
+    protocol sets: ``align_archs`` (attack -> its f_theta) and ``random_targets`` (``per-step``)."""
     pool = EnvPool(env, device)
     spec = pool.get(1).spec
     E = eval_cfg["episodes"]
     seeds = episode_seeds(base_seed, env["name"], E)
     streams = action_seeds(base_seed, env["name"], E)
+    archs, per_step = eval_cfg.get("align_archs"), eval_cfg.get("random_targets", "per-episode") == "per-step"
     rows, costs = [], []
     jobs = eval_jobs(eval_cfg)
     bar = tqdm(jobs, desc=f"evaluate {env['name']}", disable=not progress)
@@ -139,39 +158,51 @@ def evaluate(
         mask, n_att = attacked_mask(spec.n_agents, m, E, base_seed, env["name"])
         if name == "benign":
             n_att = 0
-        # every (eps, episode) pair, split into batches of at most max_batch episodes
+        model = align_models.get(align_arch(name, archs))
+        chosen = {}  # tuned attacks: eps -> (alpha, K), chosen on the victim's returns first
+        if "returns" in ATTACKS[name].cls.needs:
+            chosen = tune(
+                name, m, spec, pool, policy, env, model, attack_params.get(name), eps_grid, base_seed, per_step
+            )
+        # every (eps, episode) pair, split into batches of at most max_batch episodes (tuned: per eps)
         pairs = [(eps, e) for eps in eps_grid for e in range(E)]
-        arch = ATTACKS[name].align_arch
         attack_seconds, attacked_steps = 0.0, 0
         for start in range(0, len(pairs), eval_cfg["max_batch"]):
-            chunk = pairs[start : start + eval_cfg["max_batch"]]
-            e_env = pool.get(len(chunk))
-            gen = torch.Generator().manual_seed(derive_seed(base_seed, "attack", env["name"], name, m, start))
-            ctx = AttackContext(spec=spec, generator=gen, align_model=align_models.get(arch), victim=policy)
-            attack = make_attack(name, ctx, attack_params.get(name))
-            eps_t = torch.tensor([p[0] for p in chunk])
-            ep_idx = [p[1] for p in chunk]
-            # targeted attacks replace the random choice by their own, of as many agents
-            targets = attack.choose_targets(mask[ep_idx])
-            if not torch.equal(targets.sum(-1), mask[ep_idx].sum(-1)):
-                raise RuntimeError(f"{name}: chose a different number of agents than n_attacked={m}")
-            act = victim_actor(policy, env["victim_actions"], [streams[e] for e in ep_idx])
-            res = run_episodes(e_env, act, [seeds[e] for e in ep_idx], attack=attack, eps=eps_t, attacked=targets)
-            attack_seconds += res.attack_seconds
-            attacked_steps += res.attacked_steps
-            for k, (eps, e) in enumerate(chunk):
-                row = dict(
-                    attack=name,
-                    eps=eps,
-                    n_attacked=n_att,
-                    episode=e,
-                    **{"return": float(res.returns[k])},
-                    length=int(res.lengths[k]),
-                    max_abs_delta=float(res.max_abs_delta[k]),
-                )
-                if res.win is not None:
-                    row["win"] = bool(res.win[k])
-                rows.append(row)
+            for chunk in _per_eps(pairs[start : start + eval_cfg["max_batch"]], bool(chosen)):
+                e_env = pool.get(len(chunk))
+                gen = torch.Generator().manual_seed(derive_seed(base_seed, "attack", env["name"], name, m, start))
+                ctx = AttackContext(spec=spec, generator=gen, align_model=model, victim=policy)
+                attack = make_attack(name, ctx, attack_params.get(name))
+                if chosen:
+                    attack.use(*chosen[chunk[0][0]])
+                eps_t = torch.tensor([p[0] for p in chunk])
+                ep_idx = [p[1] for p in chunk]
+                # targeted attacks replace the random choice by their own, of as many agents
+                targets = attack.choose_targets(mask[ep_idx])
+                if not torch.equal(targets.sum(-1), mask[ep_idx].sum(-1)):
+                    raise RuntimeError(f"{name}: chose a different number of agents than n_attacked={m}")
+                if per_step and n_att < spec.n_agents and not attack.chooses_targets:
+                    step_seeds = [derive_seed(base_seed, "targets-per-step", env["name"], e, m) for e in ep_idx]
+                    targets = StepTargets(spec.n_agents, n_att, step_seeds)
+                act = victim_actor(policy, env["victim_actions"], [streams[e] for e in ep_idx])
+                res = run_episodes(e_env, act, [seeds[e] for e in ep_idx], attack=attack, eps=eps_t, attacked=targets)
+                attack_seconds += res.attack_seconds
+                attacked_steps += res.attacked_steps
+                for k, (eps, e) in enumerate(chunk):
+                    row = dict(
+                        attack=name,
+                        eps=eps,
+                        n_attacked=n_att,
+                        episode=e,
+                        **{"return": float(res.returns[k])},
+                        length=int(res.lengths[k]),
+                        max_abs_delta=float(res.max_abs_delta[k]),
+                    )
+                    if res.win is not None:
+                        row["win"] = bool(res.win[k])
+                    if chosen:
+                        row["tuned_alpha"], row["tuned_k"] = chosen[eps]
+                    rows.append(row)
         costs.append(
             dict(
                 attack=name,
@@ -186,6 +217,47 @@ def evaluate(
         if name in eval_cfg["attacks"]:
             frame = pd.concat([frame, derive_max(frame, name, bases)], ignore_index=True)
     return frame, pd.DataFrame(costs)
+
+
+def _per_eps(chunk: list, split: bool) -> list[list]:
+    """The batch as it is (``split`` False), or one batch per eps (a tuned attack's point is per eps)."""
+    if not split:
+        return [chunk]
+    return [[p for p in chunk if p[0] == eps] for eps in dict.fromkeys(p[0] for p in chunk)]
+
+
+def tune(name, m, spec, pool, policy, env, model, params, eps_grid, base_seed, per_step=False, run=None) -> dict:
+    """eps -> the (alpha, K) of attack ``name``'s grid with the lowest IQM victim return, on
+    ``tune_episodes`` episodes per eps whose env seeds, action streams and random agents are
+    the tuning's own (never the evaluation's; ``per_step``: random agents redrawn every step);
+    ``run(attack, eps, episodes)`` returns the episodes' returns (default: roll them out here).
+    See :mod:`marl_attacks.attacks.tuned`."""
+    ctx = AttackContext(spec=spec, generator=torch.Generator(), align_model=model, victim=policy)
+    probe = make_attack(name, ctx, params)
+    T = probe.tune_episodes
+    mask, n_att = attacked_mask(spec.n_agents, m, T, base_seed, env["name"], tag="tune-targets")
+    seeds = [derive_seed(base_seed, "tune", env["name"], e) for e in range(T)]
+    streams = [derive_seed(base_seed, "tune-actions", env["name"], e) for e in range(T)]
+
+    def rollout(attack, eps, episodes):
+        act = victim_actor(policy, env["victim_actions"], [streams[e] for e in episodes])
+        targets = mask[episodes]
+        if per_step and n_att < spec.n_agents:
+            step_seeds = [derive_seed(base_seed, "tune-targets-per-step", env["name"], e, m) for e in episodes]
+            targets = StepTargets(spec.n_agents, n_att, step_seeds)
+        env_b = pool.get(len(episodes))
+        return run_episodes(env_b, act, [seeds[e] for e in episodes], attack, torch.tensor(eps), targets).returns
+
+    run = run or rollout
+    scores: dict[float, dict] = {eps: {} for eps in eps_grid}
+    for alpha, k in probe.grid():  # all eps of one point in one batch
+        gen = torch.Generator().manual_seed(derive_seed(base_seed, "tune-attack", env["name"], name, m, alpha, k))
+        attack = make_attack(name, AttackContext(spec, gen, model, policy), params).use(alpha, k)
+        eps = [x for x in eps_grid for _ in range(T)]
+        returns = run(attack, eps, [e for _ in eps_grid for e in range(T)])
+        for j, x in enumerate(eps_grid):
+            scores[x][(alpha, k)] = iqm(returns[j * T : (j + 1) * T].numpy())
+    return {eps: lowest_return_point(by_point) for eps, by_point in scores.items()}
 
 
 def derive_max(frame: pd.DataFrame, name: str, bases: tuple[str, ...]) -> pd.DataFrame:
@@ -239,7 +311,7 @@ def run(
         frame.insert(0, key, victim[key])
         costs.insert(0, key, victim[key])
     # samples used and fit time of the f_theta each attack needed
-    arch_of = {a: ATTACKS[a].align_arch for a in costs.attack}
+    arch_of = {a: align_arch(a, params["evaluate"].get("align_archs")) for a in costs.attack}
     costs["samples_used"] = [
         fit_stats[arch_of[a]]["n_train"] + fit_stats[arch_of[a]]["n_val"] if arch_of[a] else 0 for a in costs.attack
     ]

@@ -36,7 +36,13 @@ def run(params: dict, *, samples: str, out: str, threads: int | None = None, pro
     block = lineage.align_block(asdict(cfg), pool["meta"]["config_hash"])
     save_artifact(
         out,
-        {"arch": cfg.arch, "init_kwargs": model.init_kwargs, "state_dict": model.state_dict(), "stats": stats},
+        {
+            "arch": cfg.arch,
+            "form": cfg.form,
+            "init_kwargs": model.init_kwargs,
+            "state_dict": model.state_dict(),
+            "stats": stats,
+        },
         block,
         seed,
     )
