@@ -1,4 +1,5 @@
-"""Alignment models f_theta (:mod:`.models`) and how they are fitted and loaded (:mod:`.fitting`)."""
+"""Alignment models f_theta (:mod:`.models`), how they are fitted and loaded (:mod:`.fitting`), and
+the authors' form of f_theta, one network shared by the agents (:mod:`.authors`, ``protocol.f_theta``)."""
 
 from .authors import AUTHORS_MODELS, AuthorsModel, built_inputs, fit_authors
 from .fitting import FORMS, FitConfig, adversarial_delta, build_model, fit, load_align_model

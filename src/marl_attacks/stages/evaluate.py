@@ -8,8 +8,10 @@ and a cost table per attack. The victim acts greedily or by sampling its policy
 (``victim_actions``, config ``envs.<env>.victim_actions``); sampled actions come
 from one random stream per episode (:func:`action_seeds`), the same for every
 attack, so benign and attacked episodes draw the same numbers. Attacked agents: all, or m per episode at random
-(the same for every attack), except for targeted attacks, which choose their
-own m agents (``Attack.choose_targets``). ``max-noise`` rows copy, per eps
+(the same for every attack; ``random_targets: per-step``, the authors' protocol: redrawn every step,
+:class:`StepTargets`), except for targeted attacks, which choose their own m agents
+(``Attack.choose_targets``). Attacks that need the victim's returns (``align-mlp-tuned``) are tuned
+first on episodes of their own (:func:`tune`). ``max-noise`` rows copy, per eps
 and number of attacked agents, the noise with the lowest IQM return on these
 episodes.
 
