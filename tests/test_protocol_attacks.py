@@ -176,7 +176,9 @@ def test_the_authors_targeting_reaches_the_jobs_that_use_it(tiny):
             tiny, ab, "mpe-simple_spread", "mappo", 0
         )
     del authors["fit"]["rnn"]
-    with pytest.raises(cfgmod.ConfigError, match="attacks need f_theta 'rnn' but fit.rnn is not configured"):
+    with pytest.raises(
+        cfgmod.ConfigError, match=r"need f_theta 'rnn' but fit.rnn is not .* gives \['targeted-hadamard'\]"
+    ):
         cfgmod.check(authors)
 
 

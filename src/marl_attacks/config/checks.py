@@ -88,6 +88,7 @@ def check_types(key: str, cls: type, values: dict) -> None:
 
 def check(config: dict) -> None:
     """Schema plus the checks a schema cannot express (names known to the package)."""
+    from .. import protocol
     from ..algos import ALGOS, build_config
     from ..algos.base import VICTIM_ACTIONS
     from ..algos.recurrent import GRU_ONLY
@@ -176,7 +177,9 @@ def check(config: dict) -> None:
             )
     for arch in needed_archs(config):
         if arch not in config["fit"]:
-            raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} is not configured")
+            given = [a for a, x in protocol.align_archs(config.get("protocol")).items() if x == arch]
+            why = f" (the protocol gives {given} this f_theta)" if given else ""
+            raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} is not configured{why}")
     check_ablations(config)
     drop_eps = config["report"]["drop_eps"]
     if drop_eps not in config["evaluate"]["eps"]:
