@@ -317,7 +317,7 @@ def test_the_tuned_attack_is_evaluated_at_the_chosen_point(monkeypatch):
 def test_the_tuned_attack_runs_on_its_envs_only_and_says_it_queries_returns(tiny):
     from marl_attacks.reporting.tables import attack_access
 
-    tiny["evaluate"]["attacks"].append("align-mlp-tuned")
+    assert "align-mlp-tuned" in tiny["evaluate"]["attacks"]  # the tiny config runs it (on one env)
     tiny["attacks"]["align-mlp-tuned"] = {"alphas": [0.0, 0.05], "ks": [2], "envs": ["mpe-simple_spread"]}
     cfgmod.check(tiny)
     on, off = (cfgmod.evaluate_params(tiny, env, "mappo", 0) for env in ("mpe-simple_spread", "vmas-balance"))
