@@ -152,10 +152,10 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key 'attacks.{name}': unknown attack; allowed: {list(ATTACKS)}")
         params = dict(params or {})
         where = params.pop("envs", None)  # where it runs (eval_params), not a hyperparameter
-        if where is not None and (not isinstance(where, list) or not set(where) <= set(config["envs"])):
+        if where is not None and (not isinstance(where, list) or not set(where) <= set(ENVS)):
+            # registered names, not only this config's envs: a cut of a config keeps its attack blocks
             raise ConfigError(
-                f"config key 'attacks.{name}.envs': {where!r} is not a list of configured envs; "
-                f"allowed: {list(config['envs'])}"
+                f"config key 'attacks.{name}.envs': {where!r} is not a list of known envs; allowed: {sorted(ENVS)}"
             )
         try:
             attack_kwargs(name, params)
