@@ -22,8 +22,10 @@ Choices so far (the authors' file each one follows):
 * ``targeting`` (``src/attack/align.py``, the ``to_attack`` branches): ``authors``: at every step the
   m agents whose current f_theta error on the clean joint observation is lowest (``topk``, smallest)
   are attacked, Targeted Hadamard choosing with the RNN f_theta; attacked agents chosen at random are
-  redrawn at every step (their Hadamard's ``np.random.choice``); ``validation-mse`` (ours): the m
-  agents of lowest validation MSE, fixed for the evaluation; random agents fixed per episode.
+  redrawn at every step (their Hadamard's ``np.random.choice``, the baseline of Targeted Hadamard;
+  their other attacks hit ``infected_idx``, drawn per episode, and their Align with m < n always
+  targets, so here every attack on random agents redraws them per step); ``validation-mse`` (ours):
+  the m agents of lowest validation MSE, fixed for the evaluation; random agents fixed per episode.
 * ``f_theta`` (``src/attack/utils.py``, ``trainer.py``): ``authors``: one network shared by every
   agent, its input the teammates' built inputs (observation + agent-ID one-hot) in agent order, its
   target the agent's own built input, no standardisation, trained on (step, agent) pairs
