@@ -14,7 +14,7 @@ random valid actions (drawn with numpy outside the timed part). Timed: ``availab
 and ``step()``. One instance step = one joint transition of one episode; steps/s = B x steps /
 seconds. Best of ``--reps`` repetitions; one torch thread (``--threads``).
 
-    python bench/env_throughput.py [--quick] [--config config/paper.yaml] [--sizes 64 1024]
+    python bench/env_throughput.py [--quick] [--config config/paper.yaml] [--sizes 64 1024] [--envs lbf-...]
 """
 
 from __future__ import annotations
@@ -63,12 +63,14 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="batch sizes (default 64 256 1024; quick 1024)")
     p.add_argument("--episodes", type=int, default=None, help="time limits per run (default 2; quick 1)")
     p.add_argument("--reps", type=int, default=None, help="repetitions (default 2; quick 1)")
+    p.add_argument("--envs", nargs="+", default=None, help="only these LBF envs of the config (default: all)")
+    p.add_argument("--name", default="env_throughput", help="key of this run's details in results.json")
     a = p.parse_args()
     C.set_threads(a.threads)
     import marl_attacks.config as cfgmod
 
     config = cfgmod.load(a.config)
-    envs = [e for e in config["envs"] if e.startswith("lbf-")]
+    envs = [e for e in config["envs"] if e.startswith("lbf-") and (a.envs is None or e in a.envs)]
     sizes = a.sizes or ([1024] if a.quick else [64, 256, 1024])
     episodes = a.episodes or (1 if a.quick else 2)
     reps = a.reps or (1 if a.quick else 2)
@@ -104,7 +106,7 @@ def main() -> None:
         "note": "instance steps/s (B x steps / s) of available_actions() + step(), random valid actions drawn "
         "outside the timing; best repetition; every run crosses at least one auto-reset of every episode",
     }
-    C.save("env_throughput", figures, details, a.quick, a.no_save)
+    C.save(a.name, figures, details, a.quick, a.no_save)
 
 
 if __name__ == "__main__":
