@@ -24,11 +24,11 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     env="[A-Za-z0-9_-]+",
-    algo="[a-z0-9_]+",
+    algo="[a-z0-9_]+(-gru)?",  # -gru: an algorithm's GRU variant (ablations.victim_memory)
     seed="[0-9]+",
     arch="[a-z]+(-[a-z]+)?",
     nsamples="[0-9]+",
-    ablation="samples|pgd_steps|n_attacked",
+    ablation="samples|pgd_steps|n_attacked|victim_memory",
 
 
 include: "workflow/rules/train.smk"
@@ -42,19 +42,7 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        expand(
-            paths.figure(RUN, "{figure}", "{ext}"),
-            figure=[
-                "return_vs_eps",
-                "episode_length",
-                "ablation_samples",
-                "ablation_pgd_steps",
-                "ablation_architecture",
-                "ablation_n_attacked",
-                "ablation_selection",
-            ],
-            ext=["pdf", "png"],
-        ),
+        expand(paths.figure(RUN, "{figure}", "{ext}"), figure=FIGURES, ext=["pdf", "png"]),
         expand(
             paths.table(RUN, "{table}", "{ext}"),
             table=["main_drop", "victims", "attack_cost", "access_assumptions", "claims"],
@@ -70,3 +58,13 @@ rule victims:
     # e.g. build the zoo: snakemake --cores 2 victims --configfile config/paper.yaml --config zoo=null
     input:
         expand(paths.table(RUN, "victims", "{ext}"), ext=TABLE_EXTS),
+        # the victim-memory ablation's GRU victims (scored by its figure, not the table)
+        [mac.policy_path(config, e, a, s) for e, a, s in GRU_VICTIMS],
+
+
+rule gru_victims:
+    # The victim-memory ablation's GRU victims only (<algo>-gru), e.g. to add them to a zoo:
+    # snakemake --cores 2 gru_victims --configfile config/paper.yaml --config zoo=null
+    # python -m marl_attacks.victims export results/paper/victims zoo/paper
+    input:
+        [mac.policy_path(config, e, a, s) for e, a, s in GRU_VICTIMS],

@@ -101,6 +101,8 @@ ABLATION_BAD = [
     ("ablations.n_attacked.envs", ["lbf-8x8-2p-2f-coop"], "ablations.n_attacked.envs"),  # not trained
     ("ablations.n_attacked.attacks", ["benign"], "ablations.n_attacked.attacks"),
     ("ablations.n_attacked.episodes", 0, "ablations.n_attacked.episodes"),
+    ("ablations.victim_memory.attacks", ["align-cnn"], "ablations.victim_memory.attacks"),
+    ("ablations.victim_memory.seeds", [7], "ablations.victim_memory.seeds"),  # not a victim seed
 ]
 
 

@@ -120,6 +120,13 @@ def made(tmp_path_factory):
         policy_out=str(files["policy"]),
         curve_out=str(files["curve"]),
     )
+    # the victim-memory ablation's GRU variant: its algorithm's settings with agent: gru
+    unread["train mappo-gru"] = run_reading(
+        lambda p, **f: train.run(p, progress=False, **f),
+        cfgmod.train_params(cfg, ENV, ALGO + "-gru", 0),
+        policy_out=str(d / "gru.pt"),
+        curve_out=str(d / "gru.csv"),
+    )
     unread["score"] = run_reading(
         score.run, cfgmod.score_params(cfg, ENV, ALGO, 0), policy=str(files["policy"]), out=str(d / "score.json")
     )
@@ -194,6 +201,8 @@ JOBS = [
     "ablation samples",
     "ablation pgd_steps",
     "ablation n_attacked",
+    "ablation victim_memory",
+    "train mappo-gru",
     "summarise",
     "summarise_ablation",
     "table_victims",

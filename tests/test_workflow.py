@@ -43,6 +43,7 @@ FIGURES = [
     "ablation_architecture",
     "ablation_n_attacked",
     "ablation_selection",
+    "ablation_victim_memory",
 ]
 TABLES = ["main_drop", "victims", "attack_cost", "access_assumptions", "claims"]
 
@@ -86,6 +87,18 @@ def test_ablations_run_only_what_they_need(workdir):
     assert sorted(p.relative_to(align).as_posix() for p in align.rglob("mlp_n*.pt")) == [
         "mpe-simple_spread/mappo/seed0/mlp_n20.pt"
     ]
+    # victim memory: the feed-forward victim and its GRU variant (trained by the run, with its own f_theta)
+    memory = workdir / "results/tiny/ablations/victim_memory"
+    rows = pd.concat(pd.read_csv(f) for f in sorted(memory.rglob("seed*.csv")))
+    assert sorted(f.relative_to(memory).as_posix() for f in memory.rglob("seed*.csv")) == [
+        "mpe-simple_spread/mappo-gru/seed0.csv",
+        "mpe-simple_spread/mappo/seed0.csv",
+    ]
+    assert rows.groupby("algo").value.unique().map(list).to_dict() == {"mappo": ["mlp"], "mappo-gru": ["gru"]}
+    assert (workdir / "results/tiny/victims/mpe-simple_spread/mappo-gru/seed0/policy.pt").exists()
+    assert (align / "mpe-simple_spread/mappo-gru/seed0/mlp.pt").exists()
+    assert not (align / "mpe-simple_spread/mappo-gru/seed0/rnn.pt").exists()  # only what its attacks need
+    assert not (workdir / "results/tiny/victims/vmas-balance/mappo-gru").exists()
 
 
 def test_claims_and_marl_eval(workdir):
@@ -167,7 +180,12 @@ SUMMARY_READERS = {
     "figure_ablation_selection",
     "table_main_drop",
 }
-ABLATION_FIGURES = {"figure_ablation_samples", "figure_ablation_pgd_steps", "figure_ablation_n_attacked"}
+ABLATION_FIGURES = {
+    "figure_ablation_samples",
+    "figure_ablation_pgd_steps",
+    "figure_ablation_n_attacked",
+    "figure_ablation_victim_memory",
+}
 EVAL_READERS = {"summarise", "table_claims", "table_attack_cost", "export_marl_eval"} | SUMMARY_READERS
 VICTIMS_READERS = {
     "figure_return_vs_eps",
@@ -189,8 +207,14 @@ VICTIMS_READERS = {
             "bootstrap_samples: 40",
             {"summarise", "summarise_ablation", "table_claims"} | SUMMARY_READERS | ABLATION_FIGURES,
         ),
-        # one attack's hyperparameter: the evaluations that run it, not the ablations (which do not)
-        ("white-box-pgd: {pgd_steps: 2}", "white-box-pgd: {pgd_steps: 3}", {"evaluate_attacks"} | EVAL_READERS),
+        # one attack's hyperparameter: the evaluations that run it (the main one and the victim-memory
+        # ablation's, for both victims), not the other ablations (which do not)
+        (
+            "white-box-pgd: {pgd_steps: 2}",
+            "white-box-pgd: {pgd_steps: 3}",
+            {"evaluate_attacks", "evaluate_ablation", "summarise_ablation", "figure_ablation_victim_memory"}
+            | EVAL_READERS,
+        ),
         # a competence threshold: the victims table and what reads it
         (
             "    kwargs: {N: 3, local_ratio: 0.5}\n",
@@ -242,8 +266,9 @@ def test_changing_victim_actions_reruns_scoring_and_evaluation_not_training(work
         ]:
             assert rule in jobs, (rule, jobs)
         assert "train_victim" not in jobs
-        # one victim per env in tiny (two in all): only mpe-simple_spread's jobs rerun
-        assert jobs["score_victim"] == jobs["collect_samples"] == jobs["evaluate_attacks"] == 1
+        # one victim per env in tiny (two in all): only mpe-simple_spread's jobs rerun, there for its
+        # GRU variant (victim memory ablation) too
+        assert jobs["score_victim"] == jobs["evaluate_attacks"] == 1 and jobs["collect_samples"] == 2
     finally:
         changed.write_text(cfg)
 
@@ -349,6 +374,8 @@ def test_evaluate_algos_trains_and_scores_every_victim_but_attacks_only_its_own(
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     jobs = _jobs(out)
-    assert jobs["train_victim"] == jobs["score_victim"] == 4  # 2 envs x (mappo, ippo)
-    assert jobs["collect_samples"] == jobs["evaluate_attacks"] == 2  # mappo only
+    assert jobs["score_victim"] == 4  # 2 envs x (mappo, ippo)
+    assert jobs["evaluate_attacks"] == 2  # mappo only
+    # + the GRU variant of the attacked mappo on the victim-memory env (not of ippo)
+    assert jobs["train_victim"] == 5 and jobs["collect_samples"] == 3
     assert "Evaluating ippo" not in out and "Evaluating mappo" in out

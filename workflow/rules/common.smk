@@ -26,21 +26,6 @@ for note in SKIPPED:
     print(f"note: {note}", file=sys.stderr)
 
 
-if mac.zoo_dir(config):
-    _missing = [
-        mac.policy_path(config, e, a, s)
-        for e, a in PAIRS
-        for s in config["seeds"]
-        if not os.path.exists(mac.policy_path(config, e, a, s))
-    ]
-    if _missing:
-        raise WorkflowError(
-            f"config key 'zoo': {len(_missing)} shipped victim(s) missing, e.g. "
-            f"{_missing[0]}; set zoo: null to train them, or train them and copy "
-            "them there (see README, 'Shipped victims')"
-        )
-
-
 def victims():
     """Every (env, algo, seed) the config asks for, less the env x algo pairs that do not fit."""
     return [(e, a, s) for e, a in PAIRS for s in config["seeds"]]
@@ -77,17 +62,60 @@ def align_inputs(wildcards):
     return paths.align_inputs(models)
 
 
-ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked: the ablations with own runs
+ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked (, victim_memory): the ablations with own runs
 
 
 def ablation_victims(ablation):
-    """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set)."""
+    """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set);
+    for victim_memory each of them and its GRU variant (victim name <algo>-gru: the same settings
+    with agent: gru, trained or taken from the zoo like any victim)."""
     block = config["ablations"][ablation]
-    return [
+    chosen = [
         (e, a, s)
         for e, a, s in attacked_victims()
         if e in block["envs"] and a in block.get("algos", [a]) and s in block.get("seeds", [s])
     ]
+    if ablation == "victim_memory":
+        return [v for e, a, s in chosen for v in [(e, a, s), (e, mac.gru_variant(a), s)]]
+    return chosen
+
+
+# the GRU victims of the victim-memory ablation (none without its block): beside the config's own victims
+# in the zoo check and the victims target, not in the victims table
+GRU_VICTIMS = (
+    [v for v in ablation_victims("victim_memory") if v not in victims()] if "victim_memory" in ABLATIONS else []
+)
+FIGURES = [
+    "return_vs_eps",
+    "episode_length",
+    "ablation_samples",
+    "ablation_pgd_steps",
+    "ablation_architecture",
+    "ablation_n_attacked",
+    "ablation_selection",
+] + (["ablation_victim_memory"] if "victim_memory" in ABLATIONS else [])
+
+
+if mac.zoo_dir(config):
+    _missing = [
+        mac.policy_path(config, e, a, s)
+        for e, a, s in victims() + GRU_VICTIMS
+        if not os.path.exists(mac.policy_path(config, e, a, s))
+    ]
+    _gru = [p for p in _missing if p in {mac.policy_path(config, e, a, s) for e, a, s in GRU_VICTIMS}]
+    if _missing:
+        raise WorkflowError(
+            f"config key 'zoo': {len(_missing)} shipped victim(s) missing, e.g. "
+            f"{_missing[0]}; set zoo: null to train them, or train them and copy "
+            "them there (see README, 'Shipped victims')"
+            + (
+                f"; {len(_gru)} of them are GRU victims of ablations.victim_memory, e.g. {_gru[0]}: "
+                "'snakemake gru_victims --config zoo=null' trains just those, then "
+                f"'python -m marl_attacks.victims export {paths.victims_root(RUN)} {mac.zoo_dir(config)}'"
+                if _gru
+                else ""
+            )
+        )
 
 
 def ablation_rows(wildcards):

@@ -256,6 +256,30 @@ rule figure_ablation_n_attacked:
         "../scripts/figure_ablation_n_attacked.py"
 
 
+rule figure_ablation_victim_memory:
+    input:
+        summary=paths.ablation_summary(RUN, "victim_memory"),
+    output:
+        pdf=paths.figure(RUN, "ablation_victim_memory", "pdf"),
+        png=report(
+            paths.figure(RUN, "ablation_victim_memory", "png"),
+            caption="../report/ablation_victim_memory.rst",
+            category="Ablations",
+        ),
+    log:
+        paths.log(RUN, "report", "ablation_victim_memory"),
+    benchmark:
+        paths.benchmark(RUN, "report", "ablation_victim_memory")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    message:
+        "Figure: feed-forward vs GRU victims under the same attacks"
+    script:
+        "../scripts/figure_ablation_victim_memory.py"
+
+
 rule table_access_assumptions:
     output:
         report(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import ippo, mappo, qmix
 from .base import VictimPolicy
-from .recurrent import AGENTS, network_kind
+from .recurrent import AGENTS, gru_variant, network_kind, split_variant
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,14 @@ def rebuild_policy(algo: str, init_kwargs: dict, state_dict: dict) -> VictimPoli
     return policy.eval()
 
 
-__all__ = ["AGENTS", "ALGOS", "AlgoEntry", "VictimPolicy", "build_config", "network_kind", "rebuild_policy"]
+__all__ = [
+    "AGENTS",
+    "ALGOS",
+    "AlgoEntry",
+    "VictimPolicy",
+    "build_config",
+    "gru_variant",
+    "network_kind",
+    "rebuild_policy",
+    "split_variant",
+]

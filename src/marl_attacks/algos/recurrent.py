@@ -39,6 +39,23 @@ from .base import mask_scores
 AGENTS = ("mlp", "gru")
 #: hyperparameters that only a GRU agent reads (QMIX/VDN's replayed sequences)
 GRU_ONLY = ("seq_len", "burn_in")
+#: suffix of the victim name of an algorithm's GRU variant: ``mappo-gru`` is ``algos.mappo`` with
+#: ``agent: gru`` (the victim-memory ablation's second victim). The name, not the algorithm, is what
+#: its paths, seeds and evaluation rows carry, so a feed-forward victim's are unchanged
+GRU_VARIANT = "-gru"
+
+
+def gru_variant(algo: str) -> str:
+    """The victim name of ``algo``'s GRU variant."""
+    return algo + GRU_VARIANT
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """``(algorithm, agent network the name sets or None)`` of a victim name:
+    ``mappo-gru`` -> ``("mappo", "gru")``, ``mappo`` -> ``("mappo", None)``."""
+    if name.endswith(GRU_VARIANT):
+        return name[: -len(GRU_VARIANT)], "gru"
+    return name, None
 
 
 def check_agent(agent: str) -> None:

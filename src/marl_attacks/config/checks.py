@@ -275,6 +275,7 @@ def check_ablations(config: dict) -> None:
                 raise ConfigError(
                     f"config key 'ablations.pgd_steps.attacks': '{attack}' has no pgd_steps hyperparameter to vary"
                 )
+    check_victim_memory(config)
     # each n other than fit.<arch>.n_samples is an extra fit, which must find n samples in the pool
     pool = config["collect"]["n_samples"]
     for arch in ablation_archs(config):
@@ -283,6 +284,24 @@ def check_ablations(config: dict) -> None:
                 raise ConfigError(
                     f"config key 'ablations.samples.n_samples': {n} is more than the pool of "
                     f"collect.n_samples = {pool}; raise collect.n_samples"
+                )
+
+
+def check_victim_memory(config: dict) -> None:
+    """The victim-memory ablation compares each feed-forward victim of its envs with the GRU variant
+    of its algorithm (``mappo-gru``): the config's victims there must be feed-forward."""
+    from ..algos import build_config
+
+    block = config["ablations"].get("victim_memory")
+    if block is None:
+        return
+    algos = block.get("algos", attacked_algos(config))
+    for env in block["envs"]:
+        for algo in algos:
+            if fits(config, env, algo) and build_config(algo, algo_params(config, env, algo)).agent != "mlp":
+                raise ConfigError(
+                    f"config key 'ablations.victim_memory.algos': {algo} on {env} already has agent: gru; "
+                    f"the ablation compares a feed-forward victim (agent: mlp) with its GRU variant"
                 )
 
 

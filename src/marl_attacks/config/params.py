@@ -22,16 +22,24 @@ def env_action_type(config: dict, env: str) -> str:
 
 
 def fits(config: dict, env: str, algo: str) -> bool:
-    """Whether ``algo`` can act in ``env`` as configured (e.g. QMIX needs discrete actions)."""
-    from ..algos import ALGOS
+    """Whether ``algo`` (or a victim variant of it, ``mappo-gru``) can act in ``env`` as configured
+    (e.g. QMIX needs discrete actions)."""
+    from ..algos import ALGOS, split_variant
 
-    return env_action_type(config, env) in ALGOS[algo].action_types
+    return env_action_type(config, env) in ALGOS[split_variant(algo)[0]].action_types
 
 
 def attacked_algos(config: dict) -> list[str]:
     """Algorithms whose victims the evaluation attacks (``evaluate.algos``; default: every one
     under ``algos``). The others are trained (or taken from the zoo) and scored only."""
     return list(config["evaluate"].get("algos", config["algos"]))
+
+
+def gru_variant(algo: str) -> str:
+    """The victim name of ``algo``'s GRU variant (``mappo-gru``), the victim-memory ablation's other victim."""
+    from ..algos import gru_variant as name
+
+    return name(algo)
 
 
 def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
@@ -77,10 +85,14 @@ def env_params(config: dict, env: str, rollout: bool = False) -> dict:
 
 
 def algo_params(config: dict, env: str, algo: str) -> dict:
-    """Hyperparameters of ``algo`` with the env's overrides (``envs.<env>.train.<algo>``) applied."""
+    """Hyperparameters of ``algo`` with the env's overrides (``envs.<env>.train.<algo>``) applied. For
+    a GRU variant (``mappo-gru``, the victim-memory ablation's): its algorithm's, with ``agent: gru``."""
+    from ..algos import split_variant
+
+    algo, agent = split_variant(algo)
     merged = copy.deepcopy(config["algos"][algo])
     merged.update(config["envs"][env].get("train", {}).get(algo, {}))
-    return merged
+    return merged if agent is None else {**merged, "agent": agent}
 
 
 def eval_params(config: dict, env: str) -> dict:
@@ -317,9 +329,12 @@ def expected_inputs(config: dict, env: str, algo: str, seed: int) -> dict:
     ``{"policy": {"config", "seed"}, "samples": {...}, "align": {arch: {...}}}``,
     with an f_theta for each architecture the configured attacks need.
     """
+    from ..algos import split_variant
+
     base = config["seed"]
     env_p = env_params(config, env, rollout=True)
-    policy = lineage.policy_block(env_p, algo, algo_params(config, env, algo), seed)
+    # the block names the algorithm (``mappo``); a variant's seeds derive from its own name (``mappo-gru``)
+    policy = lineage.policy_block(env_p, split_variant(algo)[0], algo_params(config, env, algo), seed)
     samples = lineage.samples_block(env_p, config["collect"], config_hash(policy))
     align = {
         arch: {

@@ -6,16 +6,21 @@
   (the registry's targeted attacks, :func:`~marl_attacks.attacks.selection_pairs`)
 * :func:`plot_ablation` -> ``ablation_samples``, ``ablation_pgd_steps``, ``ablation_n_attacked``
   (an ablation's own summary)
+* :func:`plot_victim_memory` -> ``ablation_victim_memory``: feed-forward vs GRU victims under the
+  same attacks (the victim_memory ablation's summary; its data: :func:`memory_rows`)
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from ..attacks import ATTACKS, derived, in_figure, selection_pairs
+from ..algos import split_variant
+from ..attacks import ATTACKS, derived, in_figure, label, selection_pairs
 from .plotting import (
     DROP_LABEL,
     EPS_LABEL,
+    color,
     draw_bars,
     draw_line,
     env_algo_panels,
@@ -151,3 +156,66 @@ def plot_ablation(summary: pd.DataFrame, ablation: str, stem: str, caption: str 
             if k % cols == 0:
                 mse_ax.set_ylabel(r"$f_\theta$ validation MSE" + "\n(mean over agents)")
     finish_figure(fig, axes, stem, caption, empty="" if panels else "no ablation rows")
+
+
+#: the victim-memory figure's two victims: agent network (the ablation rows' ``value``) -> legend, hatch
+NETWORKS = {"mlp": ("feed-forward victim (MLP)", None), "gru": ("recurrent victim (GRU)", "///")}
+
+
+def memory_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """The bars of the victim-memory figure from its ablation's summary: one row per env x algorithm x
+    eps x attack x ``network`` (the victim's agent network, ``mlp`` or ``gru``: the rows' ``value``),
+    every agent attacked, with the % drop of that victim's IQM return vs *its own* benign team and its
+    paired CI (the summary's, per victim name: ``mappo`` and ``mappo-gru`` are two victims), and its
+    ``benign_iqm``. ``algo`` is the algorithm (``mappo`` for both). The noises Max-Noise is picked
+    from are left out (inputs, not compared)."""
+    full = full_team(summary)
+    attacked = full[full.attack != "benign"]
+    inputs = {b for name, bases in derived().items() if name in set(attacked.attack) for b in bases}
+    out = attacked[~attacked.attack.isin(inputs)].assign(
+        algo=lambda d: d.algo.map(lambda a: split_variant(a)[0]), network=lambda d: d["value"].astype(str)
+    )
+    cols = ["env", "algo", "eps", "attack", "network", "drop_pct", "drop_ci_low", "drop_ci_high", "benign_iqm"]
+    return out[cols].sort_values(["algo", "env", "eps", "attack", "network"]).reset_index(drop=True)
+
+
+def plot_victim_memory(summary: pd.DataFrame, stem: str, caption: str = "", competence: dict | None = None) -> None:
+    """% drop of each attack on the feed-forward victim and on its GRU variant (hatched), side by
+    side, 95% CI error bars; one panel per env x algo x eps, its title giving both benign IQMs.
+    ``competence`` marks panels whose feed-forward victims fail their threshold (the victims table
+    scores those, not the GRU variants)."""
+    plt, _ = pyplot()
+    rows = memory_rows(summary)
+    keys = rows[["algo", "env", "eps"]].drop_duplicates()
+    panels = [(e, a, eps) for a, e, eps in keys.itertuples(index=False)]
+    fig, axes, cols = panel_grid(plt, panels, width=4.4, height=3.2)
+    for k, (ax, (env, algo, eps)) in enumerate(zip(axes, panels)):
+        here = rows[(rows.env == env) & (rows.algo == algo) & (rows.eps == eps)]
+        attacks = [a for a in ATTACKS if a in set(here.attack)]
+        benign = here.groupby("network").benign_iqm.first()
+        for j, (network, (_, hatch)) in enumerate(NETWORKS.items()):
+            d = here[here.network == network].set_index("attack").reindex(attacks)
+            err = np.vstack([(d.drop_pct - d.drop_ci_low).clip(lower=0), (d.drop_ci_high - d.drop_pct).clip(lower=0)])
+            ax.bar(
+                np.arange(len(attacks)) + (j - 0.5) * 0.4,
+                d.drop_pct,
+                0.4,
+                yerr=err,
+                capsize=2,
+                color=[color(a) for a in attacks],
+                hatch=hatch,
+                edgecolor="0.2",
+                lw=0.5,
+                error_kw={"lw": 0.8},
+            )
+        ax.set_xticks(np.arange(len(attacks)))
+        ax.set_xticklabels([label(a) for a in attacks], rotation=30, ha="right", rotation_mode="anchor")
+        ax.axhline(0, color="black", lw=0.8)
+        no_drop_note(ax, here)
+        iqms = ", ".join(f"{n.upper()} {benign[n]:.3g}" for n in NETWORKS if n in benign)
+        ax.set_title(env_title(env, algo, competence, f", $\\epsilon$ = {eps:g}") + f"\nbenign IQM: {iqms}")
+        if k % cols == 0:
+            ax.set_ylabel(DROP_LABEL)
+        for name, hatch in NETWORKS.values():  # the legend: one entry per victim kind (bars' colours are attacks)
+            ax.bar([0], [0], 0.4, color="white", edgecolor="0.2", hatch=hatch, lw=0.5, label=name)
+    finish_figure(fig, axes, stem, caption, empty="" if panels else "no victim-memory rows")

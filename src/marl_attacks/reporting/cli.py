@@ -107,7 +107,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--summary",
         required=True,
-        help="summary.csv (an ablation's for ablation_samples, ablation_pgd_steps, ablation_n_attacked)",
+        help="summary.csv (an ablation's for ablation_samples, ablation_pgd_steps, ablation_n_attacked, "
+        "ablation_victim_memory)",
     )
     f.add_argument("--kind", default="return_vs_eps", choices=list(FIGURES))
     f.add_argument("--stem", required=True, help="output path without extension")

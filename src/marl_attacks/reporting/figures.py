@@ -7,6 +7,7 @@ One function per figure, each writing ``<stem>.pdf`` and ``<stem>.png``:
 * :func:`~.ablation_figures.plot_architecture` -> ``ablation_architecture``: % drop of Align per f_theta
 * :func:`~.ablation_figures.plot_selection` -> ``ablation_selection``: f_theta-targeted vs random agents
 * :func:`~.ablation_figures.plot_ablation` -> ``ablation_samples``, ``ablation_pgd_steps``, ``ablation_n_attacked``
+* :func:`~.ablation_figures.plot_victim_memory` -> ``ablation_victim_memory``: feed-forward vs GRU victims
 
 :data:`FIGURES` names them all; :func:`draw_figure` draws one from a summary CSV (the workflow's
 ``figure_*`` jobs, ``python -m marl_attacks report figure ...``). Every figure has one panel per
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..attacks import in_figure, label
-from .ablation_figures import ABLATION_AXES, plot_ablation, plot_architecture, plot_selection
+from .ablation_figures import ABLATION_AXES, plot_ablation, plot_architecture, plot_selection, plot_victim_memory
 from .plotting import (
     color,
     draw_line,
@@ -115,6 +116,7 @@ FIGURES: dict[str, Callable] = {
     "ablation_samples": plot_ablation,
     "ablation_pgd_steps": plot_ablation,
     "ablation_n_attacked": plot_ablation,
+    "ablation_victim_memory": plot_victim_memory,
 }
 
 

@@ -24,7 +24,9 @@ def victim_parser(doc: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", default="config/config.yaml", help="the workflow config the job's params come from")
     p.add_argument("--env", required=True)
-    p.add_argument("--algo", required=True)
+    p.add_argument(
+        "--algo", required=True, help="an algorithm, or its GRU variant <algo>-gru (ablations.victim_memory)"
+    )
     p.add_argument("--seed", type=int, required=True, help="victim seed")
     p.add_argument("--threads", type=int, default=None)
     return p

@@ -8,7 +8,11 @@ whose victims take part, the eps, the episodes and the attacks of each):
 * ``pgd_steps``: each attack with K PGD steps (its ``pgd_steps`` hyperparameter),
   for every K of the grid;
 * ``n_attacked``: each attack on m = 1 .. n agents (m at random per episode, the
-  same agents for every attack; targeted attacks choose their own m).
+  same agents for every attack; targeted attacks choose their own m);
+* ``victim_memory``: each attack on every agent, once per victim: the workflow runs
+  it on each feed-forward victim of its envs and on the GRU variant of its algorithm
+  (``<algo>-gru``: the same hyperparameters and budget with ``agent: gru``, its own
+  policy, samples and f_theta), so both meet the same attacks, eps and episodes.
 
 The architecture and agent-selection ablations need no extra run: they compare
 attacks of the main evaluation (Align per f_theta; ``targeted-*`` vs their
@@ -17,8 +21,9 @@ random-choice versions at ``n_attacked`` < n).
 Every configuration reuses :func:`marl_attacks.stages.evaluate.evaluate`, so episodes
 are the main evaluation's first ``episodes`` env seeds and the rows follow its
 data contract, plus ``value`` (the ablated setting; empty for the benign rows,
-run once per job) and, for ``samples``, ``val_mse`` (f_theta's mean validation
-MSE over agents). By hand::
+run once per job, except for ``victim_memory``, whose setting is the victim's own
+agent network, ``mlp`` or ``gru``, on every row) and, for ``samples``, ``val_mse``
+(f_theta's mean validation MSE over agents). By hand::
 
     python -m marl_attacks ablations --config config/config.yaml --ablation pgd_steps \\
         --env vmas-navigation --algo mappo --seed 0 --policy zoo/paper/vmas-navigation/mappo/seed0/policy.pt \\
@@ -44,7 +49,7 @@ from . import victim_parser
 from .evaluate import evaluate
 
 #: ablation -> what its grid sets (the config key of the grid)
-ABLATIONS = {"samples": "n_samples", "pgd_steps": "pgd_steps", "n_attacked": None}
+ABLATIONS = {"samples": "n_samples", "pgd_steps": "pgd_steps", "n_attacked": None, "victim_memory": None}
 
 
 def with_bases(attacks: list[str]) -> list[str]:
@@ -90,8 +95,12 @@ def evaluate_ablation(
         frames.append(rows)
         return rows
 
-    run(float("nan"), ["benign"], {}, attack_params)
-    if ablation == "samples":
+    # the victim-memory ablation's setting is the victim itself: its benign team is one of the two compared
+    network = "gru" if policy.recurrent else "mlp"
+    run(network if ablation == "victim_memory" else float("nan"), ["benign"], {}, attack_params)
+    if ablation == "victim_memory":
+        run(network, attacks, align_models, attack_params)
+    elif ablation == "samples":
         for n in block["n_samples"]:
             models = {arch: align_models[paths.align_key(arch, n)] for arch in {arch_of(a) for a in attacks} if arch}
             rows = run(n, attacks, models, attack_params)

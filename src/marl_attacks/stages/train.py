@@ -17,7 +17,7 @@ from dataclasses import asdict
 import pandas as pd
 
 from .. import config as cfgmod
-from ..algos import ALGOS, build_config
+from ..algos import ALGOS, build_config, split_variant
 from ..algos.common import Checkpointer
 from ..envs import make_env
 from ..io import config_hash, save_artifact, write_csv
@@ -31,8 +31,9 @@ def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = 
     set_threads(threads)
     dev = resolve_device(params["device"])
     env, victim = params["env_block"], params["victim"]
-    algo, seed = victim["algo"], victim["seed"]
-    job_seed = policy_seed(params["base_seed"], victim["env"], algo, seed)
+    # a GRU variant (``mappo-gru``) is its algorithm with agent: gru (in algo_cfg); its seed comes from its name
+    algo, seed = split_variant(victim["algo"])[0], victim["seed"]
+    job_seed = policy_seed(params["base_seed"], victim["env"], victim["algo"], seed)
     seed_everything(job_seed)
     hp = build_config(algo, params["algo_cfg"])
     e = make_env(
@@ -69,7 +70,7 @@ def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = 
     write_csv(curve_out, pd.DataFrame(curve))
     ckpt.remove()
     print(
-        f"trained {algo} on {env['name']} seed {seed}: {curve[-1]['env_steps']} steps in {wall:.1f}s "
+        f"trained {victim['algo']} on {env['name']} seed {seed}: {curve[-1]['env_steps']} steps in {wall:.1f}s "
         f"({curve[-1]['env_steps'] / max(wall, 1e-9):.0f} steps/s)"
     )
 
