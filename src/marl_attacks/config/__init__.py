@@ -36,6 +36,7 @@ from .params import (
     victim_id,
     victim_pairs,
     victims_table_params,
+    win_envs,
     zoo_dir,
 )
 
@@ -77,5 +78,6 @@ __all__ = [
     "victim_id",
     "victim_pairs",
     "victims_table_params",
+    "win_envs",
     "zoo_dir",
 ]

@@ -91,12 +91,18 @@ def check(config: dict) -> None:
     from ..algos.base import VICTIM_ACTIONS
     from ..alignment import ALIGN_MODELS, FitConfig
     from ..attacks import ATTACKS, attack_kwargs
-    from ..envs import ENVS, backends
+    from ..envs import ENVS, backends, missing_extra
 
     check_schema(config)
     for env in config["envs"]:
         if env not in ENVS:
             raise ConfigError(f"config key 'envs': unknown env '{env}'; allowed: {sorted(ENVS)}")
+        extra = missing_extra(env)
+        if extra is not None:  # e.g. an SMAX map without jaxmarl: say so before any job starts
+            raise ConfigError(
+                f"config key 'envs.{env}': env '{env}' needs the optional extra '{extra}' "
+                f"({ENVS[env].module} is not installed); install it with pip install -e '.[{extra}]'"
+            )
         mode = victim_actions(config, env)
         if mode not in VICTIM_ACTIONS:  # the schema says so too; this is the package's own list
             raise ConfigError(
