@@ -51,6 +51,8 @@ rule all:
         paths.table(RUN, "claims_by_eps", "csv"),
         paths.summary(RUN),
         paths.marl_eval(RUN),
+        # envs that report wins (SMAX): their win rates vs eps
+        expand(paths.figure(RUN, "win_rate_vs_eps", "{ext}"), ext=["pdf", "png"]) if mac.win_envs(config) else [],
 
 
 rule victims:

@@ -19,6 +19,10 @@ def _pins(lines):
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     py_pins = _pins(project["dependencies"])
+    extras = {k: _pins(v) for k, v in project["optional-dependencies"].items()}
+    assert extras["smax"] and not set(extras["smax"]) & set(py_pins)
+    for pins in extras.values():  # the conda environment is the full one: every extra too
+        py_pins |= pins
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
     conda_pins = _pins(pip_block)
@@ -28,6 +32,7 @@ def test_environment_yml_matches_pyproject():
 
 def test_every_dependency_is_pinned():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    unpinned = [d for d in project["dependencies"] if "==" not in d]
+    deps = project["dependencies"] + [d for extra in project["optional-dependencies"].values() for d in extra]
+    unpinned = [d for d in deps if "==" not in d]
     assert not unpinned
     assert "torch==2.13.0" in project["dependencies"]

@@ -16,6 +16,9 @@ except mac.ConfigError as exc:
     raise WorkflowError(f"invalid config: {exc}")
 
 RUN = config["run"]
+# jobs on SMAX envs compile SMAX's step with jax (a minute per job on a CPU); a shared cache of the
+# compiled code makes every later job of the same map and batch size start in seconds
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.abspath(".snakemake/jax-cache"))
 TABLE_EXTS = ["csv", "md", "tex"]
 VICTIM = paths.victim()  # {env}/{algo}/seed{seed}, the wildcards of every per-victim job
 

@@ -134,6 +134,30 @@ rule figure_episode_length:
         "../scripts/figure_episode_length.py"
 
 
+rule figure_win_rate_vs_eps:
+    # envs that report wins (SMAX); in the default target only where the config has one
+    input:
+        summary=paths.summary(RUN),
+        victims=paths.table(RUN, "victims", "csv"),  # panel titles say where victims fail
+    output:
+        pdf=paths.figure(RUN, "win_rate_vs_eps", "pdf"),
+        png=report(
+            paths.figure(RUN, "win_rate_vs_eps", "png"), caption="../report/win_rate_vs_eps.rst", category="Figures"
+        ),
+    log:
+        paths.log(RUN, "report", "win_rate_vs_eps"),
+    benchmark:
+        paths.benchmark(RUN, "report", "win_rate_vs_eps")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    message:
+        "Figure: win rate vs eps"
+    script:
+        "../scripts/figure_win_rate_vs_eps.py"
+
+
 rule figure_ablation_architecture:
     input:
         summary=paths.summary(RUN),

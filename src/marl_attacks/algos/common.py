@@ -90,30 +90,40 @@ def gae(
 
 
 class EpisodeTracker:
-    """Accumulates team returns of the parallel episodes and reports finished ones."""
+    """Accumulates team returns of the parallel episodes and reports finished ones (and their win
+    rate where the env reports wins: ``update``'s ``win``)."""
 
     def __init__(self, num_envs: int, device: torch.device):
         self.ret = torch.zeros(num_envs, device=device)
         self.len = torch.zeros(num_envs, device=device)
         self.finished_returns: list[float] = []
         self.finished_lengths: list[float] = []
+        self.finished_wins: list[bool] | None = None  # a list once a step reports wins
 
     def restart(self) -> None:
         """Forget the episodes in flight (all envs were reset at a segment boundary)."""
         self.ret.zero_()
         self.len.zero_()
 
-    def update(self, reward: torch.Tensor, done: torch.Tensor) -> None:
+    def update(self, reward: torch.Tensor, done: torch.Tensor, win: torch.Tensor | None = None) -> None:
         self.ret += reward
         self.len += 1
+        if win is not None and self.finished_wins is None:
+            self.finished_wins = []
         if done.any():
             self.finished_returns += self.ret[done].tolist()
             self.finished_lengths += self.len[done].tolist()
+            if win is not None:  # a win is decided on the episode's last step
+                self.finished_wins += win[done].tolist()
             self.ret[done] = 0
             self.len[done] = 0
 
     def curve_row(self, update: int, env_steps: int, start: float, **stats) -> dict:
         """One training-curve row: the episodes finished since the last row, plus ``stats``."""
+        wins = self.finished_wins
+        win_rate = {} if wins is None else {"win_rate": sum(wins) / len(wins) if wins else float("nan")}
+        if wins is not None:
+            self.finished_wins = []
         ep_ret, ep_len, n_eps = self.pop()
         return dict(
             update=update,
@@ -122,6 +132,7 @@ class EpisodeTracker:
             episodes=n_eps,
             episode_return=ep_ret,
             episode_length=ep_len,
+            **win_rate,
             **stats,
         )
 

@@ -302,7 +302,7 @@ def train(
                         reward, step.truncated.unsqueeze(-1), critic(step.final_obs), cfg.gamma
                     )
                 buf_rew[t], buf_done[t] = reward, done.float().unsqueeze(-1)
-                tracker.update(step.reward, done)
+                tracker.update(step.reward, done, step.win)
                 obs = step.obs
             adv, ret = gae(buf_rew, buf_val, buf_done, critic(obs), cfg.gamma, cfg.gae_lambda)
 

@@ -320,7 +320,7 @@ def train(
                     reward_stats.update(reward.view(-1, 1))
                 if normalise_state:
                     state_stats.update(obs.flatten(1))
-                tracker.update(step.reward, step.terminated | step.truncated)
+                tracker.update(step.reward, step.terminated | step.truncated, step.win)
                 obs = step.obs
 
         stats = {"epsilon": eps}

@@ -37,6 +37,7 @@ from .params import (
     victim_id,
     victim_pairs,
     victims_table_params,
+    win_envs,
     zoo_dir,
 )
 
@@ -79,5 +80,6 @@ __all__ = [
     "victim_id",
     "victim_pairs",
     "victims_table_params",
+    "win_envs",
     "zoo_dir",
 ]

@@ -94,13 +94,19 @@ def check(config: dict) -> None:
     from ..algos.recurrent import GRU_ONLY
     from ..alignment import ALIGN_MODELS, FitConfig
     from ..attacks import ATTACKS, attack_kwargs
-    from ..envs import ENVS, backends
+    from ..envs import ENVS, backends, missing_extra
 
     check_schema(config)
     check_protocol(config)  # first: the grids below read it
     for env in config["envs"]:
         if env not in ENVS:
             raise ConfigError(f"config key 'envs': unknown env '{env}'; allowed: {sorted(ENVS)}")
+        extra = missing_extra(env)
+        if extra is not None:  # e.g. an SMAX map without jaxmarl: say so before any job starts
+            raise ConfigError(
+                f"config key 'envs.{env}': env '{env}' needs the optional extra '{extra}' "
+                f"({ENVS[env].module} is not installed); install it with pip install -e '.[{extra}]'"
+            )
         mode = victim_actions(config, env)
         if mode not in VICTIM_ACTIONS:  # the schema says so too; this is the package's own list
             raise ConfigError(

@@ -60,6 +60,13 @@ def victim_pairs(config: dict) -> tuple[list[tuple[str, str]], list[str]]:
     return pairs, notes
 
 
+def win_envs(config: dict) -> list[str]:
+    """The config's envs whose episodes report a win (SMAX): the win-rate figure is drawn for them."""
+    from ..envs import ENVS
+
+    return [env for env in config["envs"] if env in ENVS and ENVS[env].win]
+
+
 def needed_archs(config: dict, env: str | None = None) -> list[str]:
     """f_theta architectures the main evaluation of ``env`` needs (its own attack list where
     ``envs.<env>.evaluate.attacks`` overrides it); without ``env``, those of any env."""

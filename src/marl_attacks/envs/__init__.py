@@ -7,11 +7,13 @@ Config example (``envs:`` block)::
       kwargs: {n_agents: 3}
 
 Families: VMAS (``vmas_env``, vectorized in torch), MPE (``mpe_env``), Level-Based
-Foraging (``lbf_env``) and the Multi-Robot Warehouse (``rware_env``); the last
-three are stepped instance by instance in one process. LBF and RWARE also have a ``batched``
+Foraging (``lbf_env``), the Multi-Robot Warehouse (``rware_env``) and SMAX (``smax_env``,
+JaxMARL's StarCraft micromanagement in JAX, vmapped; the optional extra ``smax``). MPE, LBF and
+RWARE are stepped instance by instance in one process. LBF and RWARE also have a ``batched``
 backend (``lbf_batched``, ``rware_batched``: all episodes at once on arrays, tested equal to
-``lbf_env`` and ``rware_env``), chosen per env with ``backend: batched`` in the config. SMAC is not available:
-the StarCraft II binary cannot be installed here.
+``lbf_env`` and ``rware_env``), chosen per env with ``backend: batched`` in the config. SMAC itself
+is not available: the StarCraft II binary cannot be installed here; SMAX is a re-implementation
+with its own dynamics.
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ def _rware(task: str) -> Callable[..., BatchedEnv]:
     return partial(RwareEnv, task)
 
 
+def _smax(map_name: str) -> Callable[..., BatchedEnv]:
+    from .smax_env import SmaxEnv
+
+    return partial(SmaxEnv, map_name)
+
+
 # The paper uses 10 LBF and 6 RWARE tasks without listing them here; these are
 # the EPyMARL benchmark's LBF tasks (Papoudakis et al. 2021) plus 8x8-2p-3f, the
 # tasks of the authors' code (src/adv.py, per_env_infected: Foraging-2s-8x8-3p-2f(-coop),
@@ -80,6 +88,28 @@ LBF_TASKS = [
     "2s-10x10-4p-2f-coop",
 ]
 RWARE_TASKS = ["tiny-2ag", "tiny-4ag", "small-4ag", "tiny-2ag-hard", "tiny-4ag-hard", "small-4ag-hard"]
+# SMAX's maps (jaxmarl 0.2.0, MAP_NAME_TO_SCENARIO; tests/test_smax.py checks the list) -> the
+# agents the authors attack on the SMAC map of that name (their src/adv.py, per_env_infected).
+# SMAX's smacv2_<n>_units draw the unit types of both teams from all three races at once; the
+# authors' SMACv2 maps are one race each (protoss/terran/zerg_<n>_vs_<n>), with the same m for
+# every race, which is the m given here. SMAX has no 1c3s5z, MMM, MMM2, bane_vs_bane or
+# SMACv2 6_vs_5 (README, "SMAX").
+SMAX_MAPS: dict[str, tuple[int, ...]] = {
+    "3m": (),
+    "8m": (),
+    "2s3z": (),
+    "3s5z": (5, 6, 2, 3, 4),
+    "5m_vs_6m": (),
+    "10m_vs_11m": (2, 3, 4, 5),
+    "25m": (6, 8, 10, 13),
+    "27m_vs_30m": (7, 8, 11, 14),
+    "3s5z_vs_3s6z": (),
+    "3s_vs_5z": (),
+    "6h_vs_8z": (),
+    "smacv2_5_units": (2, 3),
+    "smacv2_10_units": (2, 3, 4, 5),
+    "smacv2_20_units": (5, 6, 8, 10),
+}
 
 
 def discrete(kwargs: dict) -> str:
@@ -102,10 +132,27 @@ class EnvEntry:
     action_type: Callable[[dict], str] = discrete  # action type from the adapter's kwargs (config checks)
     # an adapter proven equal to ``loader``'s that steps all episodes at once (backend "batched")
     batched: Callable[[], Callable[..., BatchedEnv]] | None = None
+    win: bool = False  # whether episodes report a win (evaluation rows' ``win``, the win-rate figure)
+    extra: str | None = None  # the optional pyproject extra the adapter needs (``smax``: jaxmarl)
+    module: str | None = None  # the module that extra installs (the config check looks for it)
+    authors_m: tuple[int, ...] = ()  # the agents the authors attack on this task (src/adv.py per_env_infected)
 
 
 def _entry(family: str, task: str, loader, label: str | None = None, action_type=discrete, batched=None) -> EnvEntry:
     return EnvEntry(loader, label or f"{family.upper()} {task}", family, task, action_type, batched)
+
+
+def _smax_entry(map_name: str, authors_m: tuple[int, ...]) -> EnvEntry:
+    return EnvEntry(
+        lambda: _smax(map_name),
+        f"SMAX {map_name}",
+        "smax",
+        map_name,
+        win=True,
+        extra="smax",
+        module="jaxmarl",
+        authors_m=authors_m,
+    )
 
 
 def _vmas_entry(scenario: str) -> EnvEntry:
@@ -128,6 +175,7 @@ ENVS: dict[str, EnvEntry] = {
         f"rware-{t}": _entry("rware", t, lambda t=t: _rware(t), batched=lambda t=t: _rware_batched(t))
         for t in RWARE_TASKS
     },
+    **{f"smax-{m}": _smax_entry(m, authors_m) for m, authors_m in SMAX_MAPS.items()},
 }
 
 
@@ -137,11 +185,28 @@ def env_label(name: str) -> str:
     return entry.label if entry else name
 
 
+def env_family(name: str) -> str:
+    """The benchmark family of env ``name`` (``lbf``, ``rware``, ``smax``, ``mpe``, ``vmas``); for
+    an unregistered name, what precedes its first ``-``."""
+    entry = ENVS.get(name)
+    return entry.family if entry else name.split("-", 1)[0]
+
+
 def action_type(name: str, kwargs: dict | None = None) -> str:
     """The action type env ``name`` will have with ``kwargs``, without building it (config checks)."""
     if name not in ENVS:
         raise KeyError(f"unknown env '{name}'; known envs: {', '.join(sorted(ENVS))}")
     return ENVS[name].action_type(kwargs or {})
+
+
+def missing_extra(name: str) -> str | None:
+    """The optional extra env ``name`` needs and this install lacks (``smax``), or None."""
+    import importlib.util
+
+    entry = ENVS[name]
+    if entry.module is None or importlib.util.find_spec(entry.module) is not None:
+        return None
+    return entry.extra
 
 
 def backends(name: str) -> list[str]:
@@ -169,6 +234,12 @@ def make_env(
     allowed = backends(name)
     if backend not in allowed:
         raise ValueError(f"env '{name}': backend {backend!r} is not available; allowed: {allowed}")
+    extra = missing_extra(name)
+    if extra is not None:
+        raise ImportError(
+            f"env '{name}' needs the optional extra '{extra}' ({entry.module} is not installed): "
+            f"pip install -e '.[{extra}]'"
+        )
     factory = entry.batched() if backend == "batched" else entry.loader()
     return factory(num_envs, torch.device(device), max_steps=max_steps, seed=seed, **(kwargs or {}))
 
@@ -177,12 +248,15 @@ __all__ = [
     "ENVS",
     "LBF_TASKS",
     "RWARE_TASKS",
+    "SMAX_MAPS",
     "BatchedEnv",
     "EnvEntry",
     "EnvSpec",
     "Step",
     "action_type",
     "backends",
+    "env_family",
     "env_label",
     "make_env",
+    "missing_extra",
 ]

@@ -1,7 +1,7 @@
 """The paper's claims on a run's evaluation rows: ``tables/{run}/claims.*`` and ``claims_by_eps.csv``.
 
 Each claim of :data:`CLAIMS` says an attack lowers the return more than a baseline on the same
-episodes; :func:`claims` tests it per env x algo x eps x m and pooled over envs, with paired
+episodes; :func:`claims` tests it per env x algo x eps x m and pooled over envs (and per benchmark family), with paired
 stratified bootstrap CIs (the summary's resamples, :mod:`.stats`); :func:`verdict` reads the CI
 (:data:`CLAIM_RULE`). :func:`table_claims` is the workflow's job (``config.claims_params``).
 """
@@ -13,15 +13,39 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..envs import env_label
+from ..envs import env_family, env_label
 from ..io import write_csv
 from .stats import PairedBootstrap, aligned, bootstrap_seed, iqm, layout, percent_drop, percentile_ci
 from .tables import competence, fmt_ci, write_table
 
 #: the pooled rows of the claims table (``env`` column): every env x algo, or only those whose
-#: victims all pass their competence threshold; and how the table names them
+#: victims all pass their competence threshold; and how the table names them. Runs with envs of
+#: more than one benchmark family also pool each family (:func:`family_pool`).
 OVERALL, OVERALL_COMPETENT = "overall", "overall-competent"
 POOLED_LABELS = {OVERALL: "all envs (mean)", OVERALL_COMPETENT: "competent victims (mean)"}
+FAMILY = "family:"
+
+
+def family_pool(family: str, competent: bool = False) -> str:
+    """The ``env`` of the pooled rows of one benchmark family: ``family:lbf``, ``family:lbf-competent``."""
+    return f"{FAMILY}{family}{'-competent' if competent else ''}"
+
+
+def pooled_label(env: str) -> str:
+    """How the table names a row's env: the paper's label, or the pool's (``LBF envs (mean)``)."""
+    if env in POOLED_LABELS:
+        return POOLED_LABELS[env]
+    if env.startswith(FAMILY):
+        family, competent = env[len(FAMILY) :].removesuffix("-competent"), env.endswith("-competent")
+        return f"{family.upper()} {'competent victims' if competent else 'envs'} (mean)"
+    return env_label(env)
+
+
+def _row_order(env: str) -> str:
+    """Sort key of a row's env: envs, then the family pools, then the overall pools."""
+    if env.startswith(FAMILY):
+        return "~0" + env
+    return {OVERALL: "~1", OVERALL_COMPETENT: "~2"}.get(env, env)
 
 
 @dataclass(frozen=True)
@@ -95,7 +119,9 @@ def _series(group: pd.DataFrame, pairing: dict, boot: PairedBootstrap, reps: int
 
 
 def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: dict | None = None) -> pd.DataFrame:
-    """Each claim of :data:`CLAIMS` per env x algo x eps x m, and overall (mean over env x algo).
+    """Each claim of :data:`CLAIMS` per env x algo x eps x m, overall (mean over env x algo) and,
+    where the run spans several benchmark families (:func:`~marl_attacks.envs.env_family`), per
+    family (rows ``family:<family>``, :func:`family_pool`).
 
     % drop of attack and baseline vs benign and their difference, with paired stratified
     bootstrap CIs (the same resampled episodes for benign, attack and baseline; strata:
@@ -135,17 +161,24 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: 
                 if competence is not None:
                     row.update(victims_competent=passed, victims=total)
                 out.append(row)
-                pooled.setdefault((k, eps, m_label), []).append((points, reps_by, total > 0 and passed == total))
+                competent = total > 0 and passed == total
+                pooled.setdefault((k, eps, m_label), []).append((points, reps_by, competent, env_family(env)))
     for (k, eps, m_label), items in sorted(pooled.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
         items = [it for it in items if np.isfinite(it[0]["diff"])]  # benign IQM 0: no % drop
         groups = {OVERALL: items}
         if competence is not None:
             groups[OVERALL_COMPETENT] = [it for it in items if it[2]]
+        families = sorted({it[3] for it in items})
+        for family in families if len(families) > 1 else []:  # one family: its pool is the overall one
+            of_family = [it for it in items if it[3] == family]
+            groups[family_pool(family)] = of_family
+            if competence is not None:
+                groups[family_pool(family, True)] = [it for it in of_family if it[2]]
         for name, group in groups.items():
             if not group:
                 continue
-            points = {q: float(np.mean([p[q] for p, _, _ in group])) for q in ("attack", "baseline", "diff")}
-            reps_by = {q: np.mean([r[q] for _, r, _ in group], axis=0) for q in ("attack", "baseline", "diff")}
+            points = {q: float(np.mean([it[0][q] for it in group])) for q in ("attack", "baseline", "diff")}
+            reps_by = {q: np.mean([it[1][q] for it in group], axis=0) for q in ("attack", "baseline", "diff")}
             row = _claim_row(CLAIMS[k], name, "all", eps, m_label, points, reps_by, ci)
             row["n_envs"] = len(group)
             out.append(row)
@@ -205,10 +238,9 @@ def table_claims(
         .reset_index()
     )
     table = full[np.isclose(full.eps, eps)].merge(counts, on=keys, how="left")
-    order = {OVERALL: "~", OVERALL_COMPETENT: "~~"}  # pooled rows last within each claim
     table = table.sort_values(["claim", "name", "n_attacked"], kind="stable")
-    table = (
-        table.assign(_env=table.env.map(lambda e: order.get(e, e)))
+    table = (  # pooled rows last within each claim: the families', then the overall ones
+        table.assign(_env=table.env.map(_row_order))
         .sort_values(["claim", "name", "n_attacked", "_env", "algo"], kind="stable")
         .drop(columns="_env")
         .reset_index(drop=True)
@@ -216,7 +248,7 @@ def table_claims(
     display = pd.DataFrame(
         {
             "claim": table.claim + ": " + table.name,
-            "env": [POOLED_LABELS[e] if e in POOLED_LABELS else env_label(e) for e in table.env],
+            "env": [pooled_label(e) for e in table.env],
             "algo": table.algo.str.upper(),
             **(
                 {
@@ -250,7 +282,8 @@ def table_claims(
         f"damaging of four random noises, picked per env, eps and m on the evaluation itself. "
         f"Verdict: {CLAIM_RULE.format(ci=ci)}. 'over the eps grid' counts the verdicts at every "
         "evaluated eps. "
-        "All envs (mean) = mean over env x algorithm"
+        "All envs (mean) = mean over env x algorithm; <family> envs (mean) = the same over one benchmark "
+        "family's envs, where the run has more than one family"
         + (
             "; competent victims (mean) = mean over the env x algorithm whose victims all pass their "
             "competence threshold (the victims table), the rows to read: attacks on victims that never "

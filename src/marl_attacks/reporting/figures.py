@@ -4,6 +4,7 @@ One function per figure, each writing ``<stem>.pdf`` and ``<stem>.png``:
 
 * :func:`plot_return_vs_eps` -> ``return_vs_eps``: IQM return vs eps (the paper's Figure 1)
 * :func:`plot_episode_length` -> ``episode_length``: % change in episode length vs eps
+* :func:`plot_win_rate_vs_eps` -> ``win_rate_vs_eps``: win rate vs eps, envs that report wins (SMAX)
 * :func:`~.ablation_figures.plot_architecture` -> ``ablation_architecture``: % drop of Align per f_theta
 * :func:`~.ablation_figures.plot_selection` -> ``ablation_selection``: f_theta-targeted vs random agents
 * :func:`~.ablation_figures.plot_ablation` -> ``ablation_samples``, ``ablation_pgd_steps``, ``ablation_n_attacked``
@@ -107,10 +108,45 @@ def plot_episode_length(summary: pd.DataFrame, stem: str, caption: str = "", com
     finish_figure(fig, axes, stem, caption)
 
 
+def plot_win_rate_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "", competence: dict | None = None) -> None:
+    """Win rate vs eps, one panel per env x algo whose env reports wins (SMAX), all agents
+    attacked, 95% CI bands; the attacks of :func:`plot_return_vs_eps`, benign dashed. A run
+    without such envs gets a figure saying so."""
+    plt, _ = pyplot()
+    full = full_team(summary)
+    if "win_rate" in full:
+        full = full[full.env.isin(set(full.env[full.win_rate.notna()]))]
+    else:
+        full = full.iloc[0:0]
+    attacks = [a for a in in_figure("eps_curves") if a in set(full.attack)]
+    panels = env_algo_panels(full)
+    fig, axes, cols = panel_grid(plt, panels)
+    for k, (ax, (env, algo)) in enumerate(zip(axes, panels)):
+        here = full[(full.env == env) & (full.algo == algo)]
+        eps_all = sorted(here[here.attack != "benign"].eps.unique())
+        for attack in attacks:
+            d = here[here.attack == attack].sort_values("eps")
+            if d.empty or not eps_all:
+                continue
+            if attack == "benign":
+                x = eps_span(eps_all)
+                ax.plot(x, [d.win_rate.iloc[0]] * 2, color=color(attack), ls="--", lw=1.6, label=label(attack))
+                ax.fill_between(x, d.win_ci_low.iloc[0], d.win_ci_high.iloc[0], color=color(attack), alpha=0.1, lw=0)
+                continue
+            draw_line(ax, d, "eps", "win_rate", "win_ci_low", "win_ci_high", attack)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(env_title(env, algo, competence))
+        eps_axis(ax, eps_all)
+        if k % cols == 0:
+            ax.set_ylabel("win rate")
+    finish_figure(fig, axes, stem, caption, empty="" if panels else "no env of this run reports wins")
+
+
 #: figure name -> the function drawing it (the ablations' take the ablation's name, see draw_figure)
 FIGURES: dict[str, Callable] = {
     "return_vs_eps": plot_return_vs_eps,
     "episode_length": plot_episode_length,
+    "win_rate_vs_eps": plot_win_rate_vs_eps,
     "ablation_architecture": plot_architecture,
     "ablation_selection": plot_selection,
     "ablation_samples": plot_ablation,

@@ -41,29 +41,46 @@ def fmt_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
 
 def table_main_drop(summary: pd.DataFrame, stem: str, params: dict) -> pd.DataFrame:
     """% drop in IQM return vs benign for each env x algo x attack at ``params["eps"]`` (all agents
-    attacked; ``config.main_drop_params``), one column per attack in the registry's order."""
+    attacked; ``config.main_drop_params``), one column per attack in the registry's order; where
+    an env reports wins (SMAX), a ``benign win rate`` column and each cell's win rate."""
     eps = params["eps"]
     full = summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
     at = full[np.isclose(full.eps, eps) & (full.attack != "benign")]
+    wins = "win_rate" in at and at.win_rate.notna().any()
     cells = at.assign(
         cell=[
-            f"{d:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(d) else "n/a (benign IQM 0)"
-            for d, lo, hi in zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high)
+            (f"{d:.1f} [{lo:.1f}, {hi:.1f}]" if np.isfinite(d) else "n/a (benign IQM 0)") + _win_cell(row)
+            for d, lo, hi, row in zip(at.drop_pct, at.drop_ci_low, at.drop_ci_high, at.itertuples())
         ]
     )
     table = cells.pivot_table(index=["env", "algo"], columns="attack", values="cell", aggfunc="first")
     order = [a for a in ATTACKS if a in table.columns and a != "benign"]
     # an env's own attack list (envs.<env>.evaluate.attacks) can leave attacks out there
     table = table[order].fillna("not run").reset_index()
-    write_table(table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked")
+    caption = f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked"
+    if wins:  # the benign team's win rate, and each attack's after its drop
+        benign = summary[summary.attack == "benign"].groupby(["env", "algo"]).first()
+        rates = [_win_cell(benign.loc[k], "") if k in benign.index else "" for k in zip(table.env, table.algo)]
+        table.insert(2, "benign win rate", rates)
+        caption += "; where the env reports wins, the win rate (95% bootstrap CI) benign and under each attack"
+    write_table(table, stem, caption)
     return table
+
+
+def _win_cell(row, prefix: str = "; win ") -> str:
+    """``; win 0.45 [0.30, 0.60]`` for a summary row with a win rate, else empty."""
+    rate = getattr(row, "win_rate", np.nan)
+    if rate is None or not np.isfinite(rate):
+        return ""
+    return f"{prefix}{rate:.2f} [{row.win_ci_low:.2f}, {row.win_ci_high:.2f}]"
 
 
 def table_victims(scores: list[str], stem: str, params: dict | None = None) -> pd.DataFrame:
     """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``) vs a
     uniform-random policy and its env's competence threshold (``params["thresholds"]``:
     ``config.victims_table_params``; ``passed`` is empty where the config sets none), with its
-    training cost."""
+    training cost; ``win_rate`` and ``random_win_rate`` where an env reports wins (empty
+    elsewhere; the columns appear only then)."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
     cols = [
         "env",
@@ -78,6 +95,9 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
         "random_return_mean",
         "episodes",
     ]
+    if any("win_rate" in r for r in rows):  # envs that report wins (SMAX): the win rates too
+        at = cols.index("random_return_mean") + 1
+        cols = cols[:at] + ["win_rate", "random_win_rate"] + cols[at:]
     frame = pd.DataFrame(rows).reindex(columns=cols)
     frame["victim_actions"] = frame.victim_actions.astype(object).fillna("greedy")  # scores made before the key
     frame.insert(6, "steps_per_s", (frame.train_steps / frame.train_seconds.clip(lower=1e-9)).round(0))
@@ -102,7 +122,8 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
         "episodes, and vs the env's competence threshold (config envs.<env>.threshold, its source: "
         "threshold_source); comparable = false where EPyMARL's own learner fails the task "
         "(epymarl_result; config envs.<env>.not_comparable): kept out of the pass rate and the claims; "
-        "training steps, wall time (s) and env-steps/s",
+        "training steps, wall time (s) and env-steps/s"
+        + ("; win rates (fraction of episodes won) of the victim and the random policy" if "win_rate" in frame else ""),
         display=display,
     )
     return frame

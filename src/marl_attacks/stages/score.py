@@ -25,7 +25,8 @@ from .evaluate import action_seeds, episode_seeds
 
 def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> dict:
     """IQM return of the victim (acting as ``env["victim_actions"]`` says) and of a uniform-random
-    policy on the eval seeds: the victim's episodes are the evaluation's benign ones."""
+    policy on the eval seeds, and both win rates where the env reports wins: the victim's
+    episodes are the evaluation's benign ones."""
     victim_actions = env["victim_actions"]
     e = make_env(
         env["name"],
@@ -41,11 +42,15 @@ def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> di
     )
     gen = torch.Generator().manual_seed(derive_seed(base_seed, "random-policy", env["name"]))
     rand = run_episodes(e, lambda obs, avail: e.random_actions(gen, avail), seeds)
+    wins = {}
+    if victim.win is not None:  # envs that report wins (SMAX): the win rates too
+        wins = {"win_rate": float(victim.win.float().mean()), "random_win_rate": float(rand.win.float().mean())}
     return {
         "return_iqm": iqm(victim.returns.numpy()),
         "return_mean": float(victim.returns.mean()),
         "random_return": iqm(rand.returns.numpy()),
         "random_return_mean": float(rand.returns.mean()),
+        **wins,
         "episodes": episodes,
         "victim_actions": victim_actions,
     }
