@@ -2,19 +2,16 @@
 
 Runs EPyMARL (uoe-agents/epymarl, from the directory given by ``--epymarl``, with the
 python given by ``--epymarl-python``) and ``python -m marl_attacks train`` + ``score`` on one
-task and algorithm per seed, both pinned to one core (``taskset -c --core``,
-``OMP_NUM_THREADS=1``; EPyMARL's main sets torch to one thread itself, ours gets
-``--threads 1``), one after the other. It then
+task and algorithm per seed, one after the other, pinned to one core (``taskset -c --core``,
+``OMP_NUM_THREADS=1``; EPyMARL sets torch to one thread, ours gets ``--threads 1``). It then
 
 * parses both learning curves: EPyMARL's sacred ``metrics.json`` (``return_mean``, the training
   episodes, and ``test_return_mean``, its evaluation, at ``t_env``), and our ``curve.csv``
   (``episode_return`` of the training episodes at ``env_steps``);
-* evaluates our final policy the way EPyMARL evaluates (MAPPO samples its policy: EPyMARL's
-  ``soft_policies`` selector samples in test mode too; QMIX acts greedily:
-  ``evaluation_epsilon`` 0) on ``test_nepisode`` episodes, with our score stage;
-* merges the rows into ``bench/epymarl_side_by_side.csv`` (long format, one row per logged
-  point), the per-run summary into ``bench/results.json`` (key ``epymarl_side_by_side``), and
-  redraws ``bench/epymarl_side_by_side.png`` from the whole CSV.
+* evaluates our final policy as EPyMARL evaluates (MAPPO samples: its ``soft_policies`` selector
+  samples in test mode too; QMIX is greedy: ``evaluation_epsilon`` 0), score stage, 100 episodes;
+* merges the rows into ``bench/epymarl_side_by_side.csv`` (one row per logged point), the
+  summary into ``bench/results.json`` (``epymarl_side_by_side``) and redraws the plot (``.png``).
 
 EPyMARL runs with its own defaults for the algorithm (``--config=mappo|qmix``,
 ``--env-config=gymma``): the authors' victims (AmineAndam04/black-box-marl,
@@ -24,14 +21,13 @@ task, ``t_max``, the seed, ``use_cuda=False`` and, where given, EPyMARL's test s
 training at EPyMARL's defaults). MAPPO keeps EPyMARL's ``runner=parallel`` with its 10 env
 processes (all on the one core); QMIX its ``runner=episode``.
 
-Our side is ``bench/epymarl_side_by_side.yaml`` with the run's budget written in, trained on
-the batched LBF / RWARE envs. Nothing here is imported by the package or by CI except the
-parsers, which import only the standard library (``tests/test_bench_epymarl.py``).
+Ours: ``bench/epymarl_side_by_side.yaml`` with the budget written in, batched LBF / RWARE envs.
+EPyMARL tests every ``test_interval`` steps while ``t_env <= t_max``, so its last test can fall
+short of ``t_max`` (recorded with its ``t_env``). CI imports only the parsers (standard library).
 
     python bench/epymarl_side_by_side.py --epymarl /work/epymarl \\
         --epymarl-python /work/epymarl-venv/bin/python --task lbf-2s-8x8-3p-2f --algo mappo \\
-        --seeds 0 --steps 500000
-    python bench/epymarl_side_by_side.py --plot-only
+        --seeds 0 --steps 500000          # then: --plot-only redraws from the CSV
 """
 
 from __future__ import annotations
@@ -265,6 +261,9 @@ def summarise(task: str, algo: str, seed: int, steps: int, epy: dict, ours: dict
             wall_s=round(ours_wall, 1),
         )
     )
+    # the uniform-random policy on our evaluation episodes, drawn as a flat reference line
+    random = ours["score"]["random_return_mean"]
+    rows += [dict(side="random", metric="test_return", env_steps=t, value=random, wall_s="") for t in (0, steps)]
     for r in rows:
         r.update(task=task, algo=algo, seed=seed)
     return summary, rows
@@ -291,18 +290,24 @@ def plot(path: Path = CSV, out: Path = PLOT) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     panels = sorted({(r["task"], r["algo"]) for r in rows})
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    ncols = min(2, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
     style = {
         ("epymarl", "train_return"): dict(color="tab:orange", ls="-", label="EPyMARL training"),
         ("epymarl", "test_return"): dict(color="tab:orange", ls="--", marker="o", ms=3, label="EPyMARL test"),
         ("ours", "train_return"): dict(color="tab:blue", ls="-", label="ours training"),
         ("ours", "test_return"): dict(color="tab:blue", ls="", marker="*", ms=11, label="ours test (final)"),
+        ("random", "test_return"): dict(color="gray", ls=":", label="uniform random"),
     }
-    for ax, (task, algo) in zip(axes[0], panels):
+    for ax, (task, algo) in zip(axes.flat, panels):
         for (side, metric), st in style.items():
             for seed in sorted({r["seed"] for r in rows}):
                 pts = [
@@ -315,28 +320,33 @@ def plot(path: Path = CSV, out: Path = PLOT) -> None:
                     ax.plot(*zip(*pts), **st)
                     st = {k: v for k, v in st.items() if k != "label"}
         ax.set_title(f"{task} {algo.upper()}", fontsize=10)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e3:g}k"))
         ax.set_xlabel("env steps")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("team return (mean per episode)")
+    for row in axes:
+        row[0].set_ylabel("team return (mean per episode)")
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
     print(f"wrote {out.relative_to(ROOT)}")
 
 
-def save_results(task: str, algo: str, seed: int, summary: dict) -> None:
+def save_results(task: str, algo: str, seed: int, summary: dict, cached: bool = False) -> None:
     sys.path.insert(0, str(BENCH))
     from _common import RESULTS, cpu_model, git_commit
 
     data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     block = data.setdefault("epymarl_side_by_side", {})
-    block[f"{task}/{algo}/seed{seed}"] = {
-        **summary,
-        "cpu": cpu_model(),
-        "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "git_commit": git_commit(),
-        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-    }
+    key = f"{task}/{algo}/seed{seed}"
+    # a summary redone from cached runs (--from-cache) keeps when and under what load they ran
+    when = {k: block.get(key, {}).get(k) for k in ("load_avg_1_5_15", "finished", "git_commit")}
+    if not cached or not all(when.values()):
+        when = {
+            "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "git_commit": git_commit(),
+        }
+    block[key] = {**summary, "cpu": cpu_model(), **when}
     tmp = RESULTS.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, RESULTS)
@@ -357,6 +367,7 @@ def main(argv=None) -> None:
     p.add_argument("--test-interval", type=int, help="EPyMARL's test_interval (and log_interval)")
     p.add_argument("--out", default=str(BENCH / "epymarl_runs"), help="run folders (git-ignored)")
     p.add_argument("--only", choices=["epymarl", "ours"], help="rerun one side, reusing the other's run folder")
+    p.add_argument("--from-cache", action="store_true", help="rerun neither side where its run folder has it")
     p.add_argument("--plot-only", action="store_true", help="redraw the plot from the CSV")
     a = p.parse_args(argv)
     if a.plot_only:
@@ -370,15 +381,16 @@ def main(argv=None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         cache = out / "runs.json"
         done = json.loads(cache.read_text()) if cache.exists() else {}
-        if a.only != "ours" or "epymarl" not in done:
+        cached = a.from_cache and {"epymarl", "ours"} <= set(done)
+        if not (a.from_cache and "epymarl" in done) and (a.only != "ours" or "epymarl" not in done):
             done["epymarl"] = run_epymarl(a, a.task, a.algo, seed, out / "epymarl")
             cache.write_text(json.dumps(done))
-        if a.only != "epymarl" or "ours" not in done:
+        if not (a.from_cache and "ours" in done) and (a.only != "epymarl" or "ours" not in done):
             done["ours"] = run_ours(a, a.task, a.algo, seed, out / "ours")
             cache.write_text(json.dumps(done))
         summary, rows = summarise(a.task, a.algo, seed, a.steps, done["epymarl"], done["ours"])
         merge_csv(rows)
-        save_results(a.task, a.algo, seed, summary)
+        save_results(a.task, a.algo, seed, summary, cached)
         print(json.dumps({k: v for k, v in summary.items() if not k.endswith("command")}, indent=1))
     plot()
 

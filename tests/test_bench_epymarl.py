@@ -111,6 +111,8 @@ def test_summary_compares_equal_steps_and_counts_epymarl_test_steps(bench, epyma
     assert summary["ours_train_steps_per_s"] == 2000.0
     ours_train = [r for r in rows if r["side"] == "ours" and r["metric"] == "train_return"]
     assert [(r["env_steps"], r["value"]) for r in ours_train] == [(10500, 0.2), (20500, 0.7)]
+    assert [(r["env_steps"], r["value"]) for r in rows if r["side"] == "random"] == [(0, 0.1), (20000, 0.1)]
+    assert [(r["env_steps"], r["value"]) for r in rows if r["side"] == "random"] == [(0, 0.1), (20000, 0.1)]
 
 
 def test_merge_csv_replaces_only_the_same_run(bench, tmp_path):
