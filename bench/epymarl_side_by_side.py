@@ -1,0 +1,399 @@
+"""EPyMARL itself vs our learners on the same task, seed and step budget (issue 16).
+
+Runs EPyMARL (uoe-agents/epymarl, from the directory given by ``--epymarl``, with the
+python given by ``--epymarl-python``) and ``python -m marl_attacks train`` + ``score`` on one
+task and algorithm per seed, one after the other, pinned to one core (``taskset -c --core``,
+``OMP_NUM_THREADS=1``; EPyMARL sets torch to one thread, ours gets ``--threads 1``). It then
+
+* parses both learning curves: EPyMARL's sacred ``metrics.json`` (``return_mean``, the training
+  episodes, and ``test_return_mean``, its evaluation, at ``t_env``), and our ``curve.csv``
+  (``episode_return`` of the training episodes at ``env_steps``);
+* evaluates our final policy as EPyMARL evaluates (MAPPO samples: its ``soft_policies`` selector
+  samples in test mode too; QMIX is greedy: ``evaluation_epsilon`` 0), score stage, 100 episodes;
+* merges the rows into ``bench/epymarl_side_by_side.csv`` (one row per logged point), the
+  summary into ``bench/results.json`` (``epymarl_side_by_side``) and redraws the plot (``.png``).
+
+EPyMARL runs with its own defaults for the algorithm (``--config=mappo|qmix``,
+``--env-config=gymma``): the authors' victims (AmineAndam04/black-box-marl,
+``src/config/algs/{mappo,qmix}.yaml``) use exactly these, so nothing is overridden but the
+task, ``t_max``, the seed, ``use_cuda=False`` and, where given, EPyMARL's test settings
+(``--test-nepisode``, ``--test-interval``; RWARE's 500-step test episodes cost as much as
+training at EPyMARL's defaults). MAPPO keeps EPyMARL's ``runner=parallel`` with its 10 env
+processes (all on the one core); QMIX its ``runner=episode``.
+
+Ours: ``bench/epymarl_side_by_side.yaml`` with the budget written in, batched LBF / RWARE envs.
+EPyMARL tests every ``test_interval`` steps while ``t_env <= t_max``, so its last test can fall
+short of ``t_max`` (recorded with its ``t_env``). CI imports only the parsers (standard library).
+
+    python bench/epymarl_side_by_side.py --epymarl /work/epymarl \\
+        --epymarl-python /work/epymarl-venv/bin/python --task lbf-2s-8x8-3p-2f --algo mappo \\
+        --seeds 0 --steps 500000          # then: --plot-only redraws from the CSV
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+CSV = BENCH / "epymarl_side_by_side.csv"
+PLOT = BENCH / "epymarl_side_by_side.png"
+BASE_CONFIG = BENCH / "epymarl_side_by_side.yaml"
+FIELDS = ["side", "task", "algo", "seed", "metric", "env_steps", "value", "wall_s"]
+
+# how EPyMARL evaluates each algorithm, which our score stage reproduces with victim_actions
+EVAL_MODE = {"mappo": "sample", "qmix": "greedy"}
+
+
+def epymarl_task(task: str) -> tuple[str, int]:
+    """Our env name -> EPyMARL's gymma ``env_args.key`` and ``time_limit`` (the paper's tasks)."""
+    family, _, rest = task.partition("-")
+    if family == "lbf":
+        return f"lbforaging:Foraging-{rest}-v3", 50
+    if family == "rware":
+        return f"rware:rware-{rest}-v2", 500
+    raise ValueError(f"no EPyMARL key for {task!r}: only lbf-* and rware-* tasks are mapped")
+
+
+# ---- parsers (standard library only: tested without EPyMARL or torch) ---------------------------
+
+
+def _scalar(v):
+    """sacred stores numpy scalars as ``{"py/object": "numpy.float64", "value": x}``."""
+    return float(v["value"]) if isinstance(v, dict) else float(v)
+
+
+def parse_epymarl_metrics(path: str | Path) -> dict[str, list[tuple[int, float, float]]]:
+    """sacred's ``metrics.json`` -> ``{metric: [(t_env, value, seconds since the first log)]}``
+    for ``return_mean``, ``test_return_mean`` and ``test_ep_length_mean`` (where logged)."""
+    from datetime import datetime
+
+    data = json.loads(Path(path).read_text())
+    stamps = [datetime.fromisoformat(t) for m in data.values() for t in m.get("timestamps", [])]
+    t0 = min(stamps) if stamps else None
+    out = {}
+    for key in ("return_mean", "test_return_mean", "test_ep_length_mean"):
+        if key not in data:
+            continue
+        m = data[key]
+        out[key] = [
+            (int(s), _scalar(v), (datetime.fromisoformat(ts) - t0).total_seconds())
+            for s, v, ts in zip(m["steps"], m["values"], m["timestamps"])
+        ]
+    return out
+
+
+def parse_epymarl_run(path: str | Path) -> dict:
+    """sacred's ``run.json``: status and wall seconds from start to stop."""
+    from datetime import datetime
+
+    run = json.loads(Path(path).read_text())
+    wall = None
+    if run.get("start_time") and run.get("stop_time"):
+        wall = (datetime.fromisoformat(run["stop_time"]) - datetime.fromisoformat(run["start_time"])).total_seconds()
+    return {"status": run.get("status"), "wall_s": wall}
+
+
+def parse_our_curve(path: str | Path) -> list[tuple[int, float, float, int]]:
+    """Our ``curve.csv`` -> ``[(env_steps, mean episode return, wall_s, episodes)]`` for the rows
+    in which episodes finished (rows without a finished episode carry no return)."""
+    rows = []
+    with open(path, newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["episode_return"] not in ("", None) and int(r["episodes"]) > 0:
+                rows.append((int(r["env_steps"]), float(r["episode_return"]), float(r["wall_s"]), int(r["episodes"])))
+    return rows
+
+
+def bin_curve(rows: list[tuple[int, float, float, int]], at: list[int]) -> list[tuple[int, float, float]]:
+    """Episode-weighted mean return of our rows in each window ``(at[i-1], at[i]]``, so our
+    curve is read at EPyMARL's logging steps; ``[(at[i], mean, wall_s at the window's end)]``."""
+    out, lo = [], 0
+    for hi in at:
+        window = [r for r in rows if lo < r[0] <= hi]
+        if window:
+            n = sum(r[3] for r in window)
+            out.append((hi, sum(r[1] * r[3] for r in window) / n, window[-1][2]))
+        lo = hi
+    return out
+
+
+def final_window_mean(points: list[tuple[int, float, float]], steps: int, frac: float = 0.1) -> float | None:
+    """Mean value over the last ``frac`` of the budget (points at ``t >= (1 - frac) steps``)."""
+    vals = [v for t, v, _ in points if t >= (1 - frac) * steps]
+    return statistics.fmean(vals) if vals else None
+
+
+# ---- running both sides --------------------------------------------------------------------------
+
+
+def _pinned(cmd: list[str], core: int | None) -> list[str]:
+    return (["taskset", "-c", str(core)] if core is not None else []) + cmd
+
+
+def _env(threads: int = 1) -> dict:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
+    key, time_limit = epymarl_task(task)
+    storage = out / "sacred"
+    out.mkdir(parents=True, exist_ok=True)
+    args = [
+        f"env_args.key={key}",
+        f"env_args.time_limit={time_limit}",
+        f"t_max={a.steps}",
+        f"seed={seed}",
+        "use_cuda=False",
+    ]
+    if a.test_nepisode:
+        args.append(f"test_nepisode={a.test_nepisode}")
+    if a.test_interval:
+        args += [f"test_interval={a.test_interval}", f"log_interval={a.test_interval}"]
+    cmd = [a.epymarl_python, "src/main.py", f"--config={algo}", "--env-config=gymma", "-F", str(storage), "with", *args]
+    print("EPyMARL:", " ".join(cmd), flush=True)
+    start = time.time()
+    with open(out / "epymarl.log", "w") as log:
+        subprocess.run(_pinned(cmd, a.core), cwd=a.epymarl, env=_env(), stdout=log, stderr=log, check=True)
+    wall = time.time() - start
+    run_dir = max((p for p in storage.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    metrics = parse_epymarl_metrics(run_dir / "metrics.json")
+    config = json.loads((run_dir / "config.json").read_text())
+    return {
+        "metrics": metrics,
+        "run": parse_epymarl_run(run_dir / "run.json"),
+        "process_wall_s": wall,
+        "test_nepisode": config["test_nepisode"],
+        "runner": config["runner"],
+        "batch_size_run": config["batch_size_run"],
+        "command": " ".join(cmd),
+    }
+
+
+def write_our_config(task: str, algo: str, steps: int, path: Path) -> None:
+    import yaml
+
+    cfg = yaml.safe_load(BASE_CONFIG.read_text())
+    env = cfg["envs"][task]
+    env.setdefault("train", {}).setdefault(algo, {})["total_steps"] = steps
+    env["victim_actions"] = EVAL_MODE[algo]
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+
+def run_ours(a, task: str, algo: str, seed: int, out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "config.yaml"
+    write_our_config(task, algo, a.steps, config)
+    common = ["--config", str(config), "--env", task, "--algo", algo, "--seed", str(seed), "--threads", "1"]
+    policy, curve, score = out / "policy.pt", out / "curve.csv", out / "score.json"
+    train = [sys.executable, "-m", "marl_attacks", "train", *common, "--policy", str(policy), "--curve", str(curve)]
+    print("ours:", " ".join(train), flush=True)
+    start = time.time()
+    with open(out / "ours_train.log", "w") as log:
+        subprocess.run(_pinned(train, a.core), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=True)
+    wall = time.time() - start
+    cmd = [sys.executable, "-m", "marl_attacks", "score", *common, "--policy", str(policy), "--out", str(score)]
+    with open(out / "ours_score.log", "w") as log:
+        subprocess.run(_pinned(cmd, a.core), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=True)
+    return {
+        "curve": parse_our_curve(curve),
+        "score": json.loads(score.read_text()),
+        "process_wall_s": wall,
+        "command": " ".join(train),
+    }
+
+
+def summarise(task: str, algo: str, seed: int, steps: int, epy: dict, ours: dict) -> tuple[dict, list[dict]]:
+    """One summary dict for results.json and the long-format CSV rows of both sides."""
+    m = epy["metrics"]
+    train_pts, test_pts = m.get("return_mean", []), m.get("test_return_mean", [])
+    at = [t for t, _, _ in train_pts]
+    ours_binned = bin_curve(ours["curve"], at + ([steps] if not at or at[-1] < steps else []))
+    # EPyMARL's env steps also include its evaluation episodes (no learning on them)
+    test_len = {t: v for t, v, _ in m.get("test_ep_length_mean", [])}
+    test_steps = sum(test_len.get(t, 0.0) * epy["test_nepisode"] for t, _, _ in test_pts)
+    epy_wall = epy["run"]["wall_s"] or epy["process_wall_s"]
+    ours_wall = ours["curve"][-1][2] if ours["curve"] else ours["process_wall_s"]
+    ours_steps = ours["score"]["train_steps"]
+    last_test = test_pts[-1] if test_pts else (None, None, None)
+    summary = {
+        "steps": steps,
+        "epymarl_t_env": at[-1] if at else None,
+        "epymarl_test_return_last": last_test[1],
+        "epymarl_test_return_last_t_env": last_test[0],
+        "epymarl_test_episodes": epy["test_nepisode"],
+        "ours_eval_return_mean": ours["score"]["return_mean"],
+        "ours_eval_return_iqm": ours["score"]["return_iqm"],
+        "ours_eval_episodes": ours["score"]["episodes"],
+        "eval_mode": EVAL_MODE[algo],
+        "random_return_mean": ours["score"]["random_return_mean"],
+        "epymarl_train_return_last10pct": final_window_mean(train_pts, steps),
+        "ours_train_return_last10pct": final_window_mean(ours_binned, steps),
+        "epymarl_wall_s": round(epy_wall, 1),
+        "epymarl_train_steps_per_s": round(at[-1] / epy_wall, 1) if at else None,
+        "epymarl_all_env_steps_per_s": round((at[-1] + test_steps) / epy_wall, 1) if at else None,
+        "ours_train_wall_s": round(ours_wall, 1),
+        "ours_train_steps_per_s": round(ours_steps / ours_wall, 1),
+        "epymarl_runner": f"{epy['runner']} x {epy['batch_size_run']}",
+        "epymarl_command": epy["command"],
+        "ours_command": ours["command"],
+    }
+    rows = []
+    for metric, pts in (("train_return", train_pts), ("test_return", test_pts)):
+        rows += [dict(side="epymarl", metric=metric, env_steps=t, value=v, wall_s=round(w, 1)) for t, v, w in pts]
+    rows += [dict(side="ours", metric="train_return", env_steps=t, value=v, wall_s=w) for t, v, w in ours_binned]
+    rows.append(
+        dict(
+            side="ours",
+            metric="test_return",
+            env_steps=ours_steps,
+            value=ours["score"]["return_mean"],
+            wall_s=round(ours_wall, 1),
+        )
+    )
+    # the uniform-random policy on our evaluation episodes, drawn as a flat reference line
+    random = ours["score"]["random_return_mean"]
+    rows += [dict(side="random", metric="test_return", env_steps=t, value=random, wall_s="") for t in (0, steps)]
+    for r in rows:
+        r.update(task=task, algo=algo, seed=seed)
+    return summary, rows
+
+
+# ---- outputs ------------------------------------------------------------------------------------------
+
+
+def merge_csv(rows: list[dict], path: Path = CSV) -> None:
+    """Replace the rows of the same (task, algo, seed) and keep the others."""
+    keys = {(r["task"], r["algo"], str(r["seed"])) for r in rows}
+    old = []
+    if path.exists():
+        with open(path, newline="") as fh:
+            old = [r for r in csv.DictReader(fh) if (r["task"], r["algo"], r["seed"]) not in keys]
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, FIELDS)
+        w.writeheader()
+        w.writerows(old + rows)
+
+
+def plot(path: Path = CSV, out: Path = PLOT) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    panels = sorted({(r["task"], r["algo"]) for r in rows})
+    ncols = min(2, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.4 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    style = {
+        ("epymarl", "train_return"): dict(color="tab:orange", ls="-", label="EPyMARL training"),
+        ("epymarl", "test_return"): dict(color="tab:orange", ls="--", marker="o", ms=3, label="EPyMARL test"),
+        ("ours", "train_return"): dict(color="tab:blue", ls="-", label="ours training"),
+        ("ours", "test_return"): dict(color="tab:blue", ls="", marker="*", ms=11, label="ours test (final)"),
+        ("random", "test_return"): dict(color="gray", ls=":", label="uniform random"),
+    }
+    for ax, (task, algo) in zip(axes.flat, panels):
+        for (side, metric), st in style.items():
+            for seed in sorted({r["seed"] for r in rows}):
+                pts = [
+                    (int(r["env_steps"]), float(r["value"]))
+                    for r in rows
+                    if (r["task"], r["algo"], r["side"], r["metric"], r["seed"]) == (task, algo, side, metric, seed)
+                ]
+                if pts:
+                    pts.sort()
+                    ax.plot(*zip(*pts), **st)
+                    st = {k: v for k, v in st.items() if k != "label"}
+        ax.set_title(f"{task} {algo.upper()}", fontsize=10)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x / 1e3:g}k"))
+        ax.set_xlabel("env steps")
+        ax.grid(alpha=0.3)
+    for row in axes:
+        row[0].set_ylabel("team return (mean per episode)")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+def save_results(task: str, algo: str, seed: int, summary: dict, cached: bool = False) -> None:
+    sys.path.insert(0, str(BENCH))
+    from _common import RESULTS, cpu_model, git_commit
+
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    block = data.setdefault("epymarl_side_by_side", {})
+    key = f"{task}/{algo}/seed{seed}"
+    # a summary redone from cached runs (--from-cache) keeps when and under what load they ran
+    when = {k: block.get(key, {}).get(k) for k in ("load_avg_1_5_15", "finished", "git_commit")}
+    if not cached or not all(when.values()):
+        when = {
+            "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "git_commit": git_commit(),
+        }
+    block[key] = {**summary, "cpu": cpu_model(), **when}
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, RESULTS)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--epymarl", help="EPyMARL's checkout (holds src/main.py)")
+    p.add_argument("--epymarl-python", default="python", help="a python that runs EPyMARL (its own venv)")
+    p.add_argument("--task", help="our env name, e.g. lbf-2s-8x8-3p-2f or rware-tiny-4ag")
+    p.add_argument("--algo", choices=sorted(EVAL_MODE))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--steps", type=int, help="env steps of training on both sides (EPyMARL's t_max)")
+    p.add_argument("--core", type=int, default=0, help="the CPU core both sides are pinned to (taskset)")
+    p.add_argument(
+        "--test-nepisode", type=int, help="EPyMARL's test_nepisode (ours: evaluate.episodes of the config, 100)"
+    )
+    p.add_argument("--test-interval", type=int, help="EPyMARL's test_interval (and log_interval)")
+    p.add_argument("--out", default=str(BENCH / "epymarl_runs"), help="run folders (git-ignored)")
+    p.add_argument("--only", choices=["epymarl", "ours"], help="rerun one side, reusing the other's run folder")
+    p.add_argument("--from-cache", action="store_true", help="rerun neither side where its run folder has it")
+    p.add_argument("--plot-only", action="store_true", help="redraw the plot from the CSV")
+    a = p.parse_args(argv)
+    if a.plot_only:
+        plot()
+        return
+    if not (a.epymarl and a.task and a.algo and a.steps):
+        p.error("--epymarl, --task, --algo and --steps are needed (or --plot-only)")
+    a.epymarl = str(Path(a.epymarl).resolve())
+    for seed in a.seeds:
+        out = Path(a.out) / f"{a.task}_{a.algo}_seed{seed}_{a.steps}"
+        out.mkdir(parents=True, exist_ok=True)
+        cache = out / "runs.json"
+        done = json.loads(cache.read_text()) if cache.exists() else {}
+        cached = a.from_cache and {"epymarl", "ours"} <= set(done)
+        if not (a.from_cache and "epymarl" in done) and (a.only != "ours" or "epymarl" not in done):
+            done["epymarl"] = run_epymarl(a, a.task, a.algo, seed, out / "epymarl")
+            cache.write_text(json.dumps(done))
+        if not (a.from_cache and "ours" in done) and (a.only != "epymarl" or "ours" not in done):
+            done["ours"] = run_ours(a, a.task, a.algo, seed, out / "ours")
+            cache.write_text(json.dumps(done))
+        summary, rows = summarise(a.task, a.algo, seed, a.steps, done["epymarl"], done["ours"])
+        merge_csv(rows)
+        save_results(a.task, a.algo, seed, summary, cached)
+        print(json.dumps({k: v for k, v in summary.items() if not k.endswith("command")}, indent=1))
+    plot()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The curve parsers of bench/epymarl_side_by_side.py on tiny logs written here (no EPyMARL needed)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "epymarl_side_by_side.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("epymarl_side_by_side", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _np(x: float) -> dict:
+    # how sacred's jsonpickle stores a numpy float
+    return {"dtype": "float64", "py/object": "numpy.float64", "value": x}
+
+
+@pytest.fixture()
+def epymarl_run(tmp_path):
+    metrics = {
+        "return_mean": {
+            "steps": [500, 10500, 20500],
+            "timestamps": ["2026-11-29T14:00:41.000000", "2026-11-29T14:01:01.000000", "2026-11-29T14:01:21.000000"],
+            "values": [_np(0.1), _np(0.3), 0.5],
+        },
+        "test_return_mean": {
+            "steps": [500, 20500],
+            "timestamps": ["2026-11-29T14:00:45.000000", "2026-11-29T14:01:25.000000"],
+            "values": [_np(0.05), _np(0.6)],
+        },
+        "test_ep_length_mean": {
+            "steps": [500, 20500],
+            "timestamps": ["2026-11-29T14:00:45.000000", "2026-11-29T14:01:25.000000"],
+            "values": [_np(50.0), _np(40.0)],
+        },
+        "pg_loss": {"steps": [500], "timestamps": ["2026-11-29T14:00:42.000000"], "values": [_np(0.0)]},
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    run = {"status": "COMPLETED", "start_time": "2026-11-29T14:00:40.000000", "stop_time": "2026-11-29T14:01:30.000000"}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    return tmp_path
+
+
+def _write_curve(path: Path, rows: list[tuple]) -> None:
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["update", "env_steps", "wall_s", "episodes", "episode_return", "episode_length", "pg_loss"])
+        for i, (steps, wall, n, ret) in enumerate(rows):
+            w.writerow([i, steps, wall, n, "" if ret is None else ret, "" if ret is None else 50, 0.1])
+
+
+def test_parse_epymarl_metrics_reads_sacred_scalars_and_times(bench, epymarl_run):
+    m = bench.parse_epymarl_metrics(epymarl_run / "metrics.json")
+    assert set(m) == {"return_mean", "test_return_mean", "test_ep_length_mean"}
+    assert m["return_mean"] == [(500, 0.1, 0.0), (10500, 0.3, 20.0), (20500, 0.5, 40.0)]
+    assert m["test_return_mean"][-1] == (20500, 0.6, 44.0)
+    assert bench.parse_epymarl_run(epymarl_run / "run.json") == {"status": "COMPLETED", "wall_s": 50.0}
+
+
+def test_our_curve_skips_rows_without_episodes_and_bins_by_episode_count(bench, tmp_path):
+    rows = [(1000, 1.0, 0, None), (2000, 2.0, 1, 0.2), (3000, 3.0, 3, 0.6), (4000, 4.0, 2, 1.0)]
+    _write_curve(tmp_path / "curve.csv", rows)
+    rows = bench.parse_our_curve(tmp_path / "curve.csv")
+    assert rows == [(2000, 0.2, 2.0, 1), (3000, 0.6, 3.0, 3), (4000, 1.0, 4.0, 2)]
+    binned = bench.bin_curve(rows, [1500, 3000, 4000])
+    # (1.0 * 0.2 + 3 * 0.6) / 4 episodes; the first window is empty and left out
+    assert binned == [(3000, pytest.approx(0.5), 3.0), (4000, 1.0, 4.0)]
+    assert bench.final_window_mean(binned, 4000, frac=0.1) == 1.0
+
+
+def test_summary_compares_equal_steps_and_counts_epymarl_test_steps(bench, epymarl_run, tmp_path):
+    _write_curve(tmp_path / "curve.csv", [(10000, 5.0, 4, 0.2), (20000, 10.0, 4, 0.7)])
+    epy = {
+        "metrics": bench.parse_epymarl_metrics(epymarl_run / "metrics.json"),
+        "run": bench.parse_epymarl_run(epymarl_run / "run.json"),
+        "process_wall_s": 55.0,
+        "test_nepisode": 10,
+        "runner": "parallel",
+        "batch_size_run": 10,
+        "command": "epymarl",
+    }
+    ours = {
+        "curve": bench.parse_our_curve(tmp_path / "curve.csv"),
+        "score": {
+            "train_steps": 20000,
+            "return_mean": 0.65,
+            "return_iqm": 0.7,
+            "episodes": 100,
+            "random_return_mean": 0.1,
+        },
+        "process_wall_s": 12.0,
+        "command": "ours",
+    }
+    summary, rows = bench.summarise("lbf-2s-8x8-3p-2f", "mappo", 0, 20000, epy, ours)
+    assert summary["epymarl_test_return_last"] == 0.6
+    assert summary["ours_eval_return_mean"] == 0.65
+    assert summary["eval_mode"] == "sample"
+    assert summary["epymarl_train_steps_per_s"] == pytest.approx(20500 / 50.0, abs=0.1)
+    # 10 test episodes of 50 and of 40 steps on top of the 20,500 training steps
+    assert summary["epymarl_all_env_steps_per_s"] == pytest.approx((20500 + 500 + 400) / 50.0, abs=0.1)
+    assert summary["ours_train_steps_per_s"] == 2000.0
+    ours_train = [r for r in rows if r["side"] == "ours" and r["metric"] == "train_return"]
+    assert [(r["env_steps"], r["value"]) for r in ours_train] == [(10500, 0.2), (20500, 0.7)]
+    assert [(r["env_steps"], r["value"]) for r in rows if r["side"] == "random"] == [(0, 0.1), (20000, 0.1)]
+    assert [(r["env_steps"], r["value"]) for r in rows if r["side"] == "random"] == [(0, 0.1), (20000, 0.1)]
+
+
+def test_merge_csv_replaces_only_the_same_run(bench, tmp_path):
+    path = tmp_path / "side.csv"
+    row = dict(side="ours", metric="test_return", env_steps=10, value=0.5, wall_s=1.0)
+    bench.merge_csv([dict(row, task="a", algo="mappo", seed=0), dict(row, task="b", algo="qmix", seed=0)], path)
+    bench.merge_csv([dict(row, task="a", algo="mappo", seed=0, value=0.9)], path)
+    with open(path, newline="") as fh:
+        got = sorted((r["task"], r["value"]) for r in csv.DictReader(fh))
+    assert got == [("a", "0.9"), ("b", "0.5")]
+
+
+def test_task_keys_are_the_papers_epymarl_names(bench):
+    assert bench.epymarl_task("lbf-2s-8x8-3p-2f") == ("lbforaging:Foraging-2s-8x8-3p-2f-v3", 50)
+    assert bench.epymarl_task("rware-tiny-4ag") == ("rware:rware-tiny-4ag-v2", 500)
+    with pytest.raises(ValueError, match="vmas-balance"):
+        bench.epymarl_task("vmas-balance")
