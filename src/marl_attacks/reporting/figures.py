@@ -55,17 +55,7 @@ def plot_return_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "", comp
     fig, axes, cols = panel_grid(plt, panels)
     for k, (ax, (env, algo)) in enumerate(zip(axes, panels)):
         here = full[(full.env == env) & (full.algo == algo)]
-        eps_all = sorted(here[here.attack != "benign"].eps.unique())
-        for attack in attacks:
-            d = here[here.attack == attack].sort_values("eps")
-            if d.empty or not eps_all:
-                continue
-            if attack == "benign":
-                x = eps_span(eps_all)
-                ax.plot(x, [d.iqm.iloc[0]] * 2, color=color(attack), ls="--", lw=1.6, label=label(attack))
-                ax.fill_between(x, d.ci_low.iloc[0], d.ci_high.iloc[0], color=color(attack), alpha=0.1, lw=0)
-                continue
-            draw_line(ax, d, "eps", "iqm", "ci_low", "ci_high", attack)
+        eps_all = draw_eps_curves(ax, here, attacks, ("iqm", "ci_low", "ci_high"))
         if len(here) and np.allclose(here[["iqm", "ci_low", "ci_high"]].fillna(0), 0):
             ax.text(0.5, 0.75, "every episode returns 0", ha="center", transform=ax.transAxes, fontsize=9, color="0.3")
         ax.set_title(env_title(env, algo, competence))
@@ -123,17 +113,7 @@ def plot_win_rate_vs_eps(summary: pd.DataFrame, stem: str, caption: str = "", co
     fig, axes, cols = panel_grid(plt, panels)
     for k, (ax, (env, algo)) in enumerate(zip(axes, panels)):
         here = full[(full.env == env) & (full.algo == algo)]
-        eps_all = sorted(here[here.attack != "benign"].eps.unique())
-        for attack in attacks:
-            d = here[here.attack == attack].sort_values("eps")
-            if d.empty or not eps_all:
-                continue
-            if attack == "benign":
-                x = eps_span(eps_all)
-                ax.plot(x, [d.win_rate.iloc[0]] * 2, color=color(attack), ls="--", lw=1.6, label=label(attack))
-                ax.fill_between(x, d.win_ci_low.iloc[0], d.win_ci_high.iloc[0], color=color(attack), alpha=0.1, lw=0)
-                continue
-            draw_line(ax, d, "eps", "win_rate", "win_ci_low", "win_ci_high", attack)
+        eps_all = draw_eps_curves(ax, here, attacks, ("win_rate", "win_ci_low", "win_ci_high"))
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(env_title(env, algo, competence))
         eps_axis(ax, eps_all)
@@ -166,3 +146,22 @@ def draw_figure(kind: str, summary_path: str, stem: str, victims_path: str | Non
     else:
         comp = competence(pd.read_csv(victims_path)) if victims_path else None
         FIGURES[kind](summary, stem, competence=comp)
+
+
+def draw_eps_curves(ax, here, attacks, columns) -> list:
+    """One panel's curves vs eps: each attack's ``columns`` (value, CI low, CI high) as a line with
+    its CI band, benign (one value for every eps) as a dashed level across the eps span. Returns the
+    panel's eps grid (attacks' eps)."""
+    value, low, high = columns
+    eps_all = sorted(here[here.attack != "benign"].eps.unique())
+    for attack in attacks:
+        d = here[here.attack == attack].sort_values("eps")
+        if d.empty or not eps_all:
+            continue
+        if attack == "benign":
+            x = eps_span(eps_all)
+            ax.plot(x, [d[value].iloc[0]] * 2, color=color(attack), ls="--", lw=1.6, label=label(attack))
+            ax.fill_between(x, d[low].iloc[0], d[high].iloc[0], color=color(attack), alpha=0.1, lw=0)
+            continue
+        draw_line(ax, d, "eps", value, low, high, attack)
+    return eps_all
