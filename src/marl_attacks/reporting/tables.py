@@ -1,6 +1,7 @@
 """The tables of a run, each as ``<stem>.csv``, ``<stem>.md`` and ``<stem>.tex`` (:func:`write_table`):
 
-* :func:`table_main_drop` -> ``tables/{run}/main_drop``: % drop per env x algo x attack at one eps
+* :func:`table_main_drop` -> ``tables/{run}/main_drop``: % drop per env x algo x attack, each env at the
+  eps ``report.eps_rule`` picks (:mod:`.eps_rule`); ``main_drop_fixed_eps``: every env at ``report.drop_eps``
 * :func:`table_victims` -> ``tables/{run}/victims``: victims vs a random policy and their threshold
 * :func:`table_attack_cost` -> ``tables/{run}/attack_cost``: samples, fit time, time per attacked step
 * :func:`table_access_assumptions` -> ``tables/{run}/access_assumptions``: what each attack needs
@@ -19,6 +20,8 @@ import pandas as pd
 
 from ..attacks import ATTACKS, Access, access_rows
 from ..io import write_csv, write_text
+from ..protocol import CHOICES
+from .eps_rule import describe, eps_by_env, eps_label, full_team
 from .summary import load_eval
 
 
@@ -40,12 +43,40 @@ def fmt_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
 
 
 def table_main_drop(summary: pd.DataFrame, stem: str, params: dict) -> pd.DataFrame:
-    """% drop in IQM return vs benign for each env x algo x attack at ``params["eps"]`` (all agents
-    attacked; ``config.main_drop_params``), one column per attack in the registry's order; where
-    an env reports wins (SMAX), a ``benign win rate`` column and each cell's win rate."""
-    eps = params["eps"]
-    full = summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
-    at = full[np.isclose(full.eps, eps) & (full.attack != "benign")]
+    """% drop in IQM return vs benign for each env x algo x attack (all agents attacked; one column
+    per attack in the registry's order; ``config.main_drop_params``): at each env's eps under
+    ``params["eps_rule"]`` (:mod:`.eps_rule`), in an ``eps`` column, to ``stem``; at ``params["eps"]``
+    for every env to ``<stem>_fixed_eps``. Where an env reports wins (SMAX), a ``benign win rate``
+    column and each cell's win rate. Returns the first."""
+    picked = eps_by_env(summary, params["eps_rule"])
+    table, wins = _drop_table(summary, picked)
+    table.insert(2, "eps", [eps_label(picked[e]) for e in table.env])
+    write_table(
+        table,
+        stem,
+        f"% drop in IQM return vs benign (95% bootstrap CI), all agents attacked, {describe(params['eps_rule'])}"
+        f"{wins}. Every env at eps = {params['eps']:g}: main_drop_fixed_eps",
+    )
+    table_main_drop_at(summary, f"{stem}_fixed_eps", params["eps"])
+    return table
+
+
+def table_main_drop_at(summary: pd.DataFrame, stem: str, eps: float) -> pd.DataFrame:
+    """The % drop table with every env at one ``eps`` (``report.drop_eps``)."""
+    table, wins = _drop_table(summary, {e: eps for e in summary.env.unique()})
+    write_table(
+        table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked{wins}"
+    )
+    return table
+
+
+def _drop_table(summary: pd.DataFrame, eps_of: dict) -> tuple[pd.DataFrame, str]:
+    """env x algo rows, one column per attack: the % drop at ``eps_of[env]`` (an env whose eps is None
+    keeps its rows with empty cells), with the win rates where an env reports wins; and what the
+    caption adds then."""
+    full = full_team(summary)
+    at = full[[eps_of.get(e) is not None and np.isclose(x, eps_of[e]) for e, x in zip(full.env, full.eps)]]
+    at = at[at.attack != "benign"]
     wins = "win_rate" in at and at.win_rate.notna().any()
     cells = at.assign(
         cell=[
@@ -54,17 +85,18 @@ def table_main_drop(summary: pd.DataFrame, stem: str, params: dict) -> pd.DataFr
         ]
     )
     table = cells.pivot_table(index=["env", "algo"], columns="attack", values="cell", aggfunc="first")
-    order = [a for a in ATTACKS if a in table.columns and a != "benign"]
+    order = [a for a in ATTACKS if a in set(full.attack) and a != "benign"]
     # an env's own attack list (envs.<env>.evaluate.attacks) can leave attacks out there
-    table = table[order].fillna("not run").reset_index()
-    caption = f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked"
-    if wins:  # the benign team's win rate, and each attack's after its drop
-        benign = summary[summary.attack == "benign"].groupby(["env", "algo"]).first()
-        rates = [_win_cell(benign.loc[k], "") if k in benign.index else "" for k in zip(table.env, table.algo)]
-        table.insert(2, "benign win rate", rates)
-        caption += "; where the env reports wins, the win rate (95% bootstrap CI) benign and under each attack"
-    write_table(table, stem, caption)
-    return table
+    victims = pd.MultiIndex.from_frame(full[["env", "algo"]].drop_duplicates().sort_values(["env", "algo"]))
+    table = table.reindex(index=victims, columns=order).astype(object).fillna("not run")
+    table.loc[[eps_of.get(e) is None for e in table.index.get_level_values("env")]] = ""  # no eps: no numbers
+    table = table.reset_index().rename_axis(columns=None)
+    if not wins:
+        return table, ""
+    benign = summary[summary.attack == "benign"].groupby(["env", "algo"]).first()  # the benign team's win rate
+    rates = [_win_cell(benign.loc[k], "") if k in benign.index else "" for k in zip(table.env, table.algo)]
+    table.insert(2, "benign win rate", rates)
+    return table, "; where the env reports wins, the win rate (95% bootstrap CI) benign and under each attack"
 
 
 def _win_cell(row, prefix: str = "; win ") -> str:
@@ -76,11 +108,12 @@ def _win_cell(row, prefix: str = "; win ") -> str:
 
 
 def table_victims(scores: list[str], stem: str, params: dict | None = None) -> pd.DataFrame:
-    """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``) vs a
-    uniform-random policy and its env's competence threshold (``params["thresholds"]``:
+    """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``, from its score)
+    vs a uniform-random policy and its env's competence threshold (``params["thresholds"]``:
     ``config.victims_table_params``; ``passed`` is empty where the config sets none), with its
     training cost; ``win_rate`` and ``random_win_rate`` where an env reports wins (empty
-    elsewhere; the columns appear only then)."""
+    elsewhere; the columns appear only then). ``params["actions_rule"]`` (protocol ``victim_actions``)
+    says in the caption what set how they act."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
     cols = [
         "env",
@@ -104,6 +137,7 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     frame["beats_random"] = frame.return_iqm > frame.random_return
     params = params or {}
     thresholds, sources = params.get("thresholds") or {}, params.get("threshold_sources") or {}
+    actions_rule = params.get("actions_rule", "per-env")
     frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
     frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
     frame["threshold_source"] = [sources.get(e, "") for e in frame.env]
@@ -117,8 +151,9 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     write_table(
         frame,
         stem,
-        "Victims: IQM return (greedy or sampled actions: victim_actions, config "
-        "envs.<env>.victim_actions) vs a uniform-random policy on the same "
+        "Victims: IQM return (greedy or sampled actions: victim_actions, set "
+        f"{CHOICES['victim_actions'][actions_rule]}: protocol victim_actions = {actions_rule}) "
+        "vs a uniform-random policy on the same "
         "episodes, and vs the env's competence threshold (config envs.<env>.threshold, its source: "
         "threshold_source); comparable = false where EPyMARL's own learner fails the task "
         "(epymarl_result; config envs.<env>.not_comparable): kept out of the pass rate and the claims; "
