@@ -318,6 +318,10 @@ def test_access_table_lists_this_papers_and_prior_attacks(tmp_path):
     hadamard = table.set_index("attack").loc["Hadamard"]
     assert (hadamard[["actions", "rewards", "victim model", "queries"]] == "no").all()
     assert (table != "").all().all()
+    # every prior attack says where in its paper it was checked
+    prior = table[~table["checked against"].str.startswith("arXiv:2508.09275")]
+    assert len(prior) == 5 and prior["checked against"].str.contains("abstract").all()
+    assert table.set_index("attack").loc["Hadamard", "checked against"].startswith("arXiv:2508.09275")
     for ext in ("csv", "md", "tex"):
         assert (tmp_path / f"access.{ext}").stat().st_size > 0
 

@@ -233,10 +233,14 @@ ACCESS_COLUMNS = {
     "queries": "queries",
     "samples": "samples needed",
     "perturbation": "perturbation",
+    "source": "checked against",
 }
 
-#: prior attacks, summarised by this reproduction from their papers (each cell still to be checked
-#: against the paper it cites); this paper's rows come from the attack registry
+#: the source of this paper's rows (the attack registry)
+THIS_PAPER = "arXiv:2508.09275 (this paper), as implemented in marl_attacks.attacks"
+
+#: prior attacks, each cell checked against the paper it cites, where in it in ``source`` (the stored
+#: copies searched held their abstracts and introductions); this paper's rows come from the attack registry
 PRIOR_ACCESS = [
     Access(
         "FGSM on policies",
@@ -244,35 +248,44 @@ PRIOR_ACCESS = [
         "single agent",
         "no",
         "no",
-        "no",
-        "yes: gradients (black-box variant: a substitute policy the attacker trains)",
-        "no",
-        "0",
-        "online: one sign-gradient step",
+        "white-box: no; black-box: the env's reward trains the attacker's own policy",
+        "white-box: yes (gradients); black-box: no, a policy the attacker trains on the same task stands in",
+        "white-box: no; black-box: no queries to the victim, the attacker's own training run in the env",
+        "white-box: 0; black-box: the attacker's training run",
+        "online: one fast-gradient-sign step, with an l_inf, l_2 or l_1 budget",
+        "arXiv:1702.02284, abstract and Sec. 1 (test-time perturbation of the policy's raw input; white-box and "
+        "black-box settings). Not stated there: how the black-box attacker gets its policy, the l_2/l_1 budgets",
     ),
     Access(
         "SA-MDP optimal attack / PA-AD",
-        "Zhang et al. 2020; Sun et al. 2022",
+        "Zhang et al. 2020 (SA-MDP); Zhang et al. 2021 (optimal attack); Sun et al. 2022 (PA-AD)",
         "single agent",
         "no",
         "no",
         "yes: the victim's reward, negated, trains the adversary",
-        "PA-AD: yes (gradients); SA-MDP: no",
+        "optimal attack: no (the victim is part of the adversary's env); PA-AD: yes (gradients)",
         "yes: RL training runs against the victim",
-        "an RL training run (~1e6 steps)",
+        "an RL training run against the victim",
         "online: a learned adversary policy",
+        "Zhang et al. 2021 (ICLR, ATLA) abstract: an optimal adversary learned by RL on the agent's reward; "
+        "arXiv:2106.05087 (PA-AD) abstract: an RL director proposes policy-perturbation directions, an actor "
+        "crafts the state perturbation (the victim's gradients implied, not stated); the SA-MDP (NeurIPS 2020) "
+        "abstract: the framework",
     ),
     Access(
         "Adversarial policy + targeted perturbation",
         "Lin et al. 2020",
         "c-MARL",
         "no",
-        "yes: learns the failure actions to force on one agent",
+        "yes: learns the wrong action to force on the attacked agent",
         "yes: the team reward trains that policy",
-        "yes: gradients of the attacked agent's policy",
+        "yes: gradients of the attacked agent's policy (targeted adversarial examples)",
         "yes: RL training runs",
         "an RL training run",
-        "online: targeted perturbation of one agent",
+        "online: targeted perturbation of one agent's observations",
+        "arXiv:2003.03722 abstract: one agent's observations; an RL policy finds the wrong action, targeted "
+        "adversarial examples force it, lowering the team reward. Not stated there: that the examples use the "
+        "agent's gradients",
     ),
     Access(
         "AMI (Adversarial Minority Influence)",
@@ -281,10 +294,12 @@ PRIOR_ACCESS = [
         "no",
         "yes: controls one agent's actions",
         "yes: trains the adversarial agent by RL",
-        "no (black-box)",
+        "no (black-box: no victim parameters)",
         "yes: RL training runs with the victims",
         "an RL training run",
         "actions of a controlled agent, not observations",
+        "arXiv:2302.03322 abstract: black-box, launched without the victims' parameters; one adversarial agent "
+        "misleads the victims; its targets found by an RL agent's trial and error. Not stated there: which reward",
     ),
     Access(
         "c-MBA (model-based attack)",
@@ -292,11 +307,14 @@ PRIOR_ACCESS = [
         "c-MARL",
         "yes: transitions to fit a dynamics model",
         "yes: joint actions in those transitions",
-        "no: aims at a failure state",
+        "no: the attack aims at a failure state",
         "yes: gradients of the agents' policies",
         "yes: collecting transitions",
         "a transition data set",
-        "online: through the learned dynamics model",
+        "online: state perturbations of selected victim agents, through the learned dynamics model",
+        "arXiv:2202.03558 abstract and its ICLR 2023 version: a learned dynamics model, a victim-agent selection, "
+        "failure states defined from data; IBM's patent application 20240119298 abstract: dynamics model, "
+        "perturbation optimiser, agent selection. Not stated there: the policies' gradients, the reward cell",
     ),
 ]
 
@@ -305,6 +323,7 @@ def table_access_assumptions(stem: str) -> pd.DataFrame:
     """What each attack needs: the registered attacks' rows (:func:`~marl_attacks.attacks.access_rows`),
     then the prior attacks' (:data:`PRIOR_ACCESS`), cf. the paper's table."""
     rows = [[getattr(row, field) for field in ACCESS_COLUMNS] for row in access_rows() + PRIOR_ACCESS]
+    rows = [[*row[:-1], row[-1] or THIS_PAPER] for row in rows]
     table = pd.DataFrame(rows, columns=list(ACCESS_COLUMNS.values()))
     write_table(
         table,
@@ -312,6 +331,6 @@ def table_access_assumptions(stem: str) -> pd.DataFrame:
         "Access each attack needs: observations recorded before the attack, the "
         "victims' actions, rewards, the victim model (weights or gradients), queries "
         "(interaction with the victim or env to build the attack) and samples. Prior "
-        "attacks as summarised by this reproduction from their papers.",
+        "attacks as this reproduction reads their papers; the last column says where each row was checked.",
     )
     return table
