@@ -114,6 +114,7 @@ def made(tmp_path_factory):
     )
     cfg["attacks"]["noise-ou"] = {"theta": 0.2}
     cfg["deviations"] = {"victims": {ENV: [ALGO]}}
+    cfg["fit"]["rnn"] = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())["fit"]["rnn"]  # targeting flipped
     cfgmod.check(cfg)
     files = {"policy": d / "policy.pt", "curve": d / "curve.csv", "samples": d / "samples.pt"}
     unread = {}

@@ -19,7 +19,7 @@ NOISES = ["max-noise", "noise-uniform", "noise-gaussian", "noise-exponential", "
 def tiny():
     cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
     cfg["algos"]["qmix"] = {"total_steps": 2000, "num_envs": 8, "hidden": 16}
-    cfg["deviations"] = {"victims": {"vmas-balance": ["mappo", "qmix"]}}
+    cfg["deviations"]["victims"] = {"vmas-balance": ["mappo", "qmix"]}
     cfgmod.check(cfg)
     return cfg
 
@@ -38,7 +38,13 @@ def test_a_flip_reruns_only_the_attacks_it_changes(tiny):
     assert sorted(mappo["noise"]) == sorted(NOISES)  # two noises change, max-noise is made of all four
     assert mappo["hadamard"] == ["hadamard", "targeted-hadamard"]
     assert mappo["white_box"] == ["white-box-pgd"]  # white-box-fgsm changes too, but no claim reads it
+    assert mappo["f_theta"] == ["align-mlp", "targeted-align", "targeted-hadamard"]  # those reading the MLP f_theta
+    assert mappo["targeting"] == needs  # random agents drawn per step: every attack on m < n agents changes
     assert mappo["victim_actions"] == needs  # MAPPO acts otherwise (greedy here, sampled as EPyMARL): all
+    assert cfgmod.deviation_inputs(tiny, "f_theta", "vmas-balance", "mappo", 0) == {
+        "samples": False,  # refitted on the main run's samples
+        "align": {"mlp": True},
+    }
     assert cfgmod.deviation_inputs(tiny, "victim_actions", "vmas-balance", "mappo", 0) == {
         "samples": True,
         "align": {"mlp": True},
@@ -51,8 +57,12 @@ def test_a_flip_reruns_only_the_attacks_it_changes(tiny):
     assert cfgmod.deviation_attacks(tiny, "victim_actions", "vmas-balance", "qmix", 0) == []
     job = cfgmod.deviation_eval_params(tiny, "noise", "vmas-balance", "mappo", 0)
     assert job["evaluate"]["attacks"] == mappo["noise"] and job["expect_align"] == {}
+    assert job["evaluate"]["episodes"] == tiny["deviations"]["episodes"] == 3  # the main evaluation's first 3
     assert job["attacks"]["noise-exponential"] == {"sides": "positive"} and "align-mlp" not in job["attacks"]
     main = cfgmod.evaluate_params(tiny, "vmas-balance", "mappo", 0)
+    tiny["deviations"]["episodes"] = 5
+    with pytest.raises(cfgmod.ConfigError, match=r"'deviations.episodes': 5 is more than the 4 episodes vmas-balance"):
+        cfgmod.check(tiny)
     assert {k: v for k, v in job.items() if k not in ("evaluate", "attacks", "expect_align")} == {
         k: v for k, v in main.items() if k not in ("evaluate", "attacks", "expect_align")
     }
@@ -68,6 +78,19 @@ def test_flipping_starts_from_the_configs_own_values(tiny):
     # under the authors' protocol, flipping noise to ours drops their settings from the noises
     job = cfgmod.deviation_eval_params(theirs, "noise", "vmas-balance", "mappo", 0)
     assert "sides" not in job["attacks"].get("noise-exponential", {})
+
+
+def test_config_refuses_a_flip_whose_f_theta_is_not_configured(tiny):
+    """Targeting flipped to the authors' gives Targeted Hadamard the RNN f_theta: fit.rnn must be there,
+    even where the main evaluation needs no RNN."""
+    tiny["evaluate"]["attacks"].remove("align-rnn")
+    del tiny["fit"]["rnn"]
+    with pytest.raises(
+        cfgmod.ConfigError, match=r"protocol.targeting flipped, 'targeted-hadamard' needs f_theta 'rnn'"
+    ):
+        cfgmod.check(tiny)
+    tiny.pop("deviations")
+    cfgmod.check(tiny)  # without the table, nothing needs it
 
 
 def test_config_refuses_a_deviation_victim_the_evaluation_cannot_serve(tiny):
@@ -98,10 +121,11 @@ def files(tmp_path_factory):
     return d
 
 
-def params(run_protocol):
+def params(run_protocol, episodes=30):
     attacks = ["benign", *EFFECT, "white-box-pgd"]
     return {"bootstrap_samples": 200, "ci": 0.95, "seed": 0, "eps": 0.1, "eps_rule": EPS_RULE, "attacks": attacks} | {
-        "protocol": protocol.resolve(run_protocol)
+        "protocol": protocol.resolve(run_protocol),
+        "episodes": {"vmas-balance": episodes},
     }
 
 
@@ -145,3 +169,8 @@ def test_one_row_per_choice_with_each_side_from_its_evaluation(files, tmp_path, 
     assert not np.isclose(t.loc["eps", f"{claim1}_ours"], t.loc["eps", f"{claim1}_authors"])
     md = (tmp_path / "dev.md").read_text()
     assert "| victim_actions " in md and "1: Align > Max-Noise (authors)" in md and "VMAS Balance MAPPO" in md
+    # deviations.episodes: the main rows' first episodes only, so the numbers change
+    fewer = table_deviations(
+        [str(files / "main.csv")], {}, str(tmp_path / "few"), params(run_protocol, episodes=10)
+    ).set_index("choice")
+    assert not np.isclose(fewer.loc["hadamard", f"{claim1}_ours"], t.loc["hadamard", f"{claim1}_ours"])

@@ -291,7 +291,8 @@ def test_changing_victim_actions_reruns_scoring_and_evaluation_not_training(work
 def test_deviations_table_has_one_row_per_protocol_choice(workdir):
     """tables/tiny/deviations.*: one row per protocol choice and per choice reported both ways; each
     flipped evaluation wrote only the attacks its flip changes, and only the victim_actions flip
-    (MAPPO: greedy in this config, sampled as EPyMARL) recollected samples and refitted f_theta."""
+    (MAPPO: greedy in this config, sampled as EPyMARL) recollected samples; it and the f_theta flip
+    refitted the MLP f_theta (the targeting flip reuses the main RNN fit for Targeted Hadamard)."""
     from marl_attacks import config as cfgmod
     from marl_attacks.protocol import BOTH_WAYS, CHOICES
 
@@ -309,6 +310,7 @@ def test_deviations_table_has_one_row_per_protocol_choice(workdir):
     for choice in CHOICES:
         rows = pd.read_csv(made / choice / "eval/vmas-balance/mappo/seed0.csv")
         assert sorted(set(rows.attack)) == sorted(cfgmod.deviation_attacks(cfg, choice, "vmas-balance", "mappo", 0))
+        assert set(rows.episode) == {0, 1, 2}  # deviations.episodes: the main evaluation's first 3 of 4
     assert set(pd.read_csv(made / "noise/eval/vmas-balance/mappo/seed0.csv").attack) == {
         "noise-uniform",
         "noise-gaussian",
@@ -317,6 +319,7 @@ def test_deviations_table_has_one_row_per_protocol_choice(workdir):
         "max-noise",
     }
     assert sorted(p.relative_to(made).as_posix() for p in made.rglob("*.pt")) == [
+        "f_theta/align/vmas-balance/mappo/seed0/mlp.pt",  # the authors' shared f_theta, on the main samples
         "victim_actions/align/vmas-balance/mappo/seed0/mlp.pt",
         "victim_actions/samples/vmas-balance/mappo/seed0/samples.pt",
     ]
@@ -324,25 +327,25 @@ def test_deviations_table_has_one_row_per_protocol_choice(workdir):
 
 def test_a_deviation_victim_adds_only_the_jobs_its_flips_need(workdir):
     """One more victim in deviations.victims: per choice, one evaluation of what the flip changes there,
-    the samples and the one f_theta (mlp: the claims' Align) the victim_actions flip changes, and the
-    table; nothing of the main run, which the flipped sides reuse."""
+    the samples the victim_actions flip changes, the MLP f_theta (the claims' Align) it and the f_theta
+    flip change, and the table; nothing of the main run, which the flipped sides reuse."""
     cfg = (workdir / "config/tiny.yaml").read_text()
     changed = workdir / "config/tiny.yaml"
-    old = "deviations: {victims: {vmas-balance: [mappo]}}"
+    old = "deviations: {victims: {vmas-balance: [mappo]},"
     assert old in cfg
-    changed.write_text(cfg.replace(old, "deviations: {victims: {vmas-balance: [mappo], mpe-simple_spread: [mappo]}}"))
+    changed.write_text(cfg.replace(old, "deviations: {victims: {vmas-balance: [mappo], mpe-simple_spread: [mappo]},"))
     try:
         res = snakemake(workdir, "-n")
         out = res.stdout + res.stderr
         assert res.returncode == 0, out[-3000:]
         assert _jobs(out) == {
-            "evaluate_deviation": 4,  # noise, hadamard, white_box, victim_actions
-            "collect_samples_deviation": 1,
-            "fit_align_deviation": 1,
+            "evaluate_deviation": 6,  # one per choice: noise, hadamard, white_box, targeting, f_theta, victim_actions
+            "collect_samples_deviation": 1,  # victim_actions
+            "fit_align_deviation": 2,  # the MLP under victim_actions (new samples) and f_theta (their network)
             "table_deviations": 1,
             "all": 1,
         }
-        for choice in ["noise", "hadamard", "white_box", "victim_actions"]:
+        for choice in ["noise", "hadamard", "white_box", "targeting", "f_theta", "victim_actions"]:
             assert f"results/tiny/deviations/{choice}/eval/mpe-simple_spread/mappo/seed0.csv" in out
         assert "results/tiny/deviations/victim_actions/align/mpe-simple_spread/mappo/seed0/mlp.pt" in out
     finally:

@@ -9,6 +9,7 @@ from .checks import SCHEMA, ConfigError, check, check_ablations, check_eval_atta
 from .deviations import (
     deviation_attacks,
     deviation_collect_params,
+    deviation_episodes,
     deviation_eval_params,
     deviation_fit_params,
     deviation_inputs,
@@ -71,6 +72,7 @@ __all__ = [
     "collect_params",
     "deviation_attacks",
     "deviation_collect_params",
+    "deviation_episodes",
     "deviation_eval_params",
     "deviation_fit_params",
     "deviation_inputs",

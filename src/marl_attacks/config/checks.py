@@ -348,7 +348,8 @@ def check_deviations(config: dict) -> None:
     from .. import protocol
     from .deviations import deviation_needs, flipped
 
-    victims = (config.get("deviations") or {"victims": {}})["victims"]
+    block = config.get("deviations") or {"victims": {}}
+    victims = block["victims"]
     for env, algos in victims.items():
         if env not in config["envs"]:
             raise ConfigError(f"config key 'deviations.victims': env '{env}' is not in envs: {sorted(config['envs'])}")
@@ -363,6 +364,12 @@ def check_deviations(config: dict) -> None:
             raise ConfigError(
                 f"config key 'deviations.victims.{env}': the evaluation of {env} lacks {missing}, which the "
                 "deviations table reads; add them to its attacks"
+            )
+        episodes = eval_params(config, env)["episodes"]
+        if block.get("episodes", episodes) > episodes:
+            raise ConfigError(
+                f"config key 'deviations.episodes': {block['episodes']} is more than the {episodes} episodes "
+                f"{env} is evaluated on (the flipped evaluations run the main evaluation's first ones)"
             )
     for choice in protocol.CHOICES if victims else ():  # a flip can give an attack another f_theta
         for attack in deviation_needs(config):

@@ -5,20 +5,36 @@ protocol choice (:mod:`marl_attacks.protocol`) and under ours, on the victims of
 ``deviations.victims``. The config's own value is the main evaluation; the other one is
 :func:`flipped`. Evaluating it reruns only what the flip changes (:func:`deviation_attacks`,
 :func:`deviation_inputs`): the samples and f_theta where the victim acts otherwise, the attacks
-whose hyperparameters change, nothing where the flip changes nothing for a victim. Each builder
+whose hyperparameters change, nothing where the flip changes nothing for a victim; on the first
+``deviations.episodes`` episodes of the main evaluation (the same env seeds). Each builder
 returns the dict its rule passes as ``params: job=``, like those of :mod:`.params`.
 """
 
 from __future__ import annotations
 
 from .. import protocol
-from .params import attack_arch, claims_params, collect_params, evaluate_params, expected_inputs, fit_params
+from .params import (
+    attack_arch,
+    claims_params,
+    collect_params,
+    eval_params,
+    evaluate_params,
+    expected_inputs,
+    fit_params,
+)
 
 
 def deviation_victims(config: dict) -> list[tuple[str, str, int]]:
     """The victims of ``deviations.victims`` (env -> algorithms; every seed); none without the block."""
     block = config.get("deviations") or {"victims": {}}
     return [(e, a, s) for e, algos in block["victims"].items() for a in algos for s in config["seeds"]]
+
+
+def deviation_episodes(config: dict) -> dict[str, int]:
+    """env -> episodes the deviations table reads there: ``deviations.episodes`` (the main evaluation's
+    first ones, the same env seeds), by default all that env's evaluation runs."""
+    block = config.get("deviations") or {"victims": {}}
+    return {env: block.get("episodes", eval_params(config, env)["episodes"]) for env in block["victims"]}
 
 
 def flipped(config: dict, choice: str) -> dict:
@@ -82,6 +98,7 @@ def deviation_eval_params(config: dict, choice: str, env: str, algo: str, seed) 
     job = evaluate_params(other, env, algo, seed)
     archs = {attack_arch(other, a) for a in attacks} - {None}
     job["evaluate"]["attacks"] = attacks
+    job["evaluate"]["episodes"] = deviation_episodes(config)[env]
     job["attacks"] = {k: v for k, v in job["attacks"].items() if k in attacks}
     job["expect_align"] = {k: v for k, v in job["expect_align"].items() if k in archs}
     return job
@@ -100,10 +117,12 @@ def deviation_inputs(config: dict, choice: str, env: str, algo: str, seed) -> di
 
 
 def deviations_table_params(config: dict) -> dict:
-    """``table_deviations``: the claims' settings, the attacks it reads (:func:`deviation_needs`) and each
-    protocol choice's value in this config (the side the main evaluation stands for)."""
+    """``table_deviations``: the claims' settings, the attacks and episodes it reads (:func:`deviation_needs`,
+    :func:`deviation_episodes`) and each protocol choice's value in this config (the side the main
+    evaluation stands for)."""
     return {
         **claims_params(config),
         "attacks": deviation_needs(config),
+        "episodes": deviation_episodes(config),
         "protocol": protocol.resolve(config.get("protocol")),
     }

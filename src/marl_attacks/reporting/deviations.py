@@ -82,10 +82,12 @@ def table_deviations(
     """One row per protocol choice (and per choice reported both ways): the claims' differences under
     the authors' value and under ours. ``flipped_paths``: choice -> the rows its flipped evaluation
     wrote (none where the flip changes nothing for any victim). ``params``:
-    ``config.deviations_table_params`` (the claims' settings, the attacks read, this run's protocol)."""
+    ``config.deviations_table_params`` (the claims' settings, the attacks and episodes read, this run's
+    protocol)."""
     attacks = params["attacks"]
     main = load_eval(main_paths)
-    main = main[main.attack.isin(attacks)]
+    episodes = params["episodes"]  # the flipped evaluations ran the main evaluation's first ones
+    main = main[main.attack.isin(attacks) & (main.episode < main.env.map(episodes))]
     ours_main = side(main, params)
     rows = []
     for choice, values in CHOICES.items():
