@@ -5,7 +5,8 @@ The main evaluation stands for the config's value of every choice (:mod:`marl_at
 for each choice the workflow evaluates those victims with that one choice flipped, rerunning only
 the attacks the flip changes (:mod:`marl_attacks.config.deviations`), so the flipped side is the
 main rows with those attacks' rows replaced (:func:`flipped_rows`). Both sides run the same episodes
-with the same seeds. Each cell is a claim's difference in % drop (attack minus baseline, pp) with
+with the same seeds (with ``deviations.episodes`` below the main evaluation's, in other batches: random
+attacks draw other numbers there). Each cell is a claim's difference in % drop (attack minus baseline, pp) with
 its 95% paired stratified bootstrap CI, pooled over the victims as the claims table's "all envs
 (mean)" row (:mod:`.claims`), each env at the eps ``report.eps_rule`` picks on that side's own
 white-box rows. The ``eps`` row (reported both ways, :data:`~marl_attacks.protocol.BOTH_WAYS`)
