@@ -124,6 +124,9 @@ def test_victim_actions_follow_epymarl_per_algorithm_under_the_authors_protocol(
     }
     authors = {**tiny, "protocol": {"victim_actions": "authors"}}
     assert modes(authors) == {(e, a): {"mappo": "sample", "qmix": "greedy"}[a] for e in envs for a in algos}
+    assert (
+        cfgmod.victim_actions(authors, "vmas-balance", "mappo-gru") == "sample"
+    )  # a GRU variant acts as its algorithm
     for builder in (cfgmod.score_params, cfgmod.collect_params, cfgmod.evaluate_params):
         assert builder(authors, "vmas-balance", "mappo", 0)["env_block"]["victim_actions"] == "sample"
         assert builder(authors, "mpe-simple_spread", "qmix", 0)["env_block"]["victim_actions"] == "greedy"
