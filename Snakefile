@@ -29,6 +29,7 @@ wildcard_constraints:
     arch="[a-z]+(-[a-z]+)?",
     nsamples="[0-9]+",
     ablation="samples|pgd_steps|n_attacked|victim_memory",
+    choice="|".join(CHOICES),
 
 
 include: "workflow/rules/train.smk"
@@ -37,6 +38,7 @@ include: "workflow/rules/fit.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/ablations.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/deviations.smk"
 
 
 rule all:
@@ -45,9 +47,19 @@ rule all:
         expand(paths.figure(RUN, "{figure}", "{ext}"), figure=FIGURES, ext=["pdf", "png"]),
         expand(
             paths.table(RUN, "{table}", "{ext}"),
-            table=["main_drop", "victims", "attack_cost", "access_assumptions", "claims"],
+            table=[
+                "main_drop",
+                "main_drop_fixed_eps",
+                "victims",
+                "attack_cost",
+                "access_assumptions",
+                "claims",
+                "claims_fixed_eps",
+            ],
             ext=TABLE_EXTS,
         ),
+        # the claims under each protocol choice's two values, where the config lists deviations.victims
+        expand(paths.table(RUN, "deviations", "{ext}"), ext=TABLE_EXTS if DEVIATION_VICTIMS else []),
         paths.table(RUN, "claims_by_eps", "csv"),
         paths.summary(RUN),
         paths.marl_eval(RUN),

@@ -236,6 +236,7 @@ def test_env_evaluate_overrides_merge_and_are_checked(good):
         cfgmod.check(cfg)
     # an env's own attack list replaces evaluate.attacks there: its evaluation needs no f_theta
     cfg["envs"][env]["evaluate"] = {"attacks": ["benign", "hadamard"]}
+    cfg.pop("deviations")  # which reads the claims' attacks there
     cfgmod.check(cfg)
     assert cfgmod.needed_archs(cfg, env) == []
     assert cfgmod.needed_archs(cfg) == cfgmod.needed_archs(cfg, list(cfg["envs"])[-1]) != []
@@ -350,8 +351,8 @@ def test_ablation_parameter_blocks(good):
 
 
 def test_victim_actions_default_to_greedy_and_sample_only_on_paper_lbf(good):
-    assert {cfgmod.victim_actions(good, env) for env in good["envs"]} == {"greedy"}
+    assert {cfgmod.victim_actions(good, env, "mappo") for env in good["envs"]} == {"greedy"}
     for name in ["paper.yaml", "paper-full.yaml"]:
         cfg = yaml.safe_load((ROOT / "config" / name).read_text())
-        modes = {env: cfgmod.victim_actions(cfg, env) for env in cfg["envs"]}
+        modes = {env: cfgmod.victim_actions(cfg, env, "mappo") for env in cfg["envs"]}
         assert {e for e, m in modes.items() if m == "sample"} == {e for e in cfg["envs"] if e.startswith("lbf-")}

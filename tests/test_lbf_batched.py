@@ -203,7 +203,7 @@ def test_config_backend_reaches_the_stages_but_not_provenance():
     plain = env_params(cfg, "lbf-8x8-2p-2f-coop")
     assert "backend" not in plain  # today's params stay as they are
     cfg["envs"]["lbf-8x8-2p-2f-coop"]["backend"] = "batched"
-    chosen = env_params(cfg, "lbf-8x8-2p-2f-coop", rollout=True)
+    chosen = env_params(cfg, "lbf-8x8-2p-2f-coop", "mappo")
     assert chosen["backend"] == "batched"
     assert lineage.env_block(chosen) == lineage.env_block(plain)
     paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())

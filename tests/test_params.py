@@ -19,6 +19,7 @@ from marl_attacks import config as cfgmod
 from marl_attacks import paths
 from marl_attacks.reporting import tables
 from marl_attacks.reporting.claims import table_claims
+from marl_attacks.reporting.deviations import table_deviations
 from marl_attacks.reporting.summary import load_eval, run_ablation_summary, run_summary
 from marl_attacks.stages import ablations, collect, evaluate, fit, score, train
 
@@ -99,6 +100,7 @@ def made(tmp_path_factory):
         attacks=[
             "benign",
             "align-mlp",
+            "targeted-align",
             "hadamard",
             "targeted-hadamard",
             "noise-uniform",
@@ -111,6 +113,8 @@ def made(tmp_path_factory):
         episodes=2,
     )
     cfg["attacks"]["noise-ou"] = {"theta": 0.2}
+    cfg["deviations"] = {"victims": {ENV: [ALGO]}}
+    cfg["fit"]["rnn"] = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())["fit"]["rnn"]  # targeting flipped
     cfgmod.check(cfg)
     files = {"policy": d / "policy.pt", "curve": d / "curve.csv", "samples": d / "samples.pt"}
     unread = {}
@@ -167,6 +171,28 @@ def made(tmp_path_factory):
             align=align,
             out=str(d / f"{ablation}.csv"),
         )
+    # the deviations table's jobs: victim_actions flipped (greedy here, sampled as EPyMARL) reruns them all
+    flip, dev = "victim_actions", {k: str(d / f"dev_{k}") for k in ("samples", "mlp", "rows", "cost")}
+    unread["collect_samples_deviation"] = run_reading(
+        lambda p, **f: collect.run(p, progress=False, **f),
+        cfgmod.deviation_collect_params(cfg, flip, ENV, ALGO, 0),
+        policy=str(files["policy"]),
+        out=dev["samples"],
+    )
+    unread["fit_align_deviation"] = run_reading(
+        lambda p, **f: fit.run(p, progress=False, **f),
+        cfgmod.deviation_fit_params(cfg, flip, ENV, ALGO, 0, "mlp"),
+        samples=dev["samples"],
+        out=dev["mlp"],
+    )
+    unread["evaluate_deviation"] = run_reading(
+        lambda p, **f: evaluate.run(p, progress=False, **f),
+        cfgmod.deviation_eval_params(cfg, flip, ENV, ALGO, 0),
+        policy=str(files["policy"]),
+        align={"mlp": dev["mlp"]},
+        rows_out=dev["rows"],
+        cost_out=dev["cost"],
+    )
     # the report jobs, on those rows
     rows, table = str(d / "eval.csv"), lambda name: str(d / name)
     unread["summarise"] = run_reading(
@@ -186,6 +212,10 @@ def made(tmp_path_factory):
     unread["table_claims"] = run_reading(
         lambda p: table_claims(load_eval([rows]), pd.read_csv(table("victims.csv")), table("claims"), None, p),
         cfgmod.claims_params(cfg),
+    )
+    unread["table_deviations"] = run_reading(
+        lambda p: table_deviations([rows], {flip: [dev["rows"]]}, table("deviations"), p),
+        cfgmod.deviations_table_params(cfg),
     )
     unread["_dir"] = d
     return unread
@@ -208,6 +238,10 @@ JOBS = [
     "table_victims",
     "table_main_drop",
     "table_claims",
+    "collect_samples_deviation",
+    "fit_align_deviation",
+    "evaluate_deviation",
+    "table_deviations",
 ]
 
 

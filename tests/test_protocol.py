@@ -3,6 +3,7 @@ the authors' variant of each choice reproduces their code (``src/attack/noise.py
 
 import copy
 import dataclasses
+import json
 import math
 import subprocess
 import sys
@@ -32,6 +33,7 @@ def test_presets_and_choices_resolve():
         "white_box": "greedy-action",
         "targeting": "validation-mse",
         "f_theta": "per-agent",
+        "victim_actions": "per-env",
     }
     assert protocol.resolve(None) == protocol.resolve("ours") == ours
     assert protocol.resolve("authors") == {key: "authors" for key in ours}
@@ -99,6 +101,57 @@ def test_the_command_line_refuses_an_unknown_protocol_value(tmp_path, tiny):
     )
     assert res.returncode != 0
     assert "'protocol.noise': 'loud' is not allowed; allowed: ['authors', 'symmetric-relative']" in res.stderr
+
+
+def test_victim_actions_follow_epymarl_per_algorithm_under_the_authors_protocol(tiny):
+    """protocol victim_actions: authors acts as EPyMARL on every env (MAPPO samples: its soft_policies
+    selector ignores test_greedy; QMIX greedy: evaluation_epsilon 0), whatever envs.<env>.victim_actions
+    says; per-env (ours) follows that key. The choice reaches every job where the victim acts, and the
+    samples' provenance, but not training."""
+    tiny["algos"]["qmix"] = {"total_steps": 2000, "num_envs": 8, "hidden": 16}
+    tiny["envs"]["mpe-simple_spread"]["victim_actions"] = "sample"
+    envs, algos = ["vmas-balance", "mpe-simple_spread"], ["mappo", "qmix"]
+
+    def modes(cfg):
+        cfgmod.check(cfg)
+        return {(e, a): cfgmod.victim_actions(cfg, e, a) for e in envs for a in algos}
+
+    assert modes(tiny) == {
+        ("vmas-balance", "mappo"): "greedy",
+        ("vmas-balance", "qmix"): "greedy",
+        ("mpe-simple_spread", "mappo"): "sample",
+        ("mpe-simple_spread", "qmix"): "sample",  # epsilon-greedy with eps_end
+    }
+    authors = {**tiny, "protocol": {"victim_actions": "authors"}}
+    assert modes(authors) == {(e, a): {"mappo": "sample", "qmix": "greedy"}[a] for e in envs for a in algos}
+    assert (
+        cfgmod.victim_actions(authors, "vmas-balance", "mappo-gru") == "sample"
+    )  # a GRU variant acts as its algorithm
+    for builder in (cfgmod.score_params, cfgmod.collect_params, cfgmod.evaluate_params):
+        assert builder(authors, "vmas-balance", "mappo", 0)["env_block"]["victim_actions"] == "sample"
+        assert builder(authors, "mpe-simple_spread", "qmix", 0)["env_block"]["victim_actions"] == "greedy"
+    mine = cfgmod.expected_inputs(tiny, "vmas-balance", "mappo", 0)
+    theirs = cfgmod.expected_inputs(authors, "vmas-balance", "mappo", 0)
+    assert theirs["samples"]["config"]["victim_actions"] == "sample" and mine["policy"] == theirs["policy"]
+    assert cfgmod.train_params(authors, "vmas-balance", "mappo", 0) == cfgmod.train_params(
+        tiny, "vmas-balance", "mappo", 0
+    )
+
+
+def test_the_victims_table_says_how_each_victim_acted_and_what_set_it(tmp_path):
+    from marl_attacks.reporting.tables import table_victims
+
+    scores = []
+    for algo, mode in [("mappo", "sample"), ("qmix", "greedy")]:
+        path = tmp_path / f"{algo}.json"
+        score = {"env": "vmas-balance", "algo": algo, "seed": 0, "victim_actions": mode, "train_steps": 10}
+        path.write_text(json.dumps({**score, "train_seconds": 1.0, "return_iqm": 1.0, "random_return": 0.0}))
+        scores.append(str(path))
+    for rule, says in [("authors", "per algorithm as EPyMARL"), ("per-env", "as envs.<env>.victim_actions says")]:
+        frame = table_victims(scores, str(tmp_path / rule), {"thresholds": {}, "actions_rule": rule})
+        assert frame.set_index("algo").victim_actions.to_dict() == {"mappo": "sample", "qmix": "greedy"}
+        md = (tmp_path / f"{rule}.md").read_text()
+        assert says in md and f"victim_actions = {rule}" in md and "| sample " in md
 
 
 def _draws(name, params, eps, n=20000, steps=1):

@@ -13,7 +13,7 @@ from marl_attacks.reporting.summary import run_ablation_summary, run_summary, su
 from marl_attacks.reporting.tables import (
     competence,
     table_access_assumptions,
-    table_main_drop,
+    table_main_drop_at,
     table_victims,
     write_table,
 )
@@ -73,9 +73,12 @@ def make_rows(
     return pd.DataFrame(rows)
 
 
+EPS_RULE = {"attack": "white-box-pgd", "min_drop": 0.2}
+
+
 def claims_params(reps, eps):
     """What the claims job reads (config.claims_params) with the given resamples and eps."""
-    return {"bootstrap_samples": reps, "ci": 0.95, "seed": 0, "eps": eps}
+    return {"bootstrap_samples": reps, "ci": 0.95, "seed": 0, "eps": eps, "eps_rule": EPS_RULE}
 
 
 @pytest.fixture(scope="module")
@@ -205,14 +208,16 @@ def test_claims_use_the_summarys_resamples(rows, summary):
 
 
 def test_table_claims_writes_three_formats(rows, tmp_path):
-    table = table_claims(rows, None, str(tmp_path / "claims"), str(tmp_path / "by_eps.csv"), claims_params(300, 0.5))
-    assert set(table.eps) == {0.5}
+    table_claims(rows, None, str(tmp_path / "claims"), str(tmp_path / "by_eps.csv"), claims_params(300, 0.5))
+    fixed = pd.read_csv(tmp_path / "claims_fixed_eps.csv")  # the rows have no white-box PGD: no eps rule view
+    assert set(fixed.eps) == {0.5}
     assert set(pd.read_csv(tmp_path / "by_eps.csv").eps) == {0.1, 0.5}
-    md = (tmp_path / "claims.md").read_text()
+    md = (tmp_path / "claims_fixed_eps.md").read_text()
     assert "lies above 0" in md and "all envs (mean)" in md and "holds 2/2" in md
-    assert (tmp_path / "claims.tex").read_text().startswith("\\begin{table}")
-    csv = pd.read_csv(tmp_path / "claims.csv")
-    assert {"diff_pp", "diff_pp_ci_low", "verdict", "over_eps_grid"} <= set(csv.columns)
+    for stem in ("claims", "claims_fixed_eps"):
+        assert (tmp_path / f"{stem}.tex").read_text().startswith("\\begin{table}")
+        csv = pd.read_csv(tmp_path / f"{stem}.csv")
+        assert {"diff_pp", "diff_pp_ci_low", "verdict", "over_eps_grid"} <= set(csv.columns)
 
 
 def test_claims_pool_competent_victims_apart(rows, tmp_path):
@@ -235,9 +240,10 @@ def test_claims_pool_competent_victims_apart(rows, tmp_path):
     spread = c[key & (c.env == "mpe-simple_spread")].iloc[0]
     assert (balance.victims_competent, balance.victims, spread.victims_competent) == (2, 2, 1)
     assert OVERALL_COMPETENT not in set(claims(rows, 300, 0.95, 0).env)
-    table = table_claims(rows, victims, str(tmp_path / "claims"), None, claims_params(300, 0.5))
-    md = (tmp_path / "claims.md").read_text()
+    table_claims(rows, victims, str(tmp_path / "claims"), None, claims_params(300, 0.5))
+    md = (tmp_path / "claims_fixed_eps.md").read_text()
     assert "competent victims (mean)" in md and "| 1/2 " in md and "never learned" in md
+    table = pd.read_csv(tmp_path / "claims_fixed_eps.csv")
     assert table.env.tolist()[-1] == OVERALL_COMPETENT  # pooled rows last, competent last
     none = victims.assign(passed=False)
     c = claims(rows, 300, 0.95, 0, competence(none))
@@ -312,6 +318,10 @@ def test_access_table_lists_this_papers_and_prior_attacks(tmp_path):
     hadamard = table.set_index("attack").loc["Hadamard"]
     assert (hadamard[["actions", "rewards", "victim model", "queries"]] == "no").all()
     assert (table != "").all().all()
+    # every prior attack says where in its paper it was checked
+    prior = table[~table["checked against"].str.startswith("arXiv:2508.09275")]
+    assert len(prior) == 5 and prior["checked against"].str.contains("abstract").all()
+    assert table.set_index("attack").loc["Hadamard", "checked against"].startswith("arXiv:2508.09275")
     for ext in ("csv", "md", "tex"):
         assert (tmp_path / f"access.{ext}").stat().st_size > 0
 
@@ -390,7 +400,7 @@ def test_main_drop_marks_attacks_not_run_and_undefined_drops(rows, tmp_path):
     s = s[~((s.env == "vmas-balance") & (s.attack == "hadamard"))].copy()
     spread = (s.env == "mpe-simple_spread") & (s.attack != "benign")
     s.loc[spread, ["drop_pct", "drop_ci_low", "drop_ci_high"]] = np.nan
-    table = table_main_drop(s, str(tmp_path / "drop"), {"eps": 0.1}).set_index("env")
+    table = table_main_drop_at(s, str(tmp_path / "drop"), 0.1).set_index("env")
     assert table.loc["vmas-balance", "hadamard"] == "not run"
     assert table.loc["mpe-simple_spread", "align-mlp"] == "n/a (benign IQM 0)"
     assert table.loc["vmas-balance", "align-mlp"][0].isdigit() or table.loc["vmas-balance", "align-mlp"][0] == "-"

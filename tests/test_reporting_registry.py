@@ -13,7 +13,7 @@ from marl_attacks.reporting import figures, plotting
 from marl_attacks.reporting.claims import table_claims
 from marl_attacks.reporting.export import to_marl_eval
 from marl_attacks.reporting.summary import summarise
-from marl_attacks.reporting.tables import table_access_assumptions, table_main_drop
+from marl_attacks.reporting.tables import table_access_assumptions, table_main_drop_at
 
 TOY_ACCESS = Access("Toy attack family", "Nobody et al. 2099", "c-MARL", *["no"] * 5, "0", "fixed: a toy direction")
 TOY = AttackEntry(
@@ -52,13 +52,13 @@ def drawn(monkeypatch, draw) -> list:
 
 
 def test_a_registered_attack_is_a_main_drop_column_in_registry_order(registered, summary, tmp_path):
-    table = table_main_drop(summary, str(tmp_path / "drop"), {"eps": 0.5})
+    table = table_main_drop_at(summary, str(tmp_path / "drop"), 0.5)
     assert list(table.columns) == ["env", "algo", "align-mlp", "max-noise", "toy-attack"]
     assert "toy-attack" in (tmp_path / "drop.md").read_text()
 
 
 def test_an_unregistered_attack_is_no_main_drop_column(summary, tmp_path):
-    table = table_main_drop(summary, str(tmp_path / "drop"), {"eps": 0.5})
+    table = table_main_drop_at(summary, str(tmp_path / "drop"), 0.5)
     assert "toy-attack" not in table.columns
 
 
@@ -86,6 +86,7 @@ def test_a_registered_env_is_named_by_its_label(registered, rows, summary, monke
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles == ["Toy World (MAPPO)", "VMAS Balance (MAPPO)"]
     params = {"bootstrap_samples": 50, "ci": 0.95, "seed": 0, "eps": 0.5}
+    params["eps_rule"] = {"attack": "white-box-pgd", "min_drop": 0.2}
     table_claims(rows, None, str(tmp_path / "claims"), None, params)
     md = (tmp_path / "claims.md").read_text()
     assert "| Toy World " in md and "toy-env" not in md
@@ -109,6 +110,7 @@ def test_config_checks_know_a_registered_attack_and_env(registered, monkeypatch)
     monkeypatch.setitem(envs.ENVS, "toy-env", EnvEntry(envs.ENVS["vmas-balance"].loader, "Toy World", "toy", "world"))
     cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
     cfg["envs"] = {"toy-env": cfg["envs"]["vmas-balance"]}
+    cfg["deviations"]["victims"] = {"toy-env": ["mappo"]}
     cfg["evaluate"]["attacks"] = cfg["evaluate"]["attacks"] + ["toy-attack"]
     cfg["ablations"] = {k: dict(v, envs=["toy-env"]) for k, v in cfg["ablations"].items()}
     cfgmod.check(cfg)

@@ -12,7 +12,7 @@ from test_reporting import claims_params, make_rows
 from marl_attacks.reporting import figures
 from marl_attacks.reporting.claims import OVERALL, claims, family_pool, table_claims
 from marl_attacks.reporting.summary import summarise
-from marl_attacks.reporting.tables import table_main_drop, table_victims
+from marl_attacks.reporting.tables import table_main_drop_at, table_victims
 
 EFFECT = {"align-mlp": 30.0, "hadamard": 20.0, "max-noise": 10.0, "targeted-align": 20.0, "targeted-hadamard": 2.0}
 
@@ -40,7 +40,7 @@ def test_summary_has_win_rates_only_where_the_env_reports_wins(mixed):
 
 def test_main_drop_gives_win_rates_where_the_env_reports_wins(mixed, tmp_path):
     _, summary = mixed
-    table = table_main_drop(summary, str(tmp_path / "main_drop"), {"eps": 0.5})
+    table = table_main_drop_at(summary, str(tmp_path / "main_drop"), 0.5)
     assert list(table.columns[:3]) == ["env", "algo", "benign win rate"]
     by_env = table.set_index("env")
     rate = summary[(summary.env == "smax-3m") & (summary.attack == "benign")].win_rate.iloc[0]
@@ -49,7 +49,7 @@ def test_main_drop_gives_win_rates_where_the_env_reports_wins(mixed, tmp_path):
     assert "; win" not in by_env.loc["vmas-balance", "align-mlp"]
     assert "win rate" in (tmp_path / "main_drop.md").read_text()
     # a run without wins keeps the table as it was
-    plain = table_main_drop(summary[summary.env == "vmas-balance"], str(tmp_path / "plain"), {"eps": 0.5})
+    plain = table_main_drop_at(summary[summary.env == "vmas-balance"], str(tmp_path / "plain"), 0.5)
     assert "benign win rate" not in plain.columns
 
 
@@ -100,8 +100,9 @@ def test_claims_pool_each_benchmark_family(tmp_path):
     # one family: its pool would repeat the overall row, so there is none
     one = claims(rows[rows.env.str.startswith("lbf")], 200, 0.95, 0)
     assert not one.env.str.startswith("family:").any()
-    table = table_claims(rows, None, str(tmp_path / "claims"), None, claims_params(200, 0.5))
-    md = (tmp_path / "claims.md").read_text()
+    table_claims(rows, None, str(tmp_path / "claims"), None, claims_params(200, 0.5))
+    md = (tmp_path / "claims_fixed_eps.md").read_text()  # the rows have no white-box PGD: no eps rule view
     assert "LBF envs (mean)" in md and "SMAX envs (mean)" in md
-    order = table[table.claim == "1"].env.tolist()
+    table = pd.read_csv(tmp_path / "claims_fixed_eps.csv")
+    order = table[table.claim.astype(str) == "1"].env.tolist()
     assert order[-1] == OVERALL and order.index(family_pool("lbf")) > order.index("smax-3m")

@@ -32,6 +32,7 @@ def _config() -> dict:
     cfg = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
     cfg["run"] = RUN
     cfg["envs"] = {"mpe-simple_spread": cfg["envs"]["mpe-simple_spread"]}
+    cfg.pop("deviations")  # its victim is on another env
     cfg["algos"]["mappo"]["checkpoint_every"] = 5  # 25 updates: resume points after 5, 10, 15, 20
     cfg["fit"] = {"mlp": cfg["fit"]["mlp"]}
     cfg["attacks"] = {"align-mlp": cfg["attacks"]["align-mlp"]}

@@ -132,7 +132,7 @@ def test_report_outputs(pipeline, tmp_path):
     s = pd.read_csv(pipeline["summary"])
     figures.plot_return_vs_eps(s, str(tmp_path / "fig"))
     assert (tmp_path / "fig.png").stat().st_size > 1000 and (tmp_path / "fig.pdf").exists()
-    table = tables.table_main_drop(s, str(tmp_path / "drop"), {"eps": 0.1})
+    table = tables.table_main_drop_at(s, str(tmp_path / "drop"), 0.1)
     assert "align-mlp" in table.columns and len(table) == 1
     assert (tmp_path / "drop.tex").read_text().startswith("\\begin{table}")
     victims = tables.table_victims([pipeline["score"]], str(tmp_path / "victims"))

@@ -46,12 +46,17 @@ FIGURES = [
     "ablation_victim_memory",
 ]
 TABLES = ["main_drop", "victims", "attack_cost", "access_assumptions", "claims"]
+SECOND_TABLES = [
+    "main_drop_fixed_eps",
+    "claims_fixed_eps",
+    "deviations",
+]  # written by table_main_drop, _claims, own job
 
 
 def test_outputs_and_contract(workdir):
     for f in (
         [f"figures/tiny/{x}.{ext}" for x in FIGURES for ext in ("png", "pdf")]
-        + [f"tables/tiny/{x}.{ext}" for x in TABLES for ext in ("csv", "md", "tex")]
+        + [f"tables/tiny/{x}.{ext}" for x in TABLES + SECOND_TABLES for ext in ("csv", "md", "tex")]
         + ["tables/tiny/claims_by_eps.csv", "results/tiny/summary.csv", "results/tiny/marl_eval.json"]
     ):
         assert (workdir / f).stat().st_size > 0, f
@@ -115,7 +120,7 @@ def test_html_report_gathers_every_figure_and_table(workdir):
     html = (workdir / "report.html").read_text(errors="replace")
     for name in FIGURES:
         assert f"{name}.png" in html, name
-    for name in ["main_drop", "victims", "attack_cost", "access_assumptions", "claims", "claims_by_eps"]:
+    for name in ["main_drop", "victims", "attack_cost", "access_assumptions", "claims", "claims_by_eps", "deviations"]:
         assert f"{name}.csv" in html, name
     assert "paired stratified bootstrap" in html  # a caption, rendered
     assert "competence threshold" in html  # the victims table's caption
@@ -200,19 +205,29 @@ VICTIMS_READERS = {
     "old,new,rules",
     [
         # the eps of the main tables: read by those two tables only
-        ("report: {drop_eps: 0.1,", "report: {drop_eps: 0.5,", {"table_main_drop", "table_claims"}),
+        (
+            "report: {drop_eps: 0.1,",
+            "report: {drop_eps: 0.5,",
+            {"table_main_drop", "table_claims", "table_deviations"},  # deviations: its eps row
+        ),
+        # the eps rule: the same tables, nothing upstream
+        ("min_drop: 0.2}", "min_drop: 0.3}", {"table_main_drop", "table_claims", "table_deviations"}),
         # the bootstrap: every summary and the claims, then what reads the summaries
         (
             "bootstrap_samples: 50",
             "bootstrap_samples: 40",
-            {"summarise", "summarise_ablation", "table_claims"} | SUMMARY_READERS | ABLATION_FIGURES,
+            {"summarise", "summarise_ablation", "table_claims", "table_deviations"}
+            | SUMMARY_READERS
+            | ABLATION_FIGURES,
         ),
-        # one attack's hyperparameter: the evaluations that run it (the main one and the victim-memory
-        # ablation's, for both victims), not the other ablations (which do not)
+        # one attack's hyperparameter: the evaluations that run it (the main one, the victim-memory
+        # ablation's for both victims, and the flipped ones that rerun it: white_box, victim_actions),
+        # not the other ablations (which do not)
         (
             "white-box-pgd: {pgd_steps: 2}",
             "white-box-pgd: {pgd_steps: 3}",
             {"evaluate_attacks", "evaluate_ablation", "summarise_ablation", "figure_ablation_victim_memory"}
+            | {"evaluate_deviation", "table_deviations"}
             | EVAL_READERS,
         ),
         # a competence threshold: the victims table and what reads it
@@ -222,7 +237,7 @@ VICTIMS_READERS = {
             {"table_victims"} | VICTIMS_READERS,
         ),
     ],
-    ids=["report.drop_eps", "report.bootstrap_samples", "attacks.white-box-pgd", "envs.threshold"],
+    ids=["report.drop_eps", "report.eps_rule", "report.bootstrap_samples", "attacks.white-box-pgd", "envs.threshold"],
 )
 def test_changing_a_config_key_reruns_exactly_the_jobs_that_read_it(workdir, old, new, rules):
     """A config value reaches only the jobs whose params hold it (marl_attacks.config's builders),
@@ -269,6 +284,70 @@ def test_changing_victim_actions_reruns_scoring_and_evaluation_not_training(work
         # one victim per env in tiny (two in all): only mpe-simple_spread's jobs rerun, there for its
         # GRU variant (victim memory ablation) too
         assert jobs["score_victim"] == jobs["evaluate_attacks"] == 1 and jobs["collect_samples"] == 2
+    finally:
+        changed.write_text(cfg)
+
+
+def test_deviations_table_has_one_row_per_protocol_choice(workdir):
+    """tables/tiny/deviations.*: one row per protocol choice and per choice reported both ways; each
+    flipped evaluation wrote only the attacks its flip changes, and only the victim_actions flip
+    (MAPPO: greedy in this config, sampled as EPyMARL) recollected samples; it and the f_theta flip
+    refitted the MLP f_theta (the targeting flip reuses the main RNN fit for Targeted Hadamard)."""
+    from marl_attacks import config as cfgmod
+    from marl_attacks.protocol import BOTH_WAYS, CHOICES
+
+    table = pd.read_csv(workdir / "tables/tiny/deviations.csv")
+    assert table.choice.tolist() == list(CHOICES) + list(BOTH_WAYS)
+    assert table.set_index("choice").loc["victim_actions", ["authors_value", "ours_value", "run_value"]].tolist() == [
+        "authors",
+        "per-env",
+        "per-env",
+    ]
+    assert table.filter(like="_vs_").notna().any().all()
+    assert "| victim_actions " in (workdir / "tables/tiny/deviations.md").read_text()
+    cfg = cfgmod.load(workdir / "config/tiny.yaml")
+    made = workdir / "results/tiny/deviations"
+    for choice in CHOICES:
+        rows = pd.read_csv(made / choice / "eval/vmas-balance/mappo/seed0.csv")
+        assert sorted(set(rows.attack)) == sorted(cfgmod.deviation_attacks(cfg, choice, "vmas-balance", "mappo", 0))
+        assert set(rows.episode) == {0, 1, 2}  # deviations.episodes: the main evaluation's first 3 of 4
+    assert set(pd.read_csv(made / "noise/eval/vmas-balance/mappo/seed0.csv").attack) == {
+        "noise-uniform",
+        "noise-gaussian",
+        "noise-exponential",
+        "noise-ou",
+        "max-noise",
+    }
+    assert sorted(p.relative_to(made).as_posix() for p in made.rglob("*.pt")) == [
+        "f_theta/align/vmas-balance/mappo/seed0/mlp.pt",  # the authors' shared f_theta, on the main samples
+        "victim_actions/align/vmas-balance/mappo/seed0/mlp.pt",
+        "victim_actions/samples/vmas-balance/mappo/seed0/samples.pt",
+    ]
+
+
+def test_a_deviation_victim_adds_only_the_jobs_its_flips_need(workdir):
+    """One more victim in deviations.victims: per choice, one evaluation of what the flip changes there,
+    the samples the victim_actions flip changes, the MLP f_theta (the claims' Align) it and the f_theta
+    flip change, and the table; nothing of the main run, which the flipped sides reuse."""
+    cfg = (workdir / "config/tiny.yaml").read_text()
+    changed = workdir / "config/tiny.yaml"
+    old = "deviations: {victims: {vmas-balance: [mappo]},"
+    assert old in cfg
+    changed.write_text(cfg.replace(old, "deviations: {victims: {vmas-balance: [mappo], mpe-simple_spread: [mappo]},"))
+    try:
+        res = snakemake(workdir, "-n")
+        out = res.stdout + res.stderr
+        assert res.returncode == 0, out[-3000:]
+        assert _jobs(out) == {
+            "evaluate_deviation": 6,  # one per choice: noise, hadamard, white_box, targeting, f_theta, victim_actions
+            "collect_samples_deviation": 1,  # victim_actions
+            "fit_align_deviation": 2,  # the MLP under victim_actions (new samples) and f_theta (their network)
+            "table_deviations": 1,
+            "all": 1,
+        }
+        for choice in ["noise", "hadamard", "white_box", "targeting", "f_theta", "victim_actions"]:
+            assert f"results/tiny/deviations/{choice}/eval/mpe-simple_spread/mappo/seed0.csv" in out
+        assert "results/tiny/deviations/victim_actions/align/mpe-simple_spread/mappo/seed0/mlp.pt" in out
     finally:
         changed.write_text(cfg)
 

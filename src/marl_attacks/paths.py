@@ -74,6 +74,43 @@ def ablation_rows(run, ablation="{ablation}", env=ENV, algo=ALGO, seed=SEED) -> 
     return f"results/{run}/ablations/{ablation}/{victim(env, algo, seed)}.csv"
 
 
+CHOICE = "{choice}"  # a protocol choice (marl_attacks.protocol), flipped for the deviations table
+
+
+def deviation_dir(run, choice=CHOICE) -> str:
+    """What one protocol choice, flipped, makes anew for the deviations table (the rest is the main run's)."""
+    return f"results/{run}/deviations/{choice}"
+
+
+def deviation_samples(run, choice=CHOICE, env=ENV, algo=ALGO, seed=SEED) -> str:
+    return f"{deviation_dir(run, choice)}/samples/{victim(env, algo, seed)}/samples.pt"
+
+
+def deviation_align(run, choice=CHOICE, arch="{arch}", env=ENV, algo=ALGO, seed=SEED) -> str:
+    return f"{deviation_dir(run, choice)}/align/{victim(env, algo, seed)}/{arch}.pt"
+
+
+def deviation_rows(run, choice=CHOICE, env=ENV, algo=ALGO, seed=SEED) -> str:
+    return f"{deviation_dir(run, choice)}/eval/{victim(env, algo, seed)}.csv"
+
+
+def deviation_cost(run, choice=CHOICE, env=ENV, algo=ALGO, seed=SEED) -> str:
+    return f"{deviation_dir(run, choice)}/eval/{victim(env, algo, seed)}.cost.csv"
+
+
+FLIPPED_INPUT = "flipped_"  # prefix of the deviations table's inputs: one list of rows per choice
+
+
+def flipped_inputs(files: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Each choice's flipped rows, as the deviations table's named inputs."""
+    return {FLIPPED_INPUT + choice: paths for choice, paths in files.items()}
+
+
+def flipped_from_inputs(inputs) -> dict[str, list[str]]:
+    """Each choice's flipped rows among a job's named inputs, keyed by the choice again."""
+    return {k[len(FLIPPED_INPUT) :]: list(v) for k, v in inputs.items() if k.startswith(FLIPPED_INPUT)}
+
+
 def summary(run) -> str:
     return f"results/{run}/summary.csv"
 

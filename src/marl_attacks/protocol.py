@@ -31,11 +31,18 @@ Choices so far (the authors' file each one follows):
   target the agent's own built input, no standardisation, trained on (step, agent) pairs
   (:mod:`marl_attacks.alignment.authors`); ``per-agent`` (ours): one standardised regressor per agent
   on the teammates' observations.
+* ``victim_actions`` (EPyMARL's ``src/config/algs/*.yaml`` and ``components/action_selectors.py``, which
+  their code runs): ``authors``: per algorithm, MAPPO/IPPO sample their policy (``soft_policies``
+  ignores ``test_greedy``), QMIX/VDN act greedily (``evaluation_epsilon: 0``), on every env
+  (``AlgoEntry.epymarl_actions``); ``per-env`` (ours): ``envs.<env>.victim_actions``. It sets how the
+  victim acts in every rollout (:func:`marl_attacks.config.victim_actions`), not an attack.
 
 A choice sets attack hyperparameters (:func:`attack_settings`) and, where it needs to, f_theta's
 settings (:func:`fit_settings`), the evaluation's (:func:`evaluate_settings`) or which f_theta an
 attack uses (:func:`align_archs`); each only where it differs from ours, so ours leaves every job's
 params as they were.
+
+Reported both ways (:data:`BOTH_WAYS`), not chosen: ``eps``, the budget each env is reported at.
 """
 
 from __future__ import annotations
@@ -63,10 +70,14 @@ CHOICES: dict[str, dict[str, str]] = {
         "authors": "one network shared by the agents on built inputs (observation + agent ID), not standardised",
         "per-agent": "one standardised regressor per agent on the teammates' observations",
     },
+    "victim_actions": {
+        "authors": "per algorithm as EPyMARL: MAPPO/IPPO sample their policy, QMIX/VDN act greedily",
+        "per-env": "as envs.<env>.victim_actions says (default greedy)",
+    },
 }
 PRESETS = ("authors", "ours")
 
-#: key -> value -> attack -> hyperparameters the value sets
+#: key -> value -> attack -> hyperparameters the value sets (choices that set no attack are absent)
 _SETTINGS: dict[str, dict[str, dict[str, dict]]] = {
     "noise": {
         "authors": {"noise-exponential": {"sides": "positive"}, "noise-ou": {"table": "authors"}},
@@ -105,6 +116,16 @@ _ALIGN_ARCHS: dict[str, dict[str, dict[str, str]]] = {
     "targeting": {"authors": {"targeted-hadamard": "rnn"}},
 }
 
+#: choices written both ways in every run instead of set by ``protocol`` (key -> value -> meaning; the
+#: authors' first): the eps each env is reported at costs no evaluation, so ``main_drop``/``claims``
+#: show the authors' way (``report.eps_rule``) and ``main_drop_fixed_eps``/``claims_fixed_eps`` ours
+BOTH_WAYS: dict[str, dict[str, str]] = {
+    "eps": {
+        "authors": "each env at the smallest grid eps where report.eps_rule's attack lowers the IQM return enough",
+        "fixed": "every env at report.drop_eps",
+    },
+}
+
 
 def ours(key: str) -> str:
     return list(CHOICES[key])[1]
@@ -136,7 +157,7 @@ def attack_settings(block) -> dict[str, dict]:
     for key, value in resolve(block).items():
         if value == ours(key):
             continue
-        for attack, settings in _SETTINGS[key][value].items():
+        for attack, settings in _SETTINGS.get(key, {}).get(value, {}).items():  # victim_actions: no attack
             out.setdefault(attack, {}).update(settings)
     return out
 

@@ -8,6 +8,7 @@ import sys
 
 import marl_attacks.config as mac
 import marl_attacks.paths as paths
+from marl_attacks.protocol import CHOICES
 from snakemake.exceptions import WorkflowError
 
 try:
@@ -139,3 +140,44 @@ def ablation_align_inputs(wildcards):
         archs = sorted({mac.attack_arch(config, a) for a in block["attacks"]} - {None})
         models = {arch: paths.align_model(RUN, arch, None, w.env, w.algo, w.seed) for arch in archs}
     return paths.align_inputs(models)
+
+
+DEVIATION_VICTIMS = mac.deviation_victims(config)  # deviations.victims: each protocol choice flipped on them
+
+
+def deviation_samples_input(wildcards):
+    """The samples f_theta is fitted on with the choice flipped: the main run's where the flip
+    leaves them as they are (e.g. a choice that changes only an attack's fit)."""
+    w = wildcards
+    if mac.deviation_inputs(config, w.choice, w.env, w.algo, w.seed)["samples"]:
+        return paths.deviation_samples(RUN, w.choice, w.env, w.algo, w.seed)
+    return paths.samples(RUN, w.env, w.algo, w.seed)
+
+
+def deviation_align_inputs(wildcards):
+    """f_theta files the flipped evaluation needs: the main run's where the flip leaves them as they are."""
+    w = wildcards
+    changed = mac.deviation_inputs(config, w.choice, w.env, w.algo, w.seed)["align"]
+    models = {
+        arch: (
+            paths.deviation_align(RUN, w.choice, arch, w.env, w.algo, w.seed)
+            if new
+            else paths.align_model(RUN, arch, None, w.env, w.algo, w.seed)
+        )
+        for arch, new in changed.items()
+    }
+    return paths.align_inputs(models)
+
+
+def deviation_table_inputs(wildcards):
+    """The main rows of the deviation victims, and per choice the flipped rows of the victims for
+    which the flip changes anything (mac.deviation_attacks)."""
+    flipped = {
+        choice: [
+            paths.deviation_rows(RUN, choice, e, a, s)
+            for e, a, s in DEVIATION_VICTIMS
+            if mac.deviation_attacks(config, choice, e, a, s)
+        ]
+        for choice in CHOICES
+    }
+    return {"main": each_victim(paths.eval_rows, DEVIATION_VICTIMS), **paths.flipped_inputs(flipped)}

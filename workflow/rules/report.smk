@@ -51,6 +51,7 @@ rule table_main_drop:
         report(paths.table(RUN, "main_drop", "csv"), caption="../report/main_drop.rst", category="Tables"),
         paths.table(RUN, "main_drop", "md"),
         paths.table(RUN, "main_drop", "tex"),
+        expand(paths.table(RUN, "main_drop_fixed_eps", "{ext}"), ext=TABLE_EXTS),
     log:
         paths.log(RUN, "report", "main_drop"),
     benchmark:
@@ -62,7 +63,7 @@ rule table_main_drop:
     params:
         job=mac.main_drop_params(config),
     message:
-        "Table: % drop in return at eps = {params.job[eps]}"
+        "Table: % drop in return at each env's eps (report.eps_rule) and at eps = {params.job[eps]}"
     script:
         "../scripts/table_main_drop.py"
 
@@ -331,10 +332,12 @@ rule table_claims:
     input:
         rows=each_victim(paths.eval_rows, attacked_victims()),
         victims=paths.table(RUN, "victims", "csv"),  # pools competent victims apart
+        summary=paths.summary(RUN),  # the eps rule reads the white-box curve there
     output:
         report(paths.table(RUN, "claims", "csv"), caption="../report/claims.rst", category="Claims"),
         paths.table(RUN, "claims", "md"),
         paths.table(RUN, "claims", "tex"),
+        expand(paths.table(RUN, "claims_fixed_eps", "{ext}"), ext=TABLE_EXTS),
         by_eps=report(
             paths.table(RUN, "claims_by_eps", "csv"), caption="../report/claims_by_eps.rst", category="Claims"
         ),
@@ -349,7 +352,7 @@ rule table_claims:
     params:
         job=mac.claims_params(config),
     message:
-        "Table: the paper's claims on this run (at eps = {params.job[eps]} and over the eps grid)"
+        "Table: the paper's claims on this run (at each env's eps, at eps = {params.job[eps]} and over the eps grid)"
     script:
         "../scripts/table_claims.py"
 

@@ -13,4 +13,5 @@ with logged(snakemake.log[0]):
         paths.stem(snakemake.output[0]),
         snakemake.output.by_eps,
         snakemake.params.job,
+        pd.read_csv(snakemake.input.summary),
     )

@@ -23,15 +23,19 @@ class AlgoEntry:
     train: Callable
     policies: dict[str, type[VictimPolicy]]  # agent network (mlp, gru) -> policy class
     action_types: tuple[str, ...]  # action spaces the algorithm supports
+    # how EPyMARL acts with it at evaluation (protocol victim_actions: authors): its MAPPO/IPPO
+    # configs use the soft_policies selector, which samples whatever test_greedy says; QMIX/VDN
+    # use epsilon_greedy with evaluation_epsilon 0
+    epymarl_actions: str
 
 
 PPO_POLICIES = {"mlp": mappo.MappoPolicy, "gru": mappo.GruMappoPolicy}
 Q_POLICIES = {"mlp": qmix.QPolicy, "gru": qmix.GruQPolicy}
 ALGOS: dict[str, AlgoEntry] = {
-    "mappo": AlgoEntry(mappo.MappoConfig, mappo.train, PPO_POLICIES, ("discrete", "continuous")),
-    "ippo": AlgoEntry(ippo.IppoConfig, ippo.train, PPO_POLICIES, ("discrete", "continuous")),
-    "qmix": AlgoEntry(qmix.QmixConfig, qmix.train, Q_POLICIES, ("discrete",)),
-    "vdn": AlgoEntry(qmix.VdnConfig, qmix.train, Q_POLICIES, ("discrete",)),
+    "mappo": AlgoEntry(mappo.MappoConfig, mappo.train, PPO_POLICIES, ("discrete", "continuous"), "sample"),
+    "ippo": AlgoEntry(ippo.IppoConfig, ippo.train, PPO_POLICIES, ("discrete", "continuous"), "sample"),
+    "qmix": AlgoEntry(qmix.QmixConfig, qmix.train, Q_POLICIES, ("discrete",), "greedy"),
+    "vdn": AlgoEntry(qmix.VdnConfig, qmix.train, Q_POLICIES, ("discrete",), "greedy"),
 }
 
 

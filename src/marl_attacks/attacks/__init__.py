@@ -58,6 +58,7 @@ class Access:
     queries: str  # interaction with the victim or env to build the attack
     samples: str  # samples needed
     perturbation: str  # how the perturbation is made
+    source: str = ""  # where in the cited paper each cell was checked (prior attacks)
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,23 @@
 """The workflow config: validation (:mod:`.checks`) and what each job reads (:mod:`.params`).
 
 The Snakefile and the stages' command lines both build each job's parameters with
-the functions here, so a stage sees exactly the config values it uses (and
-Snakemake reruns a job exactly when one of them changes).
+the functions here (:mod:`.deviations`: the jobs of the deviations table), so a stage sees
+exactly the config values it uses (and Snakemake reruns a job exactly when one of them changes).
 """
 
 from .checks import SCHEMA, ConfigError, check, check_ablations, check_eval_attacks, check_schema, check_types, load
+from .deviations import (
+    deviation_attacks,
+    deviation_collect_params,
+    deviation_episodes,
+    deviation_eval_params,
+    deviation_fit_params,
+    deviation_inputs,
+    deviation_needs,
+    deviation_victims,
+    deviations_table_params,
+    flipped,
+)
 from .params import (
     ablation_archs,
     ablation_block,
@@ -58,6 +70,15 @@ __all__ = [
     "check_types",
     "claims_params",
     "collect_params",
+    "deviation_attacks",
+    "deviation_collect_params",
+    "deviation_episodes",
+    "deviation_eval_params",
+    "deviation_fit_params",
+    "deviation_inputs",
+    "deviation_needs",
+    "deviation_victims",
+    "deviations_table_params",
     "env_action_type",
     "env_params",
     "eval_params",
@@ -67,6 +88,7 @@ __all__ = [
     "fit_block",
     "fit_params",
     "fits",
+    "flipped",
     "gru_variant",
     "load",
     "main_drop_params",

@@ -22,7 +22,6 @@ from .params import (
     eval_params,
     fits,
     needed_archs,
-    victim_actions,
 )
 
 SCHEMA = Path(__file__).resolve().parents[3] / "workflow" / "schemas" / "config.schema.yaml"
@@ -107,7 +106,7 @@ def check(config: dict) -> None:
                 f"config key 'envs.{env}': env '{env}' needs the optional extra '{extra}' "
                 f"({ENVS[env].module} is not installed); install it with pip install -e '.[{extra}]'"
             )
-        mode = victim_actions(config, env)
+        mode = config["envs"][env].get("victim_actions", "greedy")
         if mode not in VICTIM_ACTIONS:  # the schema says so too; this is the package's own list
             raise ConfigError(
                 f"config key 'envs.{env}.victim_actions': {mode!r} is not allowed; allowed: {list(VICTIM_ACTIONS)}"
@@ -187,6 +186,8 @@ def check(config: dict) -> None:
             why = f" (the protocol gives {given} this f_theta)" if given else ""
             raise ConfigError(f"config key 'fit': attacks need f_theta '{arch}' but fit.{arch} is not configured{why}")
     check_ablations(config)
+    check_report(config)
+    check_deviations(config)
     drop_eps = config["report"]["drop_eps"]
     if drop_eps not in config["evaluate"]["eps"]:
         raise ConfigError(
@@ -326,3 +327,55 @@ def check_protocol(config: dict) -> None:
                 f"config key 'attacks.{attack}.{field}': set by the protocol; use protocol.{fields[field]} "
                 f"(allowed: {list(protocol.CHOICES[fields[field]])})"
             )
+
+
+def check_report(config: dict) -> None:
+    """The eps rule's attack is a known attack other than benign (an env that does not run it reports
+    no eps, as one where it never lowers the return enough)."""
+    from ..attacks import ATTACKS
+
+    attack = config["report"]["eps_rule"]["attack"]
+    if attack not in ATTACKS or attack == "benign":
+        raise ConfigError(
+            f"config key 'report.eps_rule.attack': unknown attack '{attack}'; "
+            f"allowed: {[a for a in ATTACKS if a != 'benign']}"
+        )
+
+
+def check_deviations(config: dict) -> None:
+    """Each victim of ``deviations.victims`` is attacked by the main evaluation, which runs every
+    attack the deviations table reads (the flipped side reuses its rows)."""
+    from .. import protocol
+    from .deviations import deviation_needs, flipped
+
+    block = config.get("deviations") or {"victims": {}}
+    victims = block["victims"]
+    for env, algos in victims.items():
+        if env not in config["envs"]:
+            raise ConfigError(f"config key 'deviations.victims': env '{env}' is not in envs: {sorted(config['envs'])}")
+        for algo in algos:
+            if algo not in attacked_algos(config) or not fits(config, env, algo):
+                raise ConfigError(
+                    f"config key 'deviations.victims.{env}': '{algo}' has no victims attacked on {env} "
+                    f"(attacked algos: {attacked_algos(config)})"
+                )
+        missing = [a for a in deviation_needs(config) if a not in eval_params(config, env)["attacks"]]
+        if missing:
+            raise ConfigError(
+                f"config key 'deviations.victims.{env}': the evaluation of {env} lacks {missing}, which the "
+                "deviations table reads; add them to its attacks"
+            )
+        episodes = eval_params(config, env)["episodes"]
+        if block.get("episodes", episodes) > episodes:
+            raise ConfigError(
+                f"config key 'deviations.episodes': {block['episodes']} is more than the {episodes} episodes "
+                f"{env} is evaluated on (the flipped evaluations run the main evaluation's first ones)"
+            )
+    for choice in protocol.CHOICES if victims else ():  # a flip can give an attack another f_theta
+        for attack in deviation_needs(config):
+            arch = attack_arch(flipped(config, choice), attack)
+            if arch and arch not in config["fit"]:
+                raise ConfigError(
+                    f"config key 'deviations': with protocol.{choice} flipped, '{attack}' needs f_theta "
+                    f"'{arch}' but fit.{arch} is not configured"
+                )

@@ -79,16 +79,16 @@ def needed_archs(config: dict, env: str | None = None) -> list[str]:
 # ---- config blocks ----------------------------------------------------------------------------
 
 
-def env_params(config: dict, env: str, rollout: bool = False) -> dict:
+def env_params(config: dict, env: str, algo: str | None = None) -> dict:
     """How to build env ``env``: its time limit and adapter keyword arguments, and ``backend``
     where the config sets one (``envs.<env>.backend``; so params without it stay as they were);
-    with ``rollout`` (jobs that run a trained victim) also how the victim acts there
-    (``victim_actions``). Provenance (:func:`..lineage.env_block`) leaves the backend out."""
+    with ``algo`` (jobs that run a trained victim of that algorithm) also how the victim acts
+    there (``victim_actions``). Provenance (:func:`..lineage.env_block`) leaves the backend out."""
     block = config["envs"][env]
     out = {"name": env, "max_steps": block["max_steps"], "kwargs": block.get("kwargs", {})}
     if "backend" in block:
         out["backend"] = block["backend"]
-    return {**out, "victim_actions": victim_actions(config, env)} if rollout else out
+    return out if algo is None else {**out, "victim_actions": victim_actions(config, env, algo)}
 
 
 def algo_params(config: dict, env: str, algo: str) -> dict:
@@ -132,10 +132,16 @@ def protocol_grid(config: dict, attacks, random_targets: bool) -> dict:
     return out
 
 
-def victim_actions(config: dict, env: str) -> str:
-    """How victims act on ``env`` in every rollout (``envs.<env>.victim_actions``): ``greedy``
-    (the default, EPyMARL's test_greedy) or ``sample`` (draw from the stochastic policy of a
-    MAPPO/IPPO victim; QMIX/VDN act epsilon-greedily with their final training epsilon)."""
+def victim_actions(config: dict, env: str, algo: str) -> str:
+    """How ``algo``'s victims act on ``env`` in every rollout: ``greedy`` (argmax, or the mean) or
+    ``sample`` (draw from a MAPPO/IPPO victim's policy; QMIX/VDN act epsilon-greedily with their
+    final training epsilon). Protocol ``victim_actions``: ``per-env`` (ours) reads
+    ``envs.<env>.victim_actions`` (default greedy); ``authors`` acts as EPyMARL does with the
+    algorithm on every env (``AlgoEntry.epymarl_actions``: MAPPO/IPPO sample, QMIX/VDN greedy)."""
+    if protocol.resolve(config.get("protocol"))["victim_actions"] == "authors":
+        from ..algos import ALGOS, split_variant
+
+        return ALGOS[split_variant(algo)[0]].epymarl_actions  # mappo-gru acts as mappo
     return config["envs"][env].get("victim_actions", "greedy")
 
 
@@ -231,7 +237,7 @@ def collect_params(config: dict, env: str, algo: str, seed) -> dict:
         env,
         algo,
         seed,
-        env_block=env_params(config, env, rollout=True),
+        env_block=env_params(config, env, algo),
         collect=copy.deepcopy(config["collect"]),
         expect_policy=_expected(config, env, algo, seed)["policy"],
     )
@@ -258,7 +264,7 @@ def evaluate_params(config: dict, env: str, algo: str, seed) -> dict:
         env,
         algo,
         seed,
-        env_block=env_params(config, env, rollout=True),
+        env_block=env_params(config, env, algo),
         evaluate=grid,
         attacks=attack_blocks(config, grid["attacks"]),
         expect_policy=expect["policy"],
@@ -273,7 +279,7 @@ def score_params(config: dict, env: str, algo: str, seed) -> dict:
         env,
         algo,
         seed,
-        env_block=env_params(config, env, rollout=True),
+        env_block=env_params(config, env, algo),
         episodes=eval_params(config, env)["episodes"],
         expect_policy=_expected(config, env, algo, seed)["policy"],
     )
@@ -288,7 +294,7 @@ def ablation_params(config: dict, ablation: str, env: str, algo: str, seed) -> d
         algo,
         seed,
         ablation=ablation,
-        env_block=env_params(config, env, rollout=True),
+        env_block=env_params(config, env, algo),
         block=block,
         attacks=attack_blocks(config, block["attacks"]),
         expect_policy=_expected(config, env, algo, seed)["policy"],
@@ -306,24 +312,28 @@ def summary_params(config: dict) -> dict:
 
 
 def claims_params(config: dict) -> dict:
-    """What the claims table reads: the bootstrap and the eps of its main view (``report.drop_eps``)."""
-    return {**summary_params(config), "eps": config["report"]["drop_eps"]}
+    """What the claims tables read: the bootstrap, the rule that picks each env's eps
+    (``report.eps_rule``) and the fixed eps of the second view (``report.drop_eps``)."""
+    return {**summary_params(config), **main_drop_params(config)}
 
 
 def main_drop_params(config: dict) -> dict:
-    """What the main % drop table reads: its eps."""
-    return {"eps": config["report"]["drop_eps"]}
+    """What the main % drop tables read: the eps rule (``main_drop``) and the fixed eps
+    (``main_drop_fixed_eps``)."""
+    return {"eps_rule": copy.deepcopy(config["report"]["eps_rule"]), "eps": config["report"]["drop_eps"]}
 
 
 def victims_table_params(config: dict) -> dict:
     """What the victims table reads: the competence threshold per env, where it comes from
-    (``threshold_source``), and the (env, algo) pairs EPyMARL's own learner fails (``not_comparable``:
-    env -> algo -> EPyMARL's result)."""
+    (``threshold_source``), the (env, algo) pairs EPyMARL's own learner fails (``not_comparable``:
+    env -> algo -> EPyMARL's result), and which rule set how the victims act (protocol
+    ``victim_actions``), for its caption."""
     envs = config["envs"]
     return {
         "thresholds": thresholds(config),
         "threshold_sources": {env: b["threshold_source"] for env, b in envs.items() if "threshold_source" in b},
         "not_comparable": {env: dict(b["not_comparable"]) for env, b in envs.items() if b.get("not_comparable")},
+        "actions_rule": protocol.resolve(config.get("protocol"))["victim_actions"],
     }
 
 
@@ -339,7 +349,7 @@ def expected_inputs(config: dict, env: str, algo: str, seed: int) -> dict:
     from ..algos import split_variant
 
     base = config["seed"]
-    env_p = env_params(config, env, rollout=True)
+    env_p = env_params(config, env, algo)
     # the block names the algorithm (``mappo``); a variant's seeds derive from its own name (``mappo-gru``)
     policy = lineage.policy_block(env_p, split_variant(algo)[0], algo_params(config, env, algo), seed)
     samples = lineage.samples_block(env_p, config["collect"], config_hash(policy))

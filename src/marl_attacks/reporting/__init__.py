@@ -7,7 +7,10 @@ Each output is its own entry point, so Snakemake can rebuild one file alone. Mod
 * :mod:`.summary` -- ``summarise``: ``results/{run}/summary.csv`` and each ablation's summary
 * :mod:`.tables` -- ``tables/{run}/``: main_drop, victims, attack_cost, access_assumptions
   (CSV, Markdown, LaTeX), and ``competence`` (which victims pass their threshold)
-* :mod:`.claims` -- the paper's claims tested on the run: ``tables/{run}/claims.*``, ``claims_by_eps.csv``
+* :mod:`.eps_rule` -- the eps each env is reported at (``report.eps_rule``), from the summary
+* :mod:`.claims` -- the paper's claims tested on the run: ``tables/{run}/claims.*`` (each env at its eps),
+  ``claims_fixed_eps.*``, ``claims_by_eps.csv``
+* :mod:`.deviations` -- ``tables/{run}/deviations.*``: the claims under each protocol choice's two values
 * :mod:`.plotting` -- drawing helpers shared by the figures (styles, grid, legend, saving)
 * :mod:`.figures` -- ``figures/{run}/``: return_vs_eps, episode_length; ``FIGURES`` and ``draw_figure``
 * :mod:`.ablation_figures` -- ``figures/{run}/ablation_*``: architecture, selection, samples, pgd_steps,
@@ -18,6 +21,6 @@ Each output is its own entry point, so Snakemake can rebuild one file alone. Mod
 
 Every fact about an attack (label, style, figure groups, access row, targeted pairs, table order)
 comes from the attack registry (:mod:`marl_attacks.attacks`), every env name from the env registry
-(:mod:`marl_attacks.envs`). Imports point one way: stats <- summary <- tables <- claims, export;
-plotting <- ablation_figures <- figures (which also reads tables); cli reads them all.
+(:mod:`marl_attacks.envs`). Imports point one way: stats <- summary <- eps_rule <- tables <- claims <-
+deviations, export; plotting <- ablation_figures <- figures (which also reads tables); cli reads them all.
 """

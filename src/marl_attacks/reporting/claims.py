@@ -3,7 +3,9 @@
 Each claim of :data:`CLAIMS` says an attack lowers the return more than a baseline on the same
 episodes; :func:`claims` tests it per env x algo x eps x m and pooled over envs (and per benchmark family), with paired
 stratified bootstrap CIs (the summary's resamples, :mod:`.stats`); :func:`verdict` reads the CI
-(:data:`CLAIM_RULE`). :func:`table_claims` is the workflow's job (``config.claims_params``).
+(:data:`CLAIM_RULE`). :func:`table_claims` is the workflow's job (``config.claims_params``): each env
+at the eps ``report.eps_rule`` picks (``claims.*``), and every env at ``report.drop_eps``
+(``claims_fixed_eps.*``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 
 from ..envs import env_family, env_label
 from ..io import write_csv
+from .eps_rule import describe, eps_by_env, eps_label, rule_summary
 from .stats import PairedBootstrap, aligned, bootstrap_seed, iqm, layout, percent_drop, percentile_ci
 from .tables import competence, fmt_ci, write_table
 
@@ -118,7 +121,19 @@ def _series(group: pd.DataFrame, pairing: dict, boot: PairedBootstrap, reps: int
     return PairedBootstrap([len(v) for v in own.values()], reps, seed).replicates(aligned(group, "return", own))
 
 
-def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: dict | None = None) -> pd.DataFrame:
+def claim_attacks() -> list[str]:
+    """The attacks the claims read: each claim's attack and baseline."""
+    return list(dict.fromkeys(a for c in CLAIMS for a in (c.attack, c.baseline)))
+
+
+def claims(
+    rows: pd.DataFrame,
+    reps: int,
+    ci: float,
+    seed: int = 0,
+    competence: dict | None = None,
+    eps_by_env: dict | None = None,
+) -> pd.DataFrame:
     """Each claim of :data:`CLAIMS` per env x algo x eps x m, overall (mean over env x algo) and,
     where the run spans several benchmark families (:func:`~marl_attacks.envs.env_family`), per
     family (rows ``family:<family>``, :func:`family_pool`).
@@ -130,8 +145,21 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: 
     With ``competence`` (:func:`competence`), rows say how many of their victims pass their
     threshold, and a second pooled row (:data:`OVERALL_COMPETENT`) averages only the env x algo
     whose victims all pass: attacks on victims that never learned the task say little.
+    With ``eps_by_env`` (env -> eps or None, :func:`.eps_rule.eps_by_env`): each env at its eps
+    only, pooled over them (``eps`` NaN on pooled rows), and an env without one keeps its rows
+    with no numbers (verdict :data:`NO_EPS_VERDICT`).
     """
-    out, pooled = [], {}
+    return pool(claim_items(rows, reps, ci, seed, competence), ci, competence is not None, eps_by_env)
+
+
+#: the verdict of an env where the eps rule picks no eps
+NO_EPS_VERDICT = "no eps"
+
+
+def claim_items(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: dict | None = None) -> list:
+    """Per env x algo x claim x eps x m: ``(claim index, row, points, replicates, competent)``, the
+    table row and what :func:`pool` averages (the bootstrap runs here, once for both views)."""
+    items = []
     for (env, algo), rows_ea in rows.groupby(["env", "algo"], sort=True):
         benign = rows_ea[rows_ea.attack == "benign"]
         if benign.empty:
@@ -160,27 +188,50 @@ def claims(rows: pd.DataFrame, reps: int, ci: float, seed: int = 0, competence: 
                 passed, total = (competence or {}).get((env, algo), (0, 0))
                 if competence is not None:
                     row.update(victims_competent=passed, victims=total)
-                out.append(row)
-                competent = total > 0 and passed == total
-                pooled.setdefault((k, eps, m_label), []).append((points, reps_by, competent, env_family(env)))
-    for (k, eps, m_label), items in sorted(pooled.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-        items = [it for it in items if np.isfinite(it[0]["diff"])]  # benign IQM 0: no % drop
-        groups = {OVERALL: items}
-        if competence is not None:
-            groups[OVERALL_COMPETENT] = [it for it in items if it[2]]
-        families = sorted({it[3] for it in items})
-        for family in families if len(families) > 1 else []:  # one family: its pool is the overall one
-            of_family = [it for it in items if it[3] == family]
-            groups[family_pool(family)] = of_family
-            if competence is not None:
-                groups[family_pool(family, True)] = [it for it in of_family if it[2]]
-        for name, group in groups.items():
-            if not group:
+                items.append((k, row, points, reps_by, total > 0 and passed == total, env_family(env)))
+    return items
+
+
+def pool(items: list, ci: float, with_competence: bool, eps_by_env: dict | None = None) -> pd.DataFrame:
+    """The rows of :func:`claim_items` and their pooled rows: per eps, or with ``eps_by_env`` each env
+    at its eps (see :func:`claims`)."""
+    per_env = eps_by_env is not None
+    out, pooled = [], {}
+    for k, row, points, reps_by, competent, family in items:
+        if per_env:
+            eps = eps_by_env.get(row["env"])
+            if eps is None or not np.isclose(row["eps"], eps):
                 continue
-            points = {q: float(np.mean([it[0][q] for it in group])) for q in ("attack", "baseline", "diff")}
-            reps_by = {q: np.mean([it[1][q] for it in group], axis=0) for q in ("attack", "baseline", "diff")}
+        out.append(row)
+        key = (k, np.nan if per_env else row["eps"], row["n_attacked"])
+        pooled.setdefault(key, []).append((points, reps_by, competent, family))
+    if per_env:  # an env without an eps keeps one row per claim and m, with no numbers
+        missing = {
+            (k, r["env"], r["algo"], r["n_attacked"]): r for k, r, *_ in items if eps_by_env.get(r["env"]) is None
+        }
+        for _, r in sorted(missing.items(), key=lambda kv: tuple(map(str, kv[0]))):
+            blank = {c: (np.nan if isinstance(v, float) else v) for c, v in r.items()}
+            out.append({**blank, "verdict": NO_EPS_VERDICT})
+    for (k, eps, m_label), group in sorted(
+        pooled.items(), key=lambda kv: (kv[0][0], np.nan_to_num(kv[0][1]), kv[0][2])
+    ):
+        group = [g for g in group if np.isfinite(g[0]["diff"])]  # benign IQM 0: no % drop
+        groups = {OVERALL: group}
+        if with_competence:
+            groups[OVERALL_COMPETENT] = [g for g in group if g[2]]
+        families = sorted({g[3] for g in group})
+        for family in families if len(families) > 1 else []:  # one family: its pool is the overall one
+            of_family = [g for g in group if g[3] == family]
+            groups[family_pool(family)] = of_family
+            if with_competence:
+                groups[family_pool(family, True)] = [g for g in of_family if g[2]]
+        for name, members in groups.items():
+            if not members:
+                continue
+            points = {q: float(np.mean([g[0][q] for g in members])) for q in ("attack", "baseline", "diff")}
+            reps_by = {q: np.mean([g[1][q] for g in members], axis=0) for q in ("attack", "baseline", "diff")}
             row = _claim_row(CLAIMS[k], name, "all", eps, m_label, points, reps_by, ci)
-            row["n_envs"] = len(group)
+            row["n_envs"] = len(members)
             out.append(row)
     frame = pd.DataFrame(out)
     if frame.empty:
@@ -211,20 +262,29 @@ def _claim_row(claim: Claim, env, algo, eps, m_label, points, reps_by, ci) -> di
 
 
 def table_claims(
-    rows: pd.DataFrame, victims: pd.DataFrame | None, stem: str, by_eps_out: str | None, params: dict
+    rows: pd.DataFrame,
+    victims: pd.DataFrame | None,
+    stem: str,
+    by_eps_out: str | None,
+    params: dict,
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The paper's claims on our data at ``params["eps"]`` (the report eps), per env x algo and
-    overall, with how often each holds over the whole eps grid; ``params``: ``eps``,
-    ``bootstrap_samples``, ``ci`` and ``seed`` (``config.claims_params``). ``by_eps_out``: every
-    eps, as CSV. ``victims`` (``tables/{run}/victims.csv``): also pool over competent victims only."""
-    eps, reps, ci, seed = params["eps"], params["bootstrap_samples"], params["ci"], params["seed"]
+    """The paper's claims on our data, per env x algo and overall, with how often each holds over the
+    whole eps grid: each env at the eps ``params["eps_rule"]`` picks (:mod:`.eps_rule`, read from
+    ``summary``, by default the rows' own) to ``stem``; every env at ``params["eps"]`` to
+    ``<stem>_fixed_eps``; every eps to ``by_eps_out`` (CSV). ``params``: ``config.claims_params``.
+    ``victims`` (``tables/{run}/victims.csv``): also pool over competent victims only. Returns the
+    first table."""
+    reps, ci, seed = params["bootstrap_samples"], params["ci"], params["seed"]
     comp = competence(victims) if victims is not None else None
-    full = claims(rows, reps, ci, seed, comp)
+    items = claim_items(rows, reps, ci, seed, comp)
+    full = pool(items, ci, comp is not None)
     if by_eps_out:
         write_csv(by_eps_out, full)
     if full.empty:
         table = pd.DataFrame(columns=["claim", "name", "env", "algo", "n_attacked", "eps", "verdict"])
-        write_table(table, stem, "No claim could be evaluated: the evaluation lacks its attacks.")
+        for path in (stem, f"{stem}_fixed_eps"):
+            write_table(table, path, "No claim could be evaluated: the evaluation lacks its attacks.")
         return table
     keys = ["claim", "name", "env", "algo", "n_attacked"]
     counts = (
@@ -237,60 +297,72 @@ def table_claims(
         .rename("over_eps_grid")
         .reset_index()
     )
-    table = full[np.isclose(full.eps, eps)].merge(counts, on=keys, how="left")
+    fixed = _ordered(full[np.isclose(full.eps, params["eps"])].merge(counts, on=keys, how="left"))
+    _write_view(fixed, f"{stem}_fixed_eps", comp is not None, ci, f"at eps = {params['eps']:g}")
+    rule = params["eps_rule"]
+    picked = eps_by_env(rule_summary(rows, rule, params) if summary is None else summary, rule)
+    table = _ordered(pool(items, ci, comp is not None, picked).merge(counts, on=keys, how="left"))
+    _write_view(table, stem, comp is not None, ci, describe(rule))
+    return table
+
+
+def _ordered(table: pd.DataFrame) -> pd.DataFrame:
     table = table.sort_values(["claim", "name", "n_attacked"], kind="stable")
-    table = (  # pooled rows last within each claim: the families', then the overall ones
+    return (  # pooled rows last within each claim: the families', then the overall ones
         table.assign(_env=table.env.map(_row_order))
         .sort_values(["claim", "name", "n_attacked", "_env", "algo"], kind="stable")
         .drop(columns="_env")
         .reset_index(drop=True)
     )
+
+
+def _eps_cell(env: str, eps: float) -> str:
+    """The eps column of the per-env view: the row's eps, ``none``, or ``per env`` on a pooled row."""
+    return "per env" if env in POOLED_LABELS or env.startswith(FAMILY) else eps_label(eps)
+
+
+def _write_view(table: pd.DataFrame, stem: str, with_competence: bool, ci: float, at: str) -> None:
+    """One claims table; ``at`` says at which eps (one for all: ``at eps = ...``; else the rule,
+    and an ``eps`` column gives each row's)."""
+    per_env = not at.startswith("at eps")
+
+    def text(col: str) -> list[str]:
+        return [fmt_ci(*v) for v in table[[col, f"{col}_ci_low", f"{col}_ci_high"]].to_numpy()]
+
+    competent = [
+        f"{p:.0f}/{t:.0f}" if np.isfinite(t) and t else ""
+        for p, t in table.reindex(columns=["victims_competent", "victims"]).to_numpy(float)
+    ]
     display = pd.DataFrame(
         {
             "claim": table.claim + ": " + table.name,
             "env": [pooled_label(e) for e in table.env],
             "algo": table.algo.str.upper(),
-            **(
-                {
-                    "victims competent": [
-                        f"{p:.0f}/{t:.0f}" if np.isfinite(t) and t else ""
-                        for p, t in table[["victims_competent", "victims"]].to_numpy(float)
-                    ]
-                }
-                if comp is not None
-                else {}
-            ),
+            **({"victims competent": competent} if with_competence else {}),
+            **({"eps": [_eps_cell(e, x) for e, x in zip(table.env, table.eps)]} if per_env else {}),
             "agents attacked": table.n_attacked,
-            "attack drop %": [
-                fmt_ci(*v)
-                for v in table[["attack_drop_pct", "attack_drop_pct_ci_low", "attack_drop_pct_ci_high"]].to_numpy()
-            ],
-            "baseline drop %": [
-                fmt_ci(*v)
-                for v in table[
-                    ["baseline_drop_pct", "baseline_drop_pct_ci_low", "baseline_drop_pct_ci_high"]
-                ].to_numpy()
-            ],
-            "difference (pp)": [fmt_ci(*v) for v in table[["diff_pp", "diff_pp_ci_low", "diff_pp_ci_high"]].to_numpy()],
-            f"at eps = {eps:g}": table.verdict,
+            "attack drop %": text("attack_drop_pct"),
+            "baseline drop %": text("baseline_drop_pct"),
+            "difference (pp)": text("diff_pp"),
+            ("at its eps" if per_env else at): table.verdict,
             "over the eps grid": table.over_eps_grid,
         }
     )
     statements = "; ".join(f"({c.number}) {c.statement}" for c in {c.number: c for c in CLAIMS}.values())
     caption = (
-        f"The paper's claims on this run at eps = {eps:g}: {statements}. Max-Noise is the most "
+        f"The paper's claims on this run, {at}: {statements}. Max-Noise is the most "
         f"damaging of four random noises, picked per env, eps and m on the evaluation itself. "
         f"Verdict: {CLAIM_RULE.format(ci=ci)}. 'over the eps grid' counts the verdicts at every "
         "evaluated eps. "
-        "All envs (mean) = mean over env x algorithm; <family> envs (mean) = the same over one benchmark "
-        "family's envs, where the run has more than one family"
+        "All envs (mean) = mean over env x algorithm"
+        + (" (each at its eps)" if per_env else "")
+        + "; <family> envs (mean) = the same over one benchmark family's envs, where the run has more than one family"
         + (
             "; competent victims (mean) = mean over the env x algorithm whose victims all pass their "
             "competence threshold (the victims table), the rows to read: attacks on victims that never "
             "learned the task say little."
-            if comp is not None
+            if with_competence
             else "."
         )
     )
     write_table(table, stem, caption, display)
-    return table

@@ -1,6 +1,7 @@
 """The tables of a run, each as ``<stem>.csv``, ``<stem>.md`` and ``<stem>.tex`` (:func:`write_table`):
 
-* :func:`table_main_drop` -> ``tables/{run}/main_drop``: % drop per env x algo x attack at one eps
+* :func:`table_main_drop` -> ``tables/{run}/main_drop``: % drop per env x algo x attack, each env at the
+  eps ``report.eps_rule`` picks (:mod:`.eps_rule`); ``main_drop_fixed_eps``: every env at ``report.drop_eps``
 * :func:`table_victims` -> ``tables/{run}/victims``: victims vs a random policy and their threshold
 * :func:`table_attack_cost` -> ``tables/{run}/attack_cost``: samples, fit time, time per attacked step
 * :func:`table_access_assumptions` -> ``tables/{run}/access_assumptions``: what each attack needs
@@ -19,6 +20,8 @@ import pandas as pd
 
 from ..attacks import ATTACKS, Access, access_rows
 from ..io import write_csv, write_text
+from ..protocol import CHOICES
+from .eps_rule import describe, eps_by_env, eps_label, full_team
 from .summary import load_eval
 
 
@@ -40,12 +43,40 @@ def fmt_ci(value: float, lo: float, hi: float, digits: int = 1) -> str:
 
 
 def table_main_drop(summary: pd.DataFrame, stem: str, params: dict) -> pd.DataFrame:
-    """% drop in IQM return vs benign for each env x algo x attack at ``params["eps"]`` (all agents
-    attacked; ``config.main_drop_params``), one column per attack in the registry's order; where
-    an env reports wins (SMAX), a ``benign win rate`` column and each cell's win rate."""
-    eps = params["eps"]
-    full = summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
-    at = full[np.isclose(full.eps, eps) & (full.attack != "benign")]
+    """% drop in IQM return vs benign for each env x algo x attack (all agents attacked; one column
+    per attack in the registry's order; ``config.main_drop_params``): at each env's eps under
+    ``params["eps_rule"]`` (:mod:`.eps_rule`), in an ``eps`` column, to ``stem``; at ``params["eps"]``
+    for every env to ``<stem>_fixed_eps``. Where an env reports wins (SMAX), a ``benign win rate``
+    column and each cell's win rate. Returns the first."""
+    picked = eps_by_env(summary, params["eps_rule"])
+    table, wins = _drop_table(summary, picked)
+    table.insert(2, "eps", [eps_label(picked[e]) for e in table.env])
+    write_table(
+        table,
+        stem,
+        f"% drop in IQM return vs benign (95% bootstrap CI), all agents attacked, {describe(params['eps_rule'])}"
+        f"{wins}. Every env at eps = {params['eps']:g}: main_drop_fixed_eps",
+    )
+    table_main_drop_at(summary, f"{stem}_fixed_eps", params["eps"])
+    return table
+
+
+def table_main_drop_at(summary: pd.DataFrame, stem: str, eps: float) -> pd.DataFrame:
+    """The % drop table with every env at one ``eps`` (``report.drop_eps``)."""
+    table, wins = _drop_table(summary, {e: eps for e in summary.env.unique()})
+    write_table(
+        table, stem, f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked{wins}"
+    )
+    return table
+
+
+def _drop_table(summary: pd.DataFrame, eps_of: dict) -> tuple[pd.DataFrame, str]:
+    """env x algo rows, one column per attack: the % drop at ``eps_of[env]`` (an env whose eps is None
+    keeps its rows with empty cells), with the win rates where an env reports wins; and what the
+    caption adds then."""
+    full = full_team(summary)
+    at = full[[eps_of.get(e) is not None and np.isclose(x, eps_of[e]) for e, x in zip(full.env, full.eps)]]
+    at = at[at.attack != "benign"]
     wins = "win_rate" in at and at.win_rate.notna().any()
     cells = at.assign(
         cell=[
@@ -54,17 +85,18 @@ def table_main_drop(summary: pd.DataFrame, stem: str, params: dict) -> pd.DataFr
         ]
     )
     table = cells.pivot_table(index=["env", "algo"], columns="attack", values="cell", aggfunc="first")
-    order = [a for a in ATTACKS if a in table.columns and a != "benign"]
+    order = [a for a in ATTACKS if a in set(full.attack) and a != "benign"]
     # an env's own attack list (envs.<env>.evaluate.attacks) can leave attacks out there
-    table = table[order].fillna("not run").reset_index()
-    caption = f"% drop in IQM return vs benign at eps = {eps} (95% bootstrap CI), all agents attacked"
-    if wins:  # the benign team's win rate, and each attack's after its drop
-        benign = summary[summary.attack == "benign"].groupby(["env", "algo"]).first()
-        rates = [_win_cell(benign.loc[k], "") if k in benign.index else "" for k in zip(table.env, table.algo)]
-        table.insert(2, "benign win rate", rates)
-        caption += "; where the env reports wins, the win rate (95% bootstrap CI) benign and under each attack"
-    write_table(table, stem, caption)
-    return table
+    victims = pd.MultiIndex.from_frame(full[["env", "algo"]].drop_duplicates().sort_values(["env", "algo"]))
+    table = table.reindex(index=victims, columns=order).astype(object).fillna("not run")
+    table.loc[[eps_of.get(e) is None for e in table.index.get_level_values("env")]] = ""  # no eps: no numbers
+    table = table.reset_index().rename_axis(columns=None)
+    if not wins:
+        return table, ""
+    benign = summary[summary.attack == "benign"].groupby(["env", "algo"]).first()  # the benign team's win rate
+    rates = [_win_cell(benign.loc[k], "") if k in benign.index else "" for k in zip(table.env, table.algo)]
+    table.insert(2, "benign win rate", rates)
+    return table, "; where the env reports wins, the win rate (95% bootstrap CI) benign and under each attack"
 
 
 def _win_cell(row, prefix: str = "; win ") -> str:
@@ -76,11 +108,12 @@ def _win_cell(row, prefix: str = "; win ") -> str:
 
 
 def table_victims(scores: list[str], stem: str, params: dict | None = None) -> pd.DataFrame:
-    """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``) vs a
-    uniform-random policy and its env's competence threshold (``params["thresholds"]``:
+    """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``, from its score)
+    vs a uniform-random policy and its env's competence threshold (``params["thresholds"]``:
     ``config.victims_table_params``; ``passed`` is empty where the config sets none), with its
     training cost; ``win_rate`` and ``random_win_rate`` where an env reports wins (empty
-    elsewhere; the columns appear only then)."""
+    elsewhere; the columns appear only then). ``params["actions_rule"]`` (protocol ``victim_actions``)
+    says in the caption what set how they act."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
     cols = [
         "env",
@@ -104,6 +137,7 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     frame["beats_random"] = frame.return_iqm > frame.random_return
     params = params or {}
     thresholds, sources = params.get("thresholds") or {}, params.get("threshold_sources") or {}
+    actions_rule = params.get("actions_rule", "per-env")
     frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
     frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
     frame["threshold_source"] = [sources.get(e, "") for e in frame.env]
@@ -117,8 +151,9 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     write_table(
         frame,
         stem,
-        "Victims: IQM return (greedy or sampled actions: victim_actions, config "
-        "envs.<env>.victim_actions) vs a uniform-random policy on the same "
+        "Victims: IQM return (greedy or sampled actions: victim_actions, set "
+        f"{CHOICES['victim_actions'][actions_rule]}: protocol victim_actions = {actions_rule}) "
+        "vs a uniform-random policy on the same "
         "episodes, and vs the env's competence threshold (config envs.<env>.threshold, its source: "
         "threshold_source); comparable = false where EPyMARL's own learner fails the task "
         "(epymarl_result; config envs.<env>.not_comparable): kept out of the pass rate and the claims; "
@@ -198,10 +233,14 @@ ACCESS_COLUMNS = {
     "queries": "queries",
     "samples": "samples needed",
     "perturbation": "perturbation",
+    "source": "checked against",
 }
 
-#: prior attacks, summarised by this reproduction from their papers (each cell still to be checked
-#: against the paper it cites); this paper's rows come from the attack registry
+#: the source of this paper's rows (the attack registry)
+THIS_PAPER = "arXiv:2508.09275 (this paper), as implemented in marl_attacks.attacks"
+
+#: prior attacks, each cell checked against the paper it cites, where in it in ``source`` (the stored
+#: copies searched held their abstracts and introductions); this paper's rows come from the attack registry
 PRIOR_ACCESS = [
     Access(
         "FGSM on policies",
@@ -209,35 +248,44 @@ PRIOR_ACCESS = [
         "single agent",
         "no",
         "no",
-        "no",
-        "yes: gradients (black-box variant: a substitute policy the attacker trains)",
-        "no",
-        "0",
-        "online: one sign-gradient step",
+        "white-box: no; black-box: the env's reward trains the attacker's own policy",
+        "white-box: yes (gradients); black-box: no, a policy the attacker trains on the same task stands in",
+        "white-box: no; black-box: no queries to the victim, the attacker's own training run in the env",
+        "white-box: 0; black-box: the attacker's training run",
+        "online: one fast-gradient-sign step, with an l_inf, l_2 or l_1 budget",
+        "arXiv:1702.02284, abstract and Sec. 1 (test-time perturbation of the policy's raw input; white-box and "
+        "black-box settings). Not stated there: how the black-box attacker gets its policy, the l_2/l_1 budgets",
     ),
     Access(
         "SA-MDP optimal attack / PA-AD",
-        "Zhang et al. 2020; Sun et al. 2022",
+        "Zhang et al. 2020 (SA-MDP); Zhang et al. 2021 (optimal attack); Sun et al. 2022 (PA-AD)",
         "single agent",
         "no",
         "no",
         "yes: the victim's reward, negated, trains the adversary",
-        "PA-AD: yes (gradients); SA-MDP: no",
+        "optimal attack: no (the victim is part of the adversary's env); PA-AD: yes (gradients)",
         "yes: RL training runs against the victim",
-        "an RL training run (~1e6 steps)",
+        "an RL training run against the victim",
         "online: a learned adversary policy",
+        "Zhang et al. 2021 (ICLR, ATLA) abstract: an optimal adversary learned by RL on the agent's reward; "
+        "arXiv:2106.05087 (PA-AD) abstract: an RL director proposes policy-perturbation directions, an actor "
+        "crafts the state perturbation (the victim's gradients implied, not stated); the SA-MDP (NeurIPS 2020) "
+        "abstract: the framework",
     ),
     Access(
         "Adversarial policy + targeted perturbation",
         "Lin et al. 2020",
         "c-MARL",
         "no",
-        "yes: learns the failure actions to force on one agent",
+        "yes: learns the wrong action to force on the attacked agent",
         "yes: the team reward trains that policy",
-        "yes: gradients of the attacked agent's policy",
+        "yes: gradients of the attacked agent's policy (targeted adversarial examples)",
         "yes: RL training runs",
         "an RL training run",
-        "online: targeted perturbation of one agent",
+        "online: targeted perturbation of one agent's observations",
+        "arXiv:2003.03722 abstract: one agent's observations; an RL policy finds the wrong action, targeted "
+        "adversarial examples force it, lowering the team reward. Not stated there: that the examples use the "
+        "agent's gradients",
     ),
     Access(
         "AMI (Adversarial Minority Influence)",
@@ -246,10 +294,12 @@ PRIOR_ACCESS = [
         "no",
         "yes: controls one agent's actions",
         "yes: trains the adversarial agent by RL",
-        "no (black-box)",
+        "no (black-box: no victim parameters)",
         "yes: RL training runs with the victims",
         "an RL training run",
         "actions of a controlled agent, not observations",
+        "arXiv:2302.03322 abstract: black-box, launched without the victims' parameters; one adversarial agent "
+        "misleads the victims; its targets found by an RL agent's trial and error. Not stated there: which reward",
     ),
     Access(
         "c-MBA (model-based attack)",
@@ -257,11 +307,14 @@ PRIOR_ACCESS = [
         "c-MARL",
         "yes: transitions to fit a dynamics model",
         "yes: joint actions in those transitions",
-        "no: aims at a failure state",
+        "no: the attack aims at a failure state",
         "yes: gradients of the agents' policies",
         "yes: collecting transitions",
         "a transition data set",
-        "online: through the learned dynamics model",
+        "online: state perturbations of selected victim agents, through the learned dynamics model",
+        "arXiv:2202.03558 abstract and its ICLR 2023 version: a learned dynamics model, a victim-agent selection, "
+        "failure states defined from data; IBM's patent application 20240119298 abstract: dynamics model, "
+        "perturbation optimiser, agent selection. Not stated there: the policies' gradients, the reward cell",
     ),
 ]
 
@@ -270,6 +323,7 @@ def table_access_assumptions(stem: str) -> pd.DataFrame:
     """What each attack needs: the registered attacks' rows (:func:`~marl_attacks.attacks.access_rows`),
     then the prior attacks' (:data:`PRIOR_ACCESS`), cf. the paper's table."""
     rows = [[getattr(row, field) for field in ACCESS_COLUMNS] for row in access_rows() + PRIOR_ACCESS]
+    rows = [[*row[:-1], row[-1] or THIS_PAPER] for row in rows]
     table = pd.DataFrame(rows, columns=list(ACCESS_COLUMNS.values()))
     write_table(
         table,
@@ -277,6 +331,6 @@ def table_access_assumptions(stem: str) -> pd.DataFrame:
         "Access each attack needs: observations recorded before the attack, the "
         "victims' actions, rewards, the victim model (weights or gradients), queries "
         "(interaction with the victim or env to build the attack) and samples. Prior "
-        "attacks as summarised by this reproduction from their papers.",
+        "attacks as this reproduction reads their papers; the last column says where each row was checked.",
     )
     return table
