@@ -170,6 +170,7 @@ def _draws(name, params, eps, n=20000, steps=1):
 def test_one_sided_exponential_noise_matches_the_authors_distribution():
     """Their draw: torch.distributions.Exponential(-ln(0.01)/eps).sample, clamped to +-eps."""
     eps = 0.1
+    torch.manual_seed(0)  # their sampler draws from torch's global generator: fixed, so the KS test cannot flake
     theirs = torch.distributions.Exponential(-math.log(0.01) / eps).sample((20000,)).clamp(-eps, eps)
     _, _, (ours,) = _draws("noise-exponential", {"sides": "positive"}, eps)
     assert (ours >= 0).all() and ours.max() <= eps + 1e-7
