@@ -22,7 +22,7 @@ rule collect_samples_deviation:
     message:
         "Recording joint observations of {wildcards.algo} on {wildcards.env} (seed {wildcards.seed}), protocol.{wildcards.choice} flipped"
     script:
-        "../scripts/collect_samples_deviation.py"
+        "../scripts/collect_samples.py"
 
 
 rule fit_align_deviation:
@@ -43,7 +43,7 @@ rule fit_align_deviation:
     message:
         "Fitting f_theta ({wildcards.arch}) of {wildcards.algo} on {wildcards.env}, protocol.{wildcards.choice} flipped"
     script:
-        "../scripts/fit_align_deviation.py"
+        "../scripts/fit_align.py"
 
 
 rule evaluate_deviation:
@@ -65,7 +65,7 @@ rule evaluate_deviation:
     message:
         "Evaluating {wildcards.algo} on {wildcards.env} (seed {wildcards.seed}) under what protocol.{wildcards.choice}, flipped, changes"
     script:
-        "../scripts/evaluate_deviation.py"
+        "../scripts/evaluate_attacks.py"
 
 
 rule table_deviations:
