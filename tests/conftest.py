@@ -63,6 +63,16 @@ def random_obs(spec: EnvSpec, batch: int, seed: int) -> torch.Tensor:
     return torch.where(on_low, low.expand_as(obs), obs)
 
 
+def pytest_collection_modifyitems(items):
+    """Test files with end-to-end (``slow``) tests first, each file's tests kept together and in order.
+
+    With ``-n`` (pyproject's addopts) each file goes to one worker in this order: the files that run
+    Snakemake for minutes start at once, side by side, instead of last on one worker while the others
+    idle. Every worker collects and sorts the same way, as pytest-xdist requires."""
+    slow_files = {item.nodeid.split("::")[0] for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in slow_files)  # stable: order kept within
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """One intra-op thread: tiny networks gain nothing from more, and on a shared 2-core machine
