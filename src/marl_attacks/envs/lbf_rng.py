@@ -1,13 +1,17 @@
-"""numpy's ``default_rng(seed)`` draws used by lbforaging's reset, in plain Python (3-4x faster).
+"""numpy's ``default_rng(seed)`` draws used by lbforaging's reset, without numpy's per-call cost.
 
 lbforaging places players and food with ``np_random.permutation(n)`` and scalar
 ``np_random.integers(low, high)`` calls, about 20-40 per episode. Each numpy call costs
 1.3-2.3 us of argument handling and ``default_rng`` itself 13 us, which made the placement of
-new episodes the larger part of a batched LBF step. :class:`Draws` produces the same numbers
+new episodes the larger part of a batched LBF step. Both classes here produce the same numbers
 from the same seed: numpy's PCG64 (128-bit LCG, XSL-RR output, seeded through
-``SeedSequence(seed).generate_state(4, uint64)``, also in Python), its buffered 32-bit draws, Lemire's bounded
+``SeedSequence(seed).generate_state(4, uint64)``), its buffered 32-bit draws, Lemire's bounded
 integers (``Generator.integers``, ``endpoint=False``) and the masked rejection of
-``Generator.shuffle``. tests/test_lbf_batched.py checks it against numpy draw for draw.
+``Generator.shuffle``. :class:`Draws` is one generator in plain Python (what the env used per
+episode before; kept with its test); :class:`Streams` is many
+at once on uint64 arrays (128-bit products in 32-bit halves), used by :mod:`.lbf_spawn`.
+tests/test_lbf_batched.py checks :class:`Draws` and tests/test_lbf_spawn.py :class:`Streams`
+against numpy, draw for draw.
 """
 
 from __future__ import annotations
