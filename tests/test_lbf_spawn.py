@@ -75,3 +75,13 @@ def test_spawner_places_what_lbforaging_places(task, kw):
     assert n_food_seen > 0
     if task == "5x5-6p-3f" or "min_food_level" in kw:
         assert short > 0  # the case was built for it: some episodes have fewer foods
+
+
+def test_batched_env_refuses_levels_and_grids_its_packed_observations_cannot_hold():
+    from marl_attacks.envs.lbf_batched import BatchedLbfEnv
+
+    BatchedLbfEnv("8x8-2p-2f", 2, "cpu", max_player_level=10_000)  # food up to 30,000: fits
+    with pytest.raises(ValueError, match=r"lbf-8x8-2p-2f: levels must be in 0\.\.32767"):
+        BatchedLbfEnv("8x8-2p-2f", 2, "cpu", max_player_level=11_000)
+    with pytest.raises(ValueError, match=r"grid under 255"):
+        BatchedLbfEnv("300x8-2p-2f", 2, "cpu")

@@ -6,10 +6,11 @@ terminations, truncations, ``final_obs``, action masks and auto-reset of
 one), and tests/test_lbf_batched.py checks that both agree exactly, step by step. The state is
 a few numpy arrays over the batch (player positions and levels, food positions and levels, a
 zero-padded food grid); ``step`` has no Python loop over episodes, only small array operations
-over ``[players, foods, B]``. The batch is the last (contiguous) axis of every array: numpy
-loops over the innermost axis, and with ``[B, n, F]`` arrays it looped over 2-4 elements at a
-time, so broadcasting ops cost ~10x more. Observations and masks are written through
-transposed views into the ``[B, n, ...]`` arrays handed out.
+over ``[players, foods, B]``, on int32. The batch is the last (contiguous) axis of every array:
+numpy loops over the innermost axis, and with ``[B, n, F]`` arrays it looped over 2-4 elements
+at a time, so broadcasting ops cost ~10x more. Observations are built as ``[n, d, B]`` with each
+entry ``(y, x, level)`` packed into one integer (so the visible ones are moved to the front with
+a third of the operations), and transposed once into the ``[B, n, d]`` handed out; the masks too.
 
 lbforaging's rules, as reproduced here (``ForagingEnv.step``):
 
@@ -35,7 +36,8 @@ arrays over those episodes, from :class:`.lbf_rng.Streams` (numpy's generator, b
 seeds at once). Auto-reset seeds come from the same ``default_rng(seed)`` stream as ``LbfEnv``'s,
 drawn ahead in blocks (same values, same order) and placed a block at a time, so ``step`` only
 copies ready start states into the episodes that ended.
-Food levels must be non-negative (lbforaging's sums over the grid assume it).
+Levels must be in 0..32767 (lbforaging's sums over the grid assume food levels >= 0; the packed
+observation entries need the rest) and the grid under 255 cells a side.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ from .lbf_spawn import Placement, Spawner
 
 N_ACTIONS = 6  # NONE, NORTH, SOUTH, WEST, EAST, LOAD
 LOAD = 5
-_DR = np.array([0, -1, 1, 0, 0, 0], np.int64)  # row change of each action
-_DC = np.array([0, 0, 0, -1, 1, 0], np.int64)
+_INT = np.int32  # the state's integers: half of int64's memory traffic
+_DR = np.array([0, -1, 1, 0, 0, 0], _INT)  # row change of each action
+_DC = np.array([0, 0, 0, -1, 1, 0], _INT)
 
 
 class BatchedLbfEnv(BatchedEnv):
@@ -75,21 +78,21 @@ class BatchedLbfEnv(BatchedEnv):
         self.normalize = proto._normalize_reward
         self.with_levels = proto._observe_agent_levels
         self._spawn = Spawner(proto, self.spec.name)
-        # observation entries are packed into int64s (_encode)
+        # observation entries are packed into int32s (_encode)
         levels = [*proto.min_player_level, *proto.min_food_level]
         food_hi = [] if proto.max_food_level is None else list(proto.max_food_level)
         top = max(3 * max(proto.max_player_level), *levels, *food_hi)
-        if min(levels) < 0 or top >= 1 << (63 - 2 * _BITS) or max(R, C) >= _MASK:
-            raise ValueError(f"{self.spec.name}: levels must be in 0..2**23 and the grid under 2**20 cells a side")
+        if min(levels) < 0 or top >= 1 << (31 - 2 * _BITS) or max(R, C) >= _MASK:
+            raise ValueError(f"{self.spec.name}: levels must be in 0..32767 and the grid under 255 cells a side")
         # observer i lists the players in the order [i, the others in order]
         self._perm = np.array([[i] + [j for j in range(n) if j != i] for i in range(n)], np.int64)
         B = num_envs
         self._W = W = C + 2  # the food grid is kept flat with a zero border: cell (r, c) is (r + 1) * W + c + 1
-        self._r, self._c, self._level = (np.zeros((n, B), np.int64) for _ in range(3))
-        self._fr, self._fc = np.full((F, B), _FAR, np.int64), np.full((F, B), _FAR, np.int64)
-        self._fl = np.zeros((F, B), np.int64)  # food levels, 0 where eaten or absent
-        self._fcell = np.full((F, B), _FAR, np.int64)
-        self._field = np.zeros((B, (R + 2) * W), np.int64)
+        self._r, self._c, self._level = (np.zeros((n, B), _INT) for _ in range(3))
+        self._fr, self._fc = np.full((F, B), _FAR, _INT), np.full((F, B), _FAR, _INT)
+        self._fl = np.zeros((F, B), _INT)  # food levels, 0 where eaten or absent
+        self._fcell = np.full((F, B), _FAR, _INT)
+        self._field = np.zeros((B, (R + 2) * W), _INT)
         self._spawned = np.zeros(B, np.int64)
         self._steps = np.zeros(B, np.int64)
         self._avail = np.ones((n, N_ACTIONS, B), bool)
@@ -188,7 +191,7 @@ class BatchedLbfEnv(BatchedEnv):
             _decode(_compact(_encode(fy, fx, fl) * seen), out[:, : 3 * F])
             # players whose window coordinates lie in [0, 2 * sight]: the observer (always), then the others
             ty, tx = pr - lo_r, pc - lo_c
-            seen = np.maximum(ty.view(np.uint64), tx.view(np.uint64)) <= 2 * s  # negatives wrap to huge
+            seen = np.maximum(ty.view(np.uint32), tx.view(np.uint32)) <= 2 * s  # negatives wrap to huge
             code = _encode(ty, tx, plv) * seen
             code[:, 1:] = _compact(code[:, 1:])
             _decode(code, out[:, 3 * F :], w)
@@ -259,7 +262,7 @@ class BatchedLbfEnv(BatchedEnv):
 
 # an observation entry (y, x, level) as one integer, 0 for the absent (-1, -1, 0), so that moving
 # entries around is one array operation instead of three
-_BITS = 20
+_BITS = 8
 _MASK = (1 << _BITS) - 1
 
 
