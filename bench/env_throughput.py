@@ -8,13 +8,17 @@ and every batch size B (default 64, 256, 1024; ``--quick``: 1024), side by side 
 * batched: ``make_env(..., backend="batched")``, ``envs/lbf_batched.py``: all B episodes at once
   on arrays, tested equal to the reference step by step (tests/test_lbf_batched.py).
 
-Both run the same number of steps from a reset, ``--episodes`` time limits long (so every
-episode auto-resets at least once and the placement of new episodes is paid for), with uniform
-random valid actions (drawn with numpy outside the timed part). Timed: ``available_actions()``
-and ``step()``. One instance step = one joint transition of one episode; steps/s = B x steps /
-seconds. Best of ``--reps`` repetitions; one torch thread (``--threads``).
+Each run starts from a reset and steps at least ``--episodes`` time limits (so every episode
+auto-resets at least once and the placement of new episodes is paid for), and then keeps
+stepping, across auto-resets, until its timed env calls add up to ``--min-seconds`` (default 2 s;
+quick 1 s): a batched run of 100 steps takes only 0.1-0.3 s, where timer and scheduling noise
+moved single runs by 1.5x. Uniform random valid actions, drawn with numpy outside the timed
+part. Timed: ``available_actions()`` and ``step()``. One instance step = one joint transition of
+one episode; steps/s = B x steps / seconds. Best of ``--reps`` repetitions, the two backends
+alternating; one torch thread (``--threads``).
 
     python bench/env_throughput.py [--quick] [--config config/paper.yaml] [--sizes 64 1024] [--envs lbf-...]
+        [--min-seconds 2]
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from __future__ import annotations
 import _common as C
 
 
-def run(env_cfg: dict, backend: str, num_envs: int, steps: int) -> dict:
-    """``steps`` batched steps of random valid actions; time of the env calls only."""
+def run(env_cfg: dict, backend: str, num_envs: int, steps: int, min_seconds: float = 0.0) -> dict:
+    """At least ``steps`` batched steps of random valid actions, more until the env calls took
+    ``min_seconds``; time of the env calls only."""
     import time
 
     import numpy as np
@@ -42,8 +47,8 @@ def run(env_cfg: dict, backend: str, num_envs: int, steps: int) -> dict:
     )
     env.reset(list(range(num_envs)))
     rng = np.random.default_rng(0)
-    seconds = 0.0
-    for _ in range(steps):
+    seconds, done = 0.0, 0
+    while done < steps or seconds < min_seconds:
         start = time.perf_counter()
         avail = env.available_actions()
         seconds += time.perf_counter() - start
@@ -53,8 +58,9 @@ def run(env_cfg: dict, backend: str, num_envs: int, steps: int) -> dict:
         start = time.perf_counter()
         env.step(actions)
         seconds += time.perf_counter() - start
+        done += 1
     env.close()
-    return {"seconds": seconds, "steps": steps * num_envs}
+    return {"seconds": seconds, "steps": done * num_envs}
 
 
 def main() -> None:
@@ -63,6 +69,9 @@ def main() -> None:
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="batch sizes (default 64 256 1024; quick 1024)")
     p.add_argument("--episodes", type=int, default=None, help="time limits per run (default 2; quick 1)")
     p.add_argument("--reps", type=int, default=None, help="repetitions (default 2; quick 1)")
+    p.add_argument(
+        "--min-seconds", type=float, default=None, help="timed seconds per run at least (default 2; quick 1)"
+    )
     p.add_argument("--envs", nargs="+", default=None, help="only these LBF envs of the config (default: all)")
     p.add_argument("--name", default="env_throughput", help="key of this run's details in results.json")
     a = p.parse_args()
@@ -74,19 +83,23 @@ def main() -> None:
     sizes = a.sizes or ([1024] if a.quick else [64, 256, 1024])
     episodes = a.episodes or (1 if a.quick else 2)
     reps = a.reps or (1 if a.quick else 2)
+    min_seconds = a.min_seconds if a.min_seconds is not None else (1.0 if a.quick else 2.0)
     m = C.machine()
     print(C.machine_line(m))
-    print(f"{a.config}: {len(envs)} LBF envs, B in {sizes}, {episodes} time limit(s) per run, {reps} repetition(s)")
+    print(
+        f"{a.config}: {len(envs)} LBF envs, B in {sizes}, at least {episodes} time limit(s) and "
+        f"{min_seconds:g} timed s per run, {reps} repetition(s)"
+    )
     rows, results, figures = [], [], {}
     for env in envs:
         env_cfg = cfgmod.env_params(config, env)
         steps = episodes * env_cfg["max_steps"]
         for B in sizes:
-            rate = {}
-            runs = {}
-            for backend in ("reference", "batched"):
-                runs[backend] = [run(env_cfg, backend, B, steps) for _ in range(reps)]
-                rate[backend] = max(r["steps"] / r["seconds"] for r in runs[backend])
+            runs = {"reference": [], "batched": []}
+            for _ in range(reps):  # alternating, so that a change of load hits both alike
+                for backend, done in runs.items():
+                    done.append(run(env_cfg, backend, B, steps, min_seconds))
+            rate = {backend: max(r["steps"] / r["seconds"] for r in done) for backend, done in runs.items()}
             ratio = rate["batched"] / rate["reference"]
             results.append({"env": env, "num_envs": B, "steps": steps, "runs": runs, "steps_per_s": rate})
             rows.append((env, B, f"{rate['reference']:,.0f}", f"{rate['batched']:,.0f}", f"{ratio:.1f}x"))
@@ -101,10 +114,12 @@ def main() -> None:
         "sizes": sizes,
         "episodes_per_run": episodes,
         "reps": reps,
+        "min_seconds": min_seconds,
         "threads": a.threads,
         "results": results,
         "note": "instance steps/s (B x steps / s) of available_actions() + step(), random valid actions drawn "
-        "outside the timing; best repetition; every run crosses at least one auto-reset of every episode",
+        "outside the timing; best repetition; every run crosses at least one auto-reset of every episode "
+        "and lasts at least min_seconds of timed env calls (runs[].steps: B x the steps it took)",
     }
     C.save(a.name, figures, details, a.quick, a.no_save)
 

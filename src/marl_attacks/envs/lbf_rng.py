@@ -1,13 +1,17 @@
-"""numpy's ``default_rng(seed)`` draws used by lbforaging's reset, in plain Python (3-4x faster).
+"""numpy's ``default_rng(seed)`` draws used by lbforaging's reset, without numpy's per-call cost.
 
 lbforaging places players and food with ``np_random.permutation(n)`` and scalar
 ``np_random.integers(low, high)`` calls, about 20-40 per episode. Each numpy call costs
 1.3-2.3 us of argument handling and ``default_rng`` itself 13 us, which made the placement of
-new episodes the larger part of a batched LBF step. :class:`Draws` produces the same numbers
+new episodes the larger part of a batched LBF step. Both classes here produce the same numbers
 from the same seed: numpy's PCG64 (128-bit LCG, XSL-RR output, seeded through
-``SeedSequence(seed).generate_state(4, uint64)``, also in Python), its buffered 32-bit draws, Lemire's bounded
+``SeedSequence(seed).generate_state(4, uint64)``), its buffered 32-bit draws, Lemire's bounded
 integers (``Generator.integers``, ``endpoint=False``) and the masked rejection of
-``Generator.shuffle``. tests/test_lbf_batched.py checks it against numpy draw for draw.
+``Generator.shuffle``. :class:`Draws` is one generator in plain Python (what the env used per
+episode before; kept with its test); :class:`Streams` is many
+at once on uint64 arrays (128-bit products in 32-bit halves), used by :mod:`.lbf_spawn`.
+tests/test_lbf_batched.py checks :class:`Draws` and tests/test_lbf_spawn.py :class:`Streams`
+against numpy, draw for draw.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ _M64 = (1 << 64) - 1
 _M32 = 0xFFFFFFFF
 
 
-def seed_states(seeds: np.ndarray) -> list[list[int]]:
+def seed_words(seeds: np.ndarray) -> np.ndarray:
     """``SeedSequence(seed).generate_state(4, np.uint64)`` for every seed below 2**32, at once
-    (numpy's hash mixing of one entropy word, on uint64 arrays holding 32-bit values)."""
+    (numpy's hash mixing of one entropy word, on uint64 arrays holding 32-bit values): ``[E, 4]``."""
     seeds = np.asarray(seeds, np.uint64)
     if seeds.size and int(seeds.max()) > _M32:
         raise ValueError("seeds must be below 2**32")
@@ -52,7 +56,12 @@ def seed_states(seeds: np.ndarray) -> list[list[int]]:
         value = (value * np.uint64(c)) & m32
         out32.append(value ^ (value >> np.uint64(16)))
     words = [out32[2 * k] | (out32[2 * k + 1] << np.uint64(32)) for k in range(4)]
-    return np.stack(words, 1).tolist()
+    return np.stack(words, 1).reshape(-1, 4)
+
+
+def seed_states(seeds: np.ndarray) -> list[list[int]]:
+    """:func:`seed_words` as Python ints, the argument of :class:`Draws`."""
+    return seed_words(seeds).tolist()
 
 
 class Draws:
@@ -116,4 +125,118 @@ class Draws:
         for i in range(n - 1, 0, -1):
             j = self.interval(i)
             out[i], out[j] = out[j], out[i]
+        return out
+
+
+# ---- many generators at once: the same draws on arrays, one row per generator ----
+
+_U32 = np.uint64(_M32)
+_S32 = np.uint64(32)
+
+
+def _mulhi(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The upper 64 bits of the 128-bit products ``a * b`` (uint64, in 32-bit halves)."""
+    a0, a1, b0, b1 = a & _U32, a >> _S32, b & _U32, b >> _S32
+    p01, p10 = a0 * b1, a1 * b0
+    mid = ((a0 * b0) >> _S32) + (p01 & _U32) + (p10 & _U32)
+    return a1 * b1 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32)
+
+
+def _mul128(xh, xl, yh, yl) -> tuple[np.ndarray, np.ndarray]:
+    """``x * y mod 2**128`` on (high, low) uint64 halves."""
+    return _mulhi(xl, yl) + xl * yh + xh * yl, xl * yl
+
+
+def _add128(xh, xl, yh, yl) -> tuple[np.ndarray, np.ndarray]:
+    lo = xl + yl
+    return xh + yh + (lo < xl), lo
+
+
+def _halves(values: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([v >> 64 for v in values], np.uint64), np.array([v & _M64 for v in values], np.uint64)
+
+
+class Streams:
+    """The 32-bit draws of ``E`` generators ``default_rng(seed)`` (the ``next32`` of
+    :class:`Draws`, one row each), produced ahead in blocks: the ``k``-th PCG64 state is
+    ``MULT**k * state + (MULT**(k-1) + ... + 1) * inc``, so a block is a few array operations
+    over ``[E, k]`` instead of a Python loop. Rows draw independently, each at its own cursor,
+    so a row's draws are its generator's whatever the other rows do."""
+
+    def __init__(self, words: np.ndarray):
+        """``words``: :func:`seed_words` of the seeds, ``[E, 4]``."""
+        w = np.asarray(words, np.uint64).reshape(-1, 4)
+        one = np.uint64(1)
+        self._inc = ((w[:, 2] << one) | (w[:, 3] >> np.uint64(63)), (w[:, 3] << one) | one)
+        mult = _halves([_MULT])
+        state = _add128(*self._inc, w[:, 0], w[:, 1])  # 0 * MULT + inc, plus initstate
+        self._state = _add128(*_mul128(*state, *mult), *self._inc)  # as Draws.__init__ leaves it
+        self.u = np.zeros((len(w), 0), np.uint64)  # the draws made so far, [E, 2 * outputs]
+        self.cur = np.zeros(len(w), np.int64)  # each row's next draw
+        self._extend(16)
+
+    def _extend(self, k: int) -> None:
+        """``k`` more 64-bit outputs per row, as 2 ``k`` 32-bit draws (low half first)."""
+        have = self.u.shape[1] // 2
+        mult_k, add_k, m, a = [], [], pow(_MULT, have + 1, 1 << 128), 0
+        for j in range(have + 1):  # a = MULT**have + ... + 1
+            a = (a * _MULT + 1) & _M128 if j else 1
+        for _ in range(k):
+            mult_k.append(m)
+            add_k.append(a)
+            m, a = (m * _MULT) & _M128, (a * _MULT + 1) & _M128
+        sh, sl = (x[:, None] for x in self._state)
+        ih, il = (x[:, None] for x in self._inc)
+        hi, lo = _add128(*_mul128(sh, sl, *_halves(mult_k)), *_mul128(ih, il, *_halves(add_k)))
+        x, rot = hi ^ lo, hi >> np.uint64(58)  # PCG64's XSL-RR output
+        out = (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+        self.u = np.concatenate([self.u, np.stack([out & _U32, out >> _S32], -1).reshape(len(out), 2 * k)], 1)
+
+    def next32(self, rows: np.ndarray) -> np.ndarray:
+        cur = self.cur[rows]
+        if cur.size and cur.max() >= self.u.shape[1]:
+            self._extend(self.u.shape[1] // 2)
+        self.cur[rows] = cur + 1
+        return self.u[rows, cur]
+
+    def integers(self, rows: np.ndarray, low, high) -> np.ndarray:
+        """``Generator.integers(low, high)`` of each row (Lemire's method; no draw where
+        ``high == low + 1``)."""
+        low = np.broadcast_to(np.asarray(low, np.int64), rows.shape)
+        excl = np.broadcast_to(np.asarray(high, np.int64), rows.shape) - low
+        if excl.size and (excl.min() < 1 or excl.max() > _M32):
+            raise ValueError(f"ranges {excl.min()}-{excl.max()} are not supported")
+        out = low.copy()
+        draw = np.flatnonzero(excl > 1)
+        if not draw.size:
+            return out
+        r, e = rows[draw], excl[draw].astype(np.uint64)
+        m = self.next32(r) * e
+        threshold = (np.uint64(1 << 32) - e) % e
+        redo = np.flatnonzero((m & _U32) < threshold)
+        while redo.size:
+            m[redo] = self.next32(r[redo]) * e[redo]
+            redo = redo[(m[redo] & _U32) < threshold[redo]]
+        out[draw] += (m >> _S32).astype(np.int64)
+        return out
+
+    def interval(self, rows: np.ndarray, top: int) -> np.ndarray:
+        """:meth:`Draws.interval` of each row."""
+        if top == 0:
+            return np.zeros(rows.shape, np.int64)
+        mask = np.uint64((1 << top.bit_length()) - 1)
+        v = self.next32(rows) & mask
+        redo = np.flatnonzero(v > top)
+        while redo.size:
+            v[redo] = self.next32(rows[redo]) & mask
+            redo = redo[v[redo] > top]
+        return v.astype(np.int64)
+
+    def permutation(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """``Generator.permutation(n)`` of each row, ``[len(rows), n]``."""
+        out = np.tile(np.arange(n, dtype=np.int64), (len(rows), 1))
+        at = np.arange(len(rows))
+        for i in range(n - 1, 0, -1):
+            j = self.interval(rows, i)
+            out[at, i], out[at, j] = out[at, j], out[at, i]
         return out
