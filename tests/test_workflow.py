@@ -147,7 +147,7 @@ def test_deleting_figure_reruns_only_its_job(workdir):
     assert snakemake(workdir, "figures/tiny/ablation_pgd_steps.png").returncode == 0
 
 
-def test_deleting_outputs_reruns_only_their_jobs(workdir):
+def test_deleting_outputs_plans_only_their_jobs(workdir):
     """Every figure, table and the marl-eval file is its own job: deleting them plans those jobs alone.
 
     The plan is the claim; that a regenerated file is written is test_deleting_figure_reruns_only_its_job's
