@@ -191,6 +191,34 @@ def test_queue_behind_the_loser_of_a_merge_stays():
     assert after[1][:5] == [(5, 0), (6, 0), (4, 0), (3, 0), (2, 0)]
 
 
+def test_whole_queue_behind_the_loser_of_a_merge_stays():
+    """A queue of 4 beats a queue of 3: the loser's second and third agents stay too (each
+    agent moves only if every agent ahead of it does, not just the next one)."""
+    ref, bat = pair("tiny-8ag", 2, 50)
+    ref.reset([0, 1]), bat.reset([0, 1])
+    winner = [(3, 0, R, 0), (2, 0, R, 0), (1, 0, R, 0), (0, 0, R, 0)]
+    loser = [(5, 0, L, 0), (6, 0, L, 0), (7, 0, L, 0)]
+    place(ref._envs[0], winner + loser + [(9, 9, U, 0)])
+    place(ref._envs[1], loser + [(9, 9, U, 0)] + winner)  # the same, agents numbered otherwise
+    load(ref, bat)
+    after, _ = step_both(ref, bat, [[F] * 7 + [N], [F] * 3 + [N] + [F] * 4])
+    assert after[0][:7] == [(4, 0), (3, 0), (2, 0), (1, 0), (5, 0), (6, 0), (7, 0)]
+    assert after[1][:3] + after[1][4:] == [(5, 0), (6, 0), (7, 0), (4, 0), (3, 0), (2, 0), (1, 0)]
+
+
+def test_two_stage_return_reward_once_per_delivery():
+    """two_stage: an agent that delivered gets 0.5 for putting the shelf down off the highway,
+    once; picking it up and putting it down again pays nothing (the flag is cleared)."""
+    ref, bat = pair("tiny-2ag", 2, 50, reward_type="two_stage")
+    ref.reset([0, 1]), bat.reset([0, 1])
+    for w in ref._envs:
+        place(w, [(1, 1, U, 1), (5, 0, R, 0)])  # carries the shelf of its (non-highway) cell
+    ref._envs[0].agents[0].has_delivered = True
+    load(ref, bat)
+    rewards = [step_both(ref, bat, [[T, N]] * 2)[1].reward.tolist() for _ in range(3)]  # drop, pick, drop
+    assert rewards == [[0.5, 0.0], [0.0, 0.0], [0.0, 0.0]]
+
+
 def networkx_moves(*a):
     from marl_attacks.envs.rware_rules import networkx_moves as nm
 
