@@ -203,6 +203,51 @@ def test_td_target_bootstraps_truncation_not_termination():
     assert torch.allclose(y_single, torch.tensor([1.0, 2.0 + gamma * single, 3.0 + gamma * single]))
 
 
+def test_time_limit_terminal_cuts_the_target_at_truncation_only_when_set():
+    gamma, online, target = 0.9, FixedQ(1.0), FixedQ(-2.0)
+    step = Step(
+        obs=torch.full((3, 2, 3), 100.0),
+        reward=torch.tensor([1.0, 2.0, 3.0]),
+        terminated=torch.tensor([True, False, False]),
+        truncated=torch.tensor([False, True, False]),
+        final_obs=torch.tensor([[[1.0, 5.0, 2.0], [4.0, 0.0, 3.0]]]).expand(3, 2, 3).clone(),
+    )
+    boot = gamma * (-10.0 + -8.0)  # as in test_td_target_bootstraps_truncation_not_termination
+    for cut, expected in [(False, [1.0, 2.0 + boot, 3.0 + boot]), (True, [1.0, 2.0, 3.0 + boot])]:
+        buffer = ReplayBuffer(8, 3, 2, 3, time_limit_terminal=cut)
+        buffer.add(torch.zeros(3, 2, 3), torch.zeros(3, 2, dtype=torch.long), step.reward, step)
+        batch = buffer.sample(64, torch.device("cpu"), n_step=1, gamma=gamma)
+        y = td_target(batch, online, target, VdnMixer(), gamma)
+        lane = batch["reward"].long() - 1  # rewards 1, 2, 3 name the parallel episode
+        assert torch.allclose(y, torch.tensor(expected)[lane])
+        assert buffer.ended.tolist()[0] == [True, True, False]  # n-step windows stop at both either way
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_qmix_stores_time_limit_ends_as_terminal_only_when_set(cut, monkeypatch):
+    import marl_attacks.algos.qmix as qmix_module
+
+    seen = []  # (truncated, terminated) of the env's steps; the buffers the learner made
+
+    class Recording(ReplayBuffer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen.append(self)
+
+        def add(self, obs, action, reward, step, *args):
+            super().add(obs, action, reward, step, *args)
+            self.raw = getattr(self, "raw", []) + [(step.truncated.clone(), step.terminated.clone())]
+
+    monkeypatch.setattr(qmix_module, "ReplayBuffer", Recording)
+    _train("qmix", time_limit_terminal=cut, buffer_size=400)
+    (buffer,) = seen
+    truncated = torch.stack([t for t, _ in buffer.raw])  # every add fits: 48 rows < 400 / 4
+    terminated = torch.stack([t for _, t in buffer.raw])
+    assert truncated.any()  # 10-step episodes hit their time limit
+    expected = terminated | truncated if cut else terminated
+    assert torch.equal(buffer.terminated[: len(buffer.raw)], expected)
+
+
 def test_replay_buffer_wraps_and_round_trips():
     buf = ReplayBuffer(6, 2, 1, 1)  # 3 time rows of 2 parallel episodes
     for k in range(4):  # 4 rows into 3

@@ -44,6 +44,9 @@ Choices where EPyMARL (the paper's framework) differs or the paper is silent:
 - A time limit is not a terminal state: the transition that hit it stores the
   observation that ended the episode (``Step.final_obs``) as its next
   observation and bootstraps from it; only ``terminated`` cuts the target.
+  ``time_limit_terminal`` cuts it there too, as EPyMARL does on LBF (lbforaging reports its
+  time limit as done): on lbf-2s-8x8-3p-2f bootstrapping there let Q_tot drift up with the
+  feed-forward agent and diverge with the GRU agent (exp/RESULTS.md).
 - Exploration is epsilon-greedy per agent, epsilon decaying linearly in env
   steps; the rollouts run ``num_envs`` episodes side by side.
 - The replay buffer lives on the CPU and is saved whole in each checkpoint:
@@ -102,6 +105,7 @@ class VdnConfig:
     reward_scale: float = 1.0  # rewards are multiplied by this for learning only
     n_step: int = 5  # TD target from up to n real rewards, then bootstrap (EPyMARL: 1)
     standardise_rewards: bool = True  # learn on (r - mean) / std, running stats (EPyMARL's option)
+    time_limit_terminal: bool = later_field(False)  # a time-limit end cuts the TD target (EPyMARL on LBF)
     checkpoint_every: int = 1000  # phases per segment (64k steps): resume point, all episodes restart
     agent: str = later_field("mlp")  # agent network: mlp (two hidden layers) or gru (EPyMARL's RNN agent)
     seq_len: int = later_field(10)  # gru: consecutive transitions learned from per replayed sequence
@@ -263,7 +267,7 @@ def train(
     normalise_state = getattr(cfg, "normalise_state", False)  # QMIX only
     has_mask = env.has_action_masks  # LBF: act, explore and bootstrap among valid actions only
     masks, memory_dim = spec.action_dim if has_mask else None, cfg.hidden if gru else None
-    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim, masks, memory_dim)
+    buffer = ReplayBuffer(cfg.buffer_size, N, spec.n_agents, spec.obs_dim, masks, memory_dim, cfg.time_limit_terminal)
     n_updates = max(1, math.ceil(cfg.total_steps / (N * T)))
     tracker, curve, first_update, grad_steps = EpisodeTracker(N, device), [], 0, 0
     reward_stats = RunningMeanStd(1)  # of the collected (scaled) rewards

@@ -23,6 +23,8 @@ class ReplayBuffer:
     also keeps the next state's action mask (``next_avail``) so the TD target
     maximises over valid actions only. With ``memory_dim``, each transition keeps the memory
     the (GRU) agents acted with, which :meth:`sample_sequences` starts its sequences from.
+    With ``time_limit_terminal``, a transition that hit the time limit is stored as terminated:
+    its target does not bootstrap (EPyMARL on LBF, whose env reports its time limit as done).
     """
 
     FIELDS = ("obs", "action", "reward", "terminated", "ended", "next_obs")
@@ -35,8 +37,10 @@ class ReplayBuffer:
         obs_dim: int,
         action_dim: int | None = None,
         memory_dim: int | None = None,
+        time_limit_terminal: bool = False,
     ):
         rows = max(1, math.ceil(capacity / num_envs))
+        self.time_limit_terminal = time_limit_terminal
         if action_dim is not None:
             self.FIELDS = self.FIELDS + ("next_avail",)
             self.next_avail = torch.ones(rows, num_envs, n_agents, action_dim, dtype=torch.bool)
@@ -67,8 +71,9 @@ class ReplayBuffer:
         agents remembered when they acted on ``obs``."""
         i = self.pos
         ended = (step.terminated | step.truncated).cpu()
+        terminated = ended if self.time_limit_terminal else step.terminated.cpu()
         self.obs[i], self.action[i], self.reward[i] = obs.cpu(), action.cpu(), reward.cpu()
-        self.terminated[i], self.ended[i], self.next_obs[i] = step.terminated.cpu(), ended, step.final_obs.cpu()
+        self.terminated[i], self.ended[i], self.next_obs[i] = terminated, ended, step.final_obs.cpu()
         if next_avail is not None:
             # the mask after an episode's end belongs to the next episode's first state: the
             # final state of a truncated episode bootstraps over all actions instead
