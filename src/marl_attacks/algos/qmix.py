@@ -46,7 +46,7 @@ Choices where EPyMARL (the paper's framework) differs or the paper is silent:
   observation and bootstraps from it; only ``terminated`` cuts the target.
   ``time_limit_terminal`` cuts it there too, as EPyMARL does on LBF (lbforaging reports its
   time limit as done): on lbf-2s-8x8-3p-2f bootstrapping there let Q_tot drift up with the
-  feed-forward agent and diverge with the GRU agent (exp/RESULTS.md).
+  feed-forward agent and diverge with the GRU agent (bench/experiments/qmix-lbf/RESULTS.md).
 - Exploration is epsilon-greedy per agent, epsilon decaying linearly in env
   steps; the rollouts run ``num_envs`` episodes side by side.
 - The replay buffer lives on the CPU and is saved whole in each checkpoint:

@@ -1,4 +1,4 @@
-"""exp/results.jsonl as a table."""
+"""bench/experiments/qmix-lbf/results.jsonl as a table."""
 
 import json
 from pathlib import Path

@@ -3,6 +3,6 @@
 cd /work/wt-qmix-lbf
 while kill -0 17615 2>/dev/null; do sleep 10; done
 export PYTHONPATH=src OMP_NUM_THREADS=1
-run() { echo "$(date +%T) start $*"; /work/main/.venv/bin/python exp/ablate.py "$@" > exp/logs/$1.log 2>&1; echo "$(date +%T) done rc=$? $1"; }
+run() { echo "$(date +%T) start $*"; /work/main/.venv/bin/python bench/experiments/qmix-lbf/ablate.py "$@" > bench/experiments/qmix-lbf/logs/$1.log 2>&1; echo "$(date +%T) done rc=$? $1"; }
 run tlopt-gru-2M --steps 2050000 --set agent=gru time_limit_terminal=true
 run tlopt-gru-seed1 --seed 1 --set agent=gru time_limit_terminal=true

@@ -1,5 +1,6 @@
-"""exp/runs/*/curve.csv -> exp/curves_25k.csv: per run, the mean training return, q_tot and td_loss
-of each 25k-step window (the committed record; the full curves stay in exp/runs/, not committed)."""
+"""bench/experiments/qmix-lbf/runs/*/curve.csv -> bench/experiments/qmix-lbf/curves_25k.csv: per run, the mean
+training return, q_tot and td_loss of each 25k-step window (the committed record; the full curves stay in
+bench/experiments/qmix-lbf/runs/, not committed)."""
 
 from pathlib import Path
 

@@ -2,8 +2,8 @@
 # First round of one-change ablations (500k steps each), one at a time.
 cd /work/wt-qmix-lbf
 export PYTHONPATH=src OMP_NUM_THREADS=1
-run() { echo "$(date +%T) start $*"; /work/main/.venv/bin/python exp/ablate.py "$@" > exp/logs/$1.log 2>&1; echo "$(date +%T) done rc=$? $1"; }
-mkdir -p exp/logs
+run() { echo "$(date +%T) start $*"; /work/main/.venv/bin/python bench/experiments/qmix-lbf/ablate.py "$@" > bench/experiments/qmix-lbf/logs/$1.log 2>&1; echo "$(date +%T) done rc=$? $1"; }
+mkdir -p bench/experiments/qmix-lbf/logs
 run baseline
 run tl-terminal --tl-terminal
 run nstep1 --set n_step=1

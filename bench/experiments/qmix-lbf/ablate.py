@@ -1,11 +1,13 @@
 """QMIX ablations on lbf-2s-8x8-3p-2f (issue 16): one variant = base.yaml's algos.qmix plus overrides.
 
-    PYTHONPATH=src python exp/ablate.py NAME [--steps N] [--set key=value ...] [--tl-terminal] [--no-masks]
+    PYTHONPATH=src python bench/experiments/qmix-lbf/ablate.py NAME [--steps N] [--set key=value ...]
+        [--tl-terminal] [--no-masks]
 
-Writes exp/runs/NAME/{config.yaml, config_greedy.yaml, policy.pt, curve.csv, score_sample.json,
-score_greedy.json} and appends a summary line to exp/results.jsonl. --tl-terminal and --no-masks are
-env wrappers (EPyMARL's handling of LBF: lbforaging reports the time limit as done=True, which its
-runner stores as terminated; gymma marks every action available); the rest are QmixConfig fields.
+Writes bench/experiments/qmix-lbf/runs/NAME/{config.yaml, config_greedy.yaml, policy.pt, curve.csv,
+score_sample.json, score_greedy.json} and appends a summary line to bench/experiments/qmix-lbf/results.jsonl.
+--tl-terminal and --no-masks are env wrappers (EPyMARL's handling of LBF: lbforaging reports the time limit
+as done=True, which its runner stores as terminated; gymma marks every action available); the rest are
+QmixConfig fields.
 """
 
 from __future__ import annotations

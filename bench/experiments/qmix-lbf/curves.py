@@ -1,4 +1,5 @@
-"""Training return (episode_return) of runs in exp/runs/, in 100k-step windows (250k past 600k steps), side by side."""
+"""Training return (episode_return) of runs in bench/experiments/qmix-lbf/runs/, in 100k-step windows
+(250k past 600k steps), side by side."""
 
 import sys
 from pathlib import Path
