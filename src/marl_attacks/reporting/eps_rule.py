@@ -16,15 +16,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summary import summarise
+from .summary import full_team, summarise
 
 #: the eps column of an env where no eps meets the rule
 NO_EPS = "none"
-
-
-def full_team(summary: pd.DataFrame) -> pd.DataFrame:
-    """The summary's rows with every agent of the env attacked (and benign)."""
-    return summary[summary.n_attacked == summary.groupby("env").n_attacked.transform("max")]
 
 
 def chosen_eps(summary: pd.DataFrame, rule: dict) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import pandas as pd
 from ..attacks import ATTACKS, Style, label
 from ..envs import env_label
 from ..io import atomic_write
+from .summary import full_team  # noqa: F401  (figures and ablation_figures take it from here)
 
 #: how figures draw an attack the registry does not know
 DEFAULT_STYLE = Style(7, "o", "-")
@@ -110,13 +111,6 @@ def finish_figure(fig, axes, stem: str, caption: str = "", empty: str = "") -> N
         fig.suptitle(caption, fontsize=10)
     save_figure(fig, stem)
     plt.close(fig)
-
-
-def full_team(summary: pd.DataFrame) -> pd.DataFrame:
-    """Rows with every agent attacked (n_attacked = the env's team size)."""
-    attacked = summary[summary.attack != "benign"]
-    n = attacked.groupby("env").n_attacked.max()
-    return summary[(summary.attack == "benign") | (summary.n_attacked == summary.env.map(n))]
 
 
 def env_algo_panels(summary: pd.DataFrame) -> list[tuple[str, str]]:

@@ -131,3 +131,11 @@ def run_ablation_summary(paths: list[str], out: str, params: dict) -> None:
     keys = ["attack", "eps", "n_attacked", "value"]
     rows = load_eval(paths)
     write_csv(out, summarise(rows, params["bootstrap_samples"], params["ci"], params["seed"], keys=keys))
+
+
+def full_team(summary: pd.DataFrame) -> pd.DataFrame:
+    """The benign rows and the rows with every agent attacked (n_attacked = the env's team size, the
+    largest of its attacked rows)."""
+    attacked = summary[summary.attack != "benign"]
+    n = attacked.groupby("env").n_attacked.max()
+    return summary[(summary.attack == "benign") | (summary.n_attacked == summary.env.map(n))]

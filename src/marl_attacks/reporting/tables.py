@@ -21,8 +21,8 @@ import pandas as pd
 from ..attacks import ATTACKS, Access, access_rows
 from ..io import write_csv, write_text
 from ..protocol import CHOICES
-from .eps_rule import describe, eps_by_env, eps_label, full_team
-from .summary import load_eval
+from .eps_rule import describe, eps_by_env, eps_label
+from .summary import full_team, load_eval
 
 
 def write_table(frame: pd.DataFrame, stem: str, caption: str, display: pd.DataFrame | None = None) -> None:
