@@ -290,6 +290,18 @@ def test_thresholds_and_zoo_paths(good):
     cfg["envs"][env]["threshold"] = "high"
     with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold"):
         cfgmod.check(cfg)
+    cfg["envs"][env]["threshold"] = {"mappo": 0.5}  # one per algorithm
+    cfgmod.check(cfg)
+    assert cfgmod.victims_table_params(cfg)["thresholds"] == {env: {"mappo": 0.5}}
+    cfg["envs"][env]["threshold"] = {"mapo": 0.5}
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold.mapo': not an algorithm"):
+        cfgmod.check(cfg)
+    cfg["envs"][env]["threshold"] = 0.5
+    cfg["envs"][env]["threshold_on"] = "mean"
+    assert cfgmod.victims_table_params(cfg)["threshold_on"] == {env: "mean"}
+    cfg["envs"][env]["threshold_on"] = "median"
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold_on"):
+        cfgmod.check(cfg)
 
 
 def test_workflow_stops_on_a_bad_config_before_any_job(good, tmp_path):

@@ -303,6 +303,27 @@ def test_victims_table_names_its_threshold_source_and_keeps_failing_epymarl_task
     assert competence(frame.assign(comparable=True))[("rware-tiny-4ag", "qmix")] == (0, 2)
 
 
+def test_victims_table_holds_each_algorithm_to_its_threshold_and_statistic(tmp_path):
+    """A threshold per algorithm (each from EPyMARL's run of it) and, where it was a mean, held by the
+    mean return: the IQM passes here where the mean does not."""
+    scores = []
+    for algo, ret_iqm, ret_mean in [("mappo", 0.9, 0.7), ("qmix", 0.6, 0.6), ("mappo-gru", 0.9, 0.85)]:
+        path = tmp_path / f"{algo}.json"
+        row = {"env": "lbf-2s-8x8-3p-2f", "algo": algo, "seed": 0, "train_steps": 10, "train_seconds": 1.0}
+        path.write_text(json.dumps({**row, "return_iqm": ret_iqm, "return_mean": ret_mean, "random_return": 0.0}))
+        scores.append(str(path))
+    thresholds = {"lbf-2s-8x8-3p-2f": {"mappo": 0.8, "qmix": 0.5}}
+    frame = table_victims(scores, str(tmp_path / "v"), {"thresholds": thresholds}).set_index("algo")
+    assert frame.threshold.to_dict() == {"mappo": 0.8, "qmix": 0.5, "mappo-gru": 0.8}
+    assert frame.passed.to_dict() == {"mappo": True, "qmix": True, "mappo-gru": True}  # by the IQM
+    on_mean = {"thresholds": thresholds, "threshold_on": {"lbf-2s-8x8-3p-2f": "mean"}}
+    frame = table_victims(scores, str(tmp_path / "v"), on_mean).set_index("algo")
+    assert frame.passed.to_dict() == {"mappo": False, "qmix": True, "mappo-gru": True}
+    assert (frame.threshold_on == "mean").all()
+    other = table_victims(scores, str(tmp_path / "v"), {"thresholds": {"lbf-2s-8x8-3p-2f": {"vdn": 0.1}}})
+    assert other.passed.isna().all() and other.threshold.isna().all()  # no threshold for these algorithms
+
+
 def test_claims_without_their_attacks_say_so(tmp_path):
     rows = make_rows(effect={"white-box-fgsm": 60.0}, envs=("vmas-balance",), seeds=(0,), episodes=5)
     table = table_claims(rows, None, str(tmp_path / "claims"), None, claims_params(50, 0.1))

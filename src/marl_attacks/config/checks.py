@@ -114,12 +114,17 @@ def check(config: dict) -> None:
         backend = config["envs"][env].get("backend", "reference")
         if backend not in backends(env):  # e.g. batched on an env that has no batched adapter
             raise ConfigError(f"config key 'envs.{env}.backend': {backend!r} is not allowed; allowed: {backends(env)}")
-        for algo in config["envs"][env].get("not_comparable") or {}:
-            if algo not in config["algos"]:
-                raise ConfigError(
-                    f"config key 'envs.{env}.not_comparable.{algo}': not an algorithm of this config; "
-                    f"allowed: {list(config['algos'])}"
-                )
+        block = config["envs"][env]
+        by_algo = {"not_comparable": block.get("not_comparable") or {}}
+        if isinstance(block.get("threshold"), dict):  # a threshold per algorithm
+            by_algo["threshold"] = block["threshold"]
+        for key, algos in by_algo.items():
+            for algo in algos:
+                if algo not in config["algos"]:
+                    raise ConfigError(
+                        f"config key 'envs.{env}.{key}.{algo}': not an algorithm of this config; "
+                        f"allowed: {list(config['algos'])}"
+                    )
     for algo in config["algos"]:
         if algo not in ALGOS:
             raise ConfigError(f"config key 'algos': unknown algorithm '{algo}'; allowed: {sorted(ALGOS)}")

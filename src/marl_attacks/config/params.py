@@ -146,7 +146,8 @@ def victim_actions(config: dict, env: str, algo: str) -> str:
 
 
 def thresholds(config: dict) -> dict:
-    """Competence threshold (IQM return, acting as victim_actions says) per env, where the config sets one."""
+    """Competence threshold per env, where the config sets one: a number, or algorithm -> number
+    (the statistic it holds: ``threshold_on``, IQM unless set; acting as victim_actions says)."""
     return {env: block["threshold"] for env, block in config["envs"].items() if "threshold" in block}
 
 
@@ -324,7 +325,8 @@ def main_drop_params(config: dict) -> dict:
 
 
 def victims_table_params(config: dict) -> dict:
-    """What the victims table reads: the competence threshold per env, where it comes from
+    """What the victims table reads: the competence threshold per env (or per env and algorithm),
+    the statistic it holds (``threshold_on``, where not the IQM), where it comes from
     (``threshold_source``), the (env, algo) pairs EPyMARL's own learner fails (``not_comparable``:
     env -> algo -> EPyMARL's result), and which rule set how the victims act (protocol
     ``victim_actions``), for its caption."""
@@ -332,6 +334,7 @@ def victims_table_params(config: dict) -> dict:
     return {
         "thresholds": thresholds(config),
         "threshold_sources": {env: b["threshold_source"] for env, b in envs.items() if "threshold_source" in b},
+        "threshold_on": {env: b["threshold_on"] for env, b in envs.items() if b.get("threshold_on", "iqm") != "iqm"},
         "not_comparable": {env: dict(b["not_comparable"]) for env, b in envs.items() if b.get("not_comparable")},
         "actions_rule": protocol.resolve(config.get("protocol"))["victim_actions"],
     }

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..algos.recurrent import split_variant
 from ..attacks import ATTACKS, Access, access_rows
 from ..io import write_csv, write_text
 from ..protocol import CHOICES
@@ -110,7 +111,8 @@ def _win_cell(row, prefix: str = "; win ") -> str:
 def table_victims(scores: list[str], stem: str, params: dict | None = None) -> pd.DataFrame:
     """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``, from its score)
     vs a uniform-random policy and its env's competence threshold (``params["thresholds"]``:
-    ``config.victims_table_params``; ``passed`` is empty where the config sets none), with its
+    ``config.victims_table_params``, env -> number or algorithm -> number; ``passed`` is empty where
+    the config sets none; held by the IQM, or by the mean where ``params["threshold_on"]`` says so), with its
     training cost; ``win_rate`` and ``random_win_rate`` where an env reports wins (empty
     elsewhere; the columns appear only then). ``params["actions_rule"]`` (protocol ``victim_actions``)
     says in the caption what set how they act."""
@@ -138,8 +140,19 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     params = params or {}
     thresholds, sources = params.get("thresholds") or {}, params.get("threshold_sources") or {}
     actions_rule = params.get("actions_rule", "per-env")
-    frame["threshold"] = [thresholds.get(e, np.nan) for e in frame.env]
-    frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(frame.return_iqm, frame.threshold)]
+
+    def threshold(env: str, algo: str) -> float:
+        t = thresholds.get(env, np.nan)
+        if not isinstance(t, dict):  # one for every algorithm
+            return t
+        # one per algorithm; a GRU variant (mappo-gru) is held to its algorithm's
+        return t.get(algo, t.get(split_variant(algo)[0], np.nan))
+
+    frame["threshold"] = [threshold(e, a) for e, a in zip(frame.env, frame.algo)]
+    # the statistic the threshold holds: the IQM, or the mean where it was taken from a mean (EPyMARL's test return)
+    frame["threshold_on"] = [(params.get("threshold_on") or {}).get(e, "iqm") for e in frame.env]
+    held = np.where(frame.threshold_on == "mean", frame.return_mean, frame.return_iqm)
+    frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(held, frame.threshold)]
     frame["threshold_source"] = [sources.get(e, "") for e in frame.env]
     # where EPyMARL's own learner fails the task, ours is not held to the threshold: listed, with
     # EPyMARL's result beside it, but out of the pass rate and the competent-victim claims
@@ -154,8 +167,9 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
         "Victims: IQM return (greedy or sampled actions: victim_actions, set "
         f"{CHOICES['victim_actions'][actions_rule]}: protocol victim_actions = {actions_rule}) "
         "vs a uniform-random policy on the same "
-        "episodes, and vs the env's competence threshold (config envs.<env>.threshold, its source: "
-        "threshold_source); comparable = false where EPyMARL's own learner fails the task "
+        "episodes, and vs the env's competence threshold (config envs.<env>.threshold, per algorithm where "
+        "it sets one; held by the IQM or the mean return: threshold_on; its source: threshold_source); "
+        "comparable = false where EPyMARL's own learner fails the task "
         "(epymarl_result; config envs.<env>.not_comparable): kept out of the pass rate and the claims; "
         "training steps, wall time (s) and env-steps/s"
         + ("; win rates (fraction of episodes won) of the victim and the random policy" if "win_rate" in frame else ""),
