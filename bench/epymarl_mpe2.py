@@ -57,8 +57,7 @@ def register() -> None:
             gym.register(gym_id(path.stem), entry_point=make, kwargs={"env_name": path.stem})
 
 
-if __name__ != "__main__":
-    try:
-        register()
-    except ImportError:  # no mpe2 here (CI imports only the naming): nothing to register
-        pass
+try:  # on import, as gymnasium imports it for the env key
+    register()
+except ImportError:  # no mpe2 in this python: nothing to register
+    pass
