@@ -202,7 +202,16 @@ def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
         args.append(f"test_nepisode={a.test_nepisode}")
     if a.test_interval:
         args += [f"test_interval={a.test_interval}", f"log_interval={a.test_interval}"]
-    cmd = [a.epymarl_python, "src/main.py", f"--config={algo}", f"--env-config={env_config}", "-F", str(storage), "with", *args]
+    cmd = [
+        a.epymarl_python,
+        "src/main.py",
+        f"--config={algo}",
+        f"--env-config={env_config}",
+        "-F",
+        str(storage),
+        "with",
+        *args,
+    ]
     print("EPyMARL:", " ".join(cmd), flush=True)
     start = time.time()
     with open(out / "epymarl.log", "w") as log:
