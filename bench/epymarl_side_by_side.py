@@ -53,14 +53,40 @@ FIELDS = ["side", "task", "algo", "seed", "metric", "env_steps", "value", "wall_
 EVAL_MODE = {"mappo": "sample", "qmix": "greedy"}
 
 
-def epymarl_task(task: str) -> tuple[str, int]:
-    """Our env name -> EPyMARL's gymma ``env_args.key`` and ``time_limit`` (the paper's tasks)."""
+def epymarl_task(task: str, env_block: dict | None = None) -> tuple[str, int, dict]:
+    """Our env name -> EPyMARL's gymma ``env_args.key``, ``time_limit`` and further ``env_args``.
+
+    LBF and RWARE: the registered ids of the paper's tasks. VMAS: EPyMARL's own ``vmas-<scenario>``
+    (its wrapper sets discrete actions), our ``kwargs`` passed on. MPE: mpe2's task through
+    ``bench/epymarl_mpe2.py``, our ``kwargs`` passed on and PettingZoo's own episode end one step
+    after EPyMARL's ``TimeLimit``. ``env_block`` is ``envs.<task>`` of our config (VMAS and MPE
+    read ``max_steps`` and ``kwargs`` from it, so both sides run one task)."""
     family, _, rest = task.partition("-")
     if family == "lbf":
-        return f"lbforaging:Foraging-{rest}-v3", 50
+        return f"lbforaging:Foraging-{rest}-v3", 50, {}
     if family == "rware":
-        return f"rware:rware-{rest}-v2", 500
-    raise ValueError(f"no EPyMARL key for {task!r}: only lbf-* and rware-* tasks are mapped")
+        return f"rware:rware-{rest}-v2", 500, {}
+    if family in ("vmas", "mpe"):
+        if not env_block or "max_steps" not in env_block:
+            raise ValueError(f"{task}: EPyMARL's time limit and kwargs come from envs.{task} of the config")
+        kwargs = {k: v for k, v in (env_block.get("kwargs") or {}).items() if k != "continuous_actions"}
+        limit = int(env_block["max_steps"])
+        if family == "vmas":
+            return f"vmas-{rest}", limit, kwargs
+        gym_id = "pz-mpe2-" + (rest + MPE_VERSION[rest]).replace("_", "-")  # = epymarl_mpe2.gym_id
+        return f"epymarl_mpe2:{gym_id}", limit, {**kwargs, "max_cycles": limit + 1}
+    raise ValueError(f"no EPyMARL key for {task!r}: only lbf-*, rware-*, vmas-* and mpe-* tasks are mapped")
+
+
+#: mpe2's module suffix per MPE task (``mpe2.simple_spread_v3``)
+MPE_VERSION = {"simple_spread": "_v3", "simple_reference": "_v3", "simple_speaker_listener": "_v4"}
+
+
+def env_args(task: str) -> tuple[str, int, dict]:
+    """:func:`epymarl_task` with our side's ``envs.<task>`` from ``epymarl_side_by_side.yaml``."""
+    import yaml
+
+    return epymarl_task(task, yaml.safe_load(BASE_CONFIG.read_text())["envs"].get(task))
 
 
 # ---- parsers (standard library only: tested without EPyMARL or torch) ---------------------------
@@ -141,14 +167,30 @@ def _pinned(cmd: list[str], core: int | None) -> list[str]:
 
 def _env(threads: int = 1) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    env["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # src/ for ours; bench/ for EPyMARL's env key epymarl_mpe2:... (bench/epymarl_mpe2.py)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(BENCH), env.get("PYTHONPATH", "")])
     return env
 
 
+def write_env_config(epymarl: Path, extra: dict, path: Path) -> Path:
+    """EPyMARL's ``src/config/envs/gymma.yaml`` with ``extra`` added to its ``env_args``, written to
+    ``path``. EPyMARL's ``--env-config=NAME`` opens ``src/config/envs/NAME.yaml`` by
+    ``os.path.join``, which an absolute NAME replaces: the file is used from where it is written."""
+    import yaml
+
+    config = yaml.safe_load((epymarl / "src" / "config" / "envs" / "gymma.yaml").read_text())
+    config["env_args"] = {**config["env_args"], **extra}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path.resolve()
+
+
 def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
-    key, time_limit = epymarl_task(task)
+    key, time_limit, extra = env_args(task)
     storage = out / "sacred"
     out.mkdir(parents=True, exist_ok=True)
+    env_config = "gymma"
+    if extra:  # sacred refuses env_args it has no default for: EPyMARL's gymma.yaml with them added
+        env_config = str(write_env_config(Path(a.epymarl), extra, out / "gymma_task.yaml")).removesuffix(".yaml")
     args = [
         f"env_args.key={key}",
         f"env_args.time_limit={time_limit}",
@@ -160,7 +202,16 @@ def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
         args.append(f"test_nepisode={a.test_nepisode}")
     if a.test_interval:
         args += [f"test_interval={a.test_interval}", f"log_interval={a.test_interval}"]
-    cmd = [a.epymarl_python, "src/main.py", f"--config={algo}", "--env-config=gymma", "-F", str(storage), "with", *args]
+    cmd = [
+        a.epymarl_python,
+        "src/main.py",
+        f"--config={algo}",
+        f"--env-config={env_config}",
+        "-F",
+        str(storage),
+        "with",
+        *args,
+    ]
     print("EPyMARL:", " ".join(cmd), flush=True)
     start = time.time()
     with open(out / "epymarl.log", "w") as log:

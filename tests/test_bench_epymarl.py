@@ -126,7 +126,53 @@ def test_merge_csv_replaces_only_the_same_run(bench, tmp_path):
 
 
 def test_task_keys_are_the_papers_epymarl_names(bench):
-    assert bench.epymarl_task("lbf-2s-8x8-3p-2f") == ("lbforaging:Foraging-2s-8x8-3p-2f-v3", 50)
-    assert bench.epymarl_task("rware-tiny-4ag") == ("rware:rware-tiny-4ag-v2", 500)
-    with pytest.raises(ValueError, match="vmas-balance"):
-        bench.epymarl_task("vmas-balance")
+    assert bench.epymarl_task("lbf-2s-8x8-3p-2f") == ("lbforaging:Foraging-2s-8x8-3p-2f-v3", 50, {})
+    assert bench.epymarl_task("rware-tiny-4ag") == ("rware:rware-tiny-4ag-v2", 500, {})
+    with pytest.raises(ValueError, match="smax-3m"):
+        bench.epymarl_task("smax-3m")
+
+
+def test_vmas_and_mpe_tasks_take_our_time_limit_and_kwargs(bench):
+    vmas = {"max_steps": 100, "kwargs": {"n_agents": 4, "n_packages": 1, "continuous_actions": False}}
+    # EPyMARL's VMAS wrapper sets discrete actions itself: passing the kwarg again would be an error
+    assert bench.epymarl_task("vmas-transport", vmas) == ("vmas-transport", 100, {"n_agents": 4, "n_packages": 1})
+    key, limit, extra = bench.epymarl_task("mpe-simple_spread", {"max_steps": 25, "kwargs": {"N": 3}})
+    assert (key, limit) == ("epymarl_mpe2:pz-mpe2-simple-spread-v3", 25)
+    # PettingZoo's own end comes after EPyMARL's TimeLimit, which ends the episode at our max_steps
+    assert extra == {"N": 3, "max_cycles": 26}
+    with pytest.raises(ValueError, match=r"envs\.vmas-wheel"):
+        bench.epymarl_task("vmas-wheel", None)
+
+
+def test_every_task_of_the_bench_config_maps_to_epymarl(bench):
+    import yaml
+
+    tasks = yaml.safe_load(bench.BASE_CONFIG.read_text())["envs"]
+    for task in tasks:
+        key, limit, _ = bench.env_args(task)
+        assert limit == tasks[task]["max_steps"], task
+    assert bench.env_args("vmas-navigation")[2] == {"n_agents": 3}
+
+
+def test_mpe2_ids_follow_epymarl_naming():
+    spec = importlib.util.spec_from_file_location("epymarl_mpe2", SCRIPT.parent / "epymarl_mpe2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # registers mpe2's tasks with gymnasium where mpe2 is installed
+    assert module.gym_id("simple_spread_v3") == "pz-mpe2-simple-spread-v3"
+    assert module.gym_id("simple_speaker_listener_v4") == "pz-mpe2-simple-speaker-listener-v4"
+
+
+def test_env_config_is_epymarls_gymma_with_the_task_kwargs(bench, tmp_path):
+    import os
+
+    import yaml
+
+    envs = tmp_path / "epymarl" / "src" / "config" / "envs"
+    envs.mkdir(parents=True)
+    (envs / "gymma.yaml").write_text("env: gymma\nenv_args:\n  key: null\n  time_limit: 100\ntest_nepisode: 100\n")
+    path = bench.write_env_config(tmp_path / "epymarl", {"n_agents": 4}, tmp_path / "task.yaml")
+    config = yaml.safe_load(path.read_text())
+    assert config == {"env": "gymma", "env_args": {"key": None, "time_limit": 100, "n_agents": 4}, "test_nepisode": 100}
+    # how EPyMARL's main.py opens --env-config=NAME: an absolute NAME replaces its own folder
+    name = str(path).removesuffix(".yaml")
+    assert os.path.join(str(tmp_path / "epymarl" / "src"), "config", "envs", f"{name}.yaml") == str(path)
