@@ -7,7 +7,7 @@ from test_reporting import make_rows
 
 from marl_attacks.attacks import ATTACKS, in_figure, label
 from marl_attacks.reporting import ablation_figures, figures, plotting
-from marl_attacks.reporting.summary import summarise
+from marl_attacks.reporting.summary import full_team, summarise
 from marl_attacks.reporting.tables import competence
 
 
@@ -91,7 +91,7 @@ def test_selection_without_targeted_attacks_still_draws(summary, tmp_path):
 
 
 def test_full_team_rows_are_those_with_every_agent_attacked(summary):
-    full = plotting.full_team(summary)
+    full = full_team(summary)
     assert set(full[full.attack != "benign"].n_attacked) == {3} and "benign" in set(full.attack)
 
 

@@ -26,11 +26,11 @@ from .plotting import (
     env_algo_panels,
     env_title,
     finish_figure,
-    full_team,
     no_drop_note,
     panel_grid,
     pyplot,
 )
+from .summary import full_team
 
 
 def architecture_rows(summary: pd.DataFrame) -> pd.DataFrame:

@@ -34,10 +34,10 @@ from .plotting import (
     eps_axis,
     eps_span,
     finish_figure,
-    full_team,
     panel_grid,
     pyplot,
 )
+from .summary import full_team
 from .tables import competence
 
 

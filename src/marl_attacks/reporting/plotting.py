@@ -17,7 +17,6 @@ import pandas as pd
 from ..attacks import ATTACKS, Style, label
 from ..envs import env_label
 from ..io import atomic_write
-from .summary import full_team  # noqa: F401  (figures and ablation_figures take it from here)
 
 #: how figures draw an attack the registry does not know
 DEFAULT_STYLE = Style(7, "o", "-")
