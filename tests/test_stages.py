@@ -355,3 +355,43 @@ def test_a_shipped_victim_scores_the_same_on_both_backends(env, tmp_path):
         score.run(params, policy=str(ROOT / f"zoo/paper/{env}/mappo/seed0/policy.pt"), out=str(out))
         scores[backend] = json.loads(out.read_text())
     assert scores["reference"] == scores["batched"]
+
+
+@pytest.mark.parametrize("env", ["vmas-navigation", "lbf-8x8-2p-2f-coop"])
+@pytest.mark.parametrize("mode", ["sample", "greedy"])
+def test_scoring_on_more_episodes_starts_with_the_evaluations(env, mode):
+    """envs.<env>.score_episodes scores a victim on more episodes than the evaluation plays: the
+    first ones are the evaluation's benign episodes, return for return (the per-episode env seeds
+    and action streams do not depend on how many episodes run at once)."""
+    import yaml
+    from conftest import ROOT
+
+    from marl_attacks import config as cfgmod
+    from marl_attacks.envs import make_env
+    from marl_attacks.rollout import run_episodes, victim_actor
+    from marl_attacks.stages.evaluate import action_seeds, episode_seeds
+    from marl_attacks.victims import load_victim
+
+    cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    cfg["envs"][env].setdefault("evaluate", {})["episodes"] = 3
+    cfg["envs"][env]["score_episodes"] = 7
+    if env.startswith("lbf"):
+        cfg["envs"][env]["backend"] = "batched"  # the paper's LBF tasks are stepped so
+    assert cfgmod.score_params(cfg, env, "mappo", 0)["episodes"] == 7
+    block = cfgmod.score_params(cfg, env, "mappo", 0)["env_block"]
+    policy, _ = load_victim(str(ROOT / f"zoo/paper/{env}/mappo/seed0/policy.pt"), torch.device("cpu"))
+    returns = {}
+    for n in (3, 7):
+        e = make_env(
+            block["name"],
+            n,
+            torch.device("cpu"),
+            max_steps=block["max_steps"],
+            kwargs=block["kwargs"],
+            backend=block.get("backend", "reference"),
+        )
+        actor = victim_actor(policy, mode, action_seeds(0, block["name"], n))
+        returns[n] = run_episodes(e, actor, episode_seeds(0, block["name"], n)).returns
+    assert torch.equal(returns[7][:3], returns[3])
+    del cfg["envs"][env]["score_episodes"]  # unset: the evaluation's episodes
+    assert cfgmod.score_params(cfg, env, "mappo", 0)["episodes"] == 3

@@ -281,9 +281,15 @@ def score_params(config: dict, env: str, algo: str, seed) -> dict:
         algo,
         seed,
         env_block=env_params(config, env, algo),
-        episodes=eval_params(config, env)["episodes"],
+        episodes=score_episodes(config, env),
         expect_policy=_expected(config, env, algo, seed)["policy"],
     )
+
+
+def score_episodes(config: dict, env: str) -> int:
+    """Episodes a victim of ``env`` is scored on: ``envs.<env>.score_episodes``, else the env's
+    evaluation episodes (then its score is its benign evaluation, episode for episode)."""
+    return config["envs"][env].get("score_episodes", eval_params(config, env)["episodes"])
 
 
 def ablation_params(config: dict, ablation: str, env: str, algo: str, seed) -> dict:

@@ -2,7 +2,9 @@
 
 The victim (acting as in the evaluation: ``victim_actions``) and a uniform-random
 policy play the evaluation's benign episodes (the same env seeds and action
-streams), so a victim's score is its benign evaluation. By hand::
+streams), so a victim's score is its benign evaluation; ``envs.<env>.score_episodes``
+scores it on more (the evaluation's episodes first, then more seeds of the same stream).
+By hand::
 
     python -m marl_attacks score --config config/config.yaml --env vmas-navigation --algo mappo \\
         --seed 0 --policy zoo/paper/vmas-navigation/mappo/seed0/policy.pt --out score.json
