@@ -25,6 +25,13 @@ Ours: ``bench/epymarl_side_by_side.yaml`` with the budget written in, batched LB
 EPyMARL tests every ``test_interval`` steps while ``t_env <= t_max``, so its last test can fall
 short of ``t_max`` (recorded with its ``t_env``). CI imports only the parsers (standard library).
 
+EPyMARL saves checkpoints every ``--save-interval`` steps (its ``save_model``, which changes no
+result); ``--resume`` continues a stopped run from the newest one (EPyMARL's own
+``checkpoint_path``), so a 2M-step run at ~250 env steps/s (2-3 h here) survives the end of a
+session. The curves of the runs are joined (the stretch trained again is dropped) and the steps it
+resumed at recorded (``epymarl_resumed_at``): EPyMARL's checkpoints leave out the running statistics
+of reward standardisation, the target critic and QMIX's replay buffer, which restart there.
+
     python bench/epymarl_side_by_side.py --epymarl /work/epymarl \\
         --epymarl-python /work/epymarl-venv/bin/python --task lbf-2s-8x8-3p-2f --algo mappo \\
         --seeds 0 --steps 500000          # then: --plot-only redraws from the CSV
@@ -36,6 +43,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -118,14 +126,73 @@ def parse_epymarl_metrics(path: str | Path) -> dict[str, list[tuple[int, float, 
 
 
 def parse_epymarl_run(path: str | Path) -> dict:
-    """sacred's ``run.json``: status and wall seconds from start to stop."""
+    """sacred's ``run.json``: status and wall seconds from start to stop (a killed run: to its last
+    heartbeat)."""
     from datetime import datetime
 
     run = json.loads(Path(path).read_text())
     wall = None
-    if run.get("start_time") and run.get("stop_time"):
-        wall = (datetime.fromisoformat(run["stop_time"]) - datetime.fromisoformat(run["start_time"])).total_seconds()
+    end = run.get("stop_time") or run.get("heartbeat")  # a killed run stops at its last heartbeat
+    if run.get("start_time") and end:
+        wall = (datetime.fromisoformat(end) - datetime.fromisoformat(run["start_time"])).total_seconds()
     return {"status": run.get("status"), "wall_s": wall}
+
+
+# the file each EPyMARL learner's save_models writes last: a checkpoint without it was cut short
+CHECKPOINT_LAST_FILE = ("critic_opt.th", "opt.th")  # ppo_learner (MAPPO), q_learner (QMIX)
+
+
+def latest_checkpoint(models: str | Path) -> tuple[Path, int] | None:
+    """The newest complete checkpoint EPyMARL saved under ``models`` (``<unique_token>/<t_env>/``,
+    with ``save_model=True``): its token folder, which EPyMARL's ``checkpoint_path`` takes (it
+    loads the largest step there), and that step; None where there is none."""
+    best = None
+    for token in sorted(Path(models).iterdir()) if Path(models).is_dir() else []:
+        steps = [
+            int(d.name)
+            for d in token.iterdir()
+            if d.is_dir() and d.name.isdigit() and any((d / f).is_file() for f in CHECKPOINT_LAST_FILE)
+        ]
+        if steps and (best is None or max(steps) > best[1]):
+            best = (token, max(steps))
+    return best
+
+
+def merge_epymarl_runs(storage: str | Path) -> dict:
+    """EPyMARL's sacred runs under ``storage`` (``1/``, ``2/``, ...) as one run: a run resumed from a
+    checkpoint (``checkpoint_path`` in its config.json) continues the one before it, whose points
+    after that checkpoint's step are dropped (that stretch was trained again). Returns the merged
+    metrics (seconds counted across the runs), the wall seconds summed (start to stop, or to the
+    last heartbeat of a killed run), the steps the run was resumed at, and the last run's config."""
+    runs = sorted((p for p in Path(storage).iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    parts = []
+    for run_dir in runs:
+        config = json.loads((run_dir / "config.json").read_text())
+        ckpt = config.get("checkpoint_path") or ""
+        loaded = None
+        if ckpt:  # EPyMARL loads the largest step of the folder (load_step 0, what this script passes)
+            loaded = max(int(d.name) for d in Path(ckpt).iterdir() if d.is_dir() and d.name.isdigit())
+        metrics = parse_epymarl_metrics(run_dir / "metrics.json") if (run_dir / "metrics.json").exists() else {}
+        parts.append(
+            {"metrics": metrics, "run": parse_epymarl_run(run_dir / "run.json"), "loaded": loaded, "config": config}
+        )
+    merged: dict[str, list] = {}
+    offset, wall = 0.0, 0.0
+    for i, part in enumerate(parts):
+        until = parts[i + 1]["loaded"] if i + 1 < len(parts) else None
+        kept_until = 0.0
+        for key, pts in part["metrics"].items():
+            keep = [(t, v, w) for t, v, w in pts if until is None or t <= until]
+            merged.setdefault(key, []).extend((t, v, w + offset) for t, v, w in keep)
+            kept_until = max([kept_until] + [w for _, _, w in keep])
+        offset += kept_until
+        wall += part["run"]["wall_s"] or 0.0
+    return {
+        "metrics": merged,
+        "wall_s": wall or None,
+        "resumed_at": [p["loaded"] for p in parts if p["loaded"] is not None],
+        "config": parts[-1]["config"] if parts else {},
+    }
 
 
 def parse_our_curve(path: str | Path) -> list[tuple[int, float, float, int]]:
@@ -186,7 +253,11 @@ def write_env_config(epymarl: Path, extra: dict, path: Path) -> Path:
 
 def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
     key, time_limit, extra = env_args(task)
-    storage = out / "sacred"
+    storage, results = out / "sacred", out / "results"
+    checkpoint = latest_checkpoint(results / "models") if a.resume else None
+    if not checkpoint:  # a fresh run: nothing of an earlier one may be merged into it
+        shutil.rmtree(storage, ignore_errors=True)
+        shutil.rmtree(results, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     env_config = "gymma"
     if extra:  # sacred refuses env_args it has no default for: EPyMARL's gymma.yaml with them added
@@ -197,7 +268,14 @@ def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
         f"t_max={a.steps}",
         f"seed={seed}",
         "use_cuda=False",
+        # checkpoints to resume from (--resume) after the process is stopped; saving changes no result
+        "save_model=True",
+        f"save_model_interval={a.save_interval}",
+        f"local_results_path={results}",
     ]
+    if checkpoint:
+        print(f"EPyMARL resumes from {checkpoint[0]} at t_env {checkpoint[1]}", flush=True)
+        args += [f"checkpoint_path={checkpoint[0]}", "load_step=0"]
     if a.test_nepisode:
         args.append(f"test_nepisode={a.test_nepisode}")
     if a.test_interval:
@@ -214,15 +292,15 @@ def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
     ]
     print("EPyMARL:", " ".join(cmd), flush=True)
     start = time.time()
-    with open(out / "epymarl.log", "w") as log:
+    with open(out / "epymarl.log", "a" if checkpoint else "w") as log:
         subprocess.run(_pinned(cmd, a.core), cwd=a.epymarl, env=_env(), stdout=log, stderr=log, check=True)
     wall = time.time() - start
-    run_dir = max((p for p in storage.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
-    metrics = parse_epymarl_metrics(run_dir / "metrics.json")
-    config = json.loads((run_dir / "config.json").read_text())
+    merged = merge_epymarl_runs(storage)
+    config = merged["config"]
     return {
-        "metrics": metrics,
-        "run": parse_epymarl_run(run_dir / "run.json"),
+        "metrics": merged["metrics"],
+        "run": {"wall_s": merged["wall_s"]},
+        "resumed_at": merged["resumed_at"],
         "process_wall_s": wall,
         "test_nepisode": config["test_nepisode"],
         "runner": config["runner"],
@@ -296,6 +374,9 @@ def summarise(task: str, algo: str, seed: int, steps: int, epy: dict, ours: dict
         "ours_train_wall_s": round(ours_wall, 1),
         "ours_train_steps_per_s": round(ours_steps / ours_wall, 1),
         "epymarl_runner": f"{epy['runner']} x {epy['batch_size_run']}",
+        # resumed from its checkpoints at these steps (--resume): reward standardisation's running
+        # statistics, the target critic and QMIX's replay buffer start afresh there (EPyMARL saves none)
+        "epymarl_resumed_at": epy.get("resumed_at", []),
         "epymarl_command": epy["command"],
         "ours_command": ours["command"],
     }
@@ -416,6 +497,13 @@ def main(argv=None) -> None:
         "--test-nepisode", type=int, help="EPyMARL's test_nepisode (ours: evaluate.episodes of the config, 100)"
     )
     p.add_argument("--test-interval", type=int, help="EPyMARL's test_interval (and log_interval)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue EPyMARL from the newest checkpoint of an earlier, stopped run of the same folder "
+        "(else it starts afresh)",
+    )
+    p.add_argument("--save-interval", type=int, default=100_000, help="EPyMARL's save_model_interval (steps)")
     p.add_argument("--out", default=str(BENCH / "epymarl_runs"), help="run folders (git-ignored)")
     p.add_argument("--only", choices=["epymarl", "ours"], help="rerun one side, reusing the other's run folder")
     p.add_argument("--from-cache", action="store_true", help="rerun neither side where its run folder has it")

@@ -176,3 +176,77 @@ def test_env_config_is_epymarls_gymma_with_the_task_kwargs(bench, tmp_path):
     # how EPyMARL's main.py opens --env-config=NAME: an absolute NAME replaces its own folder
     name = str(path).removesuffix(".yaml")
     assert os.path.join(str(tmp_path / "epymarl" / "src"), "config", "envs", f"{name}.yaml") == str(path)
+
+
+def _sacred_run(run_dir: Path, points: list[tuple[int, float, str]], run: dict, checkpoint: str = "") -> None:
+    """A sacred run folder: ``return_mean`` at ``points`` (step, value, time), run.json, config.json."""
+    run_dir.mkdir(parents=True)
+    metric = {
+        "steps": [t for t, _, _ in points],
+        "values": [_np(v) for _, v, _ in points],
+        "timestamps": [f"2026-11-29T{ts}.000000" for _, _, ts in points],
+    }
+    (run_dir / "metrics.json").write_text(json.dumps({"return_mean": metric}))
+    (run_dir / "run.json").write_text(json.dumps(run))
+    config = {"checkpoint_path": checkpoint, "test_nepisode": 100, "runner": "parallel", "batch_size_run": 10}
+    (run_dir / "config.json").write_text(json.dumps(config))
+
+
+def _checkpoint(models: Path, token: str, step: int, files=("agent.th", "critic.th", "agent_opt.th", "critic_opt.th")):
+    d = models / token / str(step)
+    d.mkdir(parents=True)
+    for f in files:
+        (d / f).write_bytes(b"x")
+    return models / token
+
+
+def test_latest_checkpoint_takes_the_newest_complete_one(bench, tmp_path):
+    models = tmp_path / "models"
+    assert bench.latest_checkpoint(models) is None  # no folder yet: a fresh run
+    _checkpoint(models, "mappo_a", 0)
+    _checkpoint(models, "mappo_a", 100)
+    token_b = _checkpoint(models, "mappo_b", 100)
+    _checkpoint(models, "mappo_b", 200)
+    # killed while saving: the learner's last file (critic_opt.th) is missing
+    _checkpoint(models, "mappo_b", 300, files=("agent.th", "critic.th"))
+    assert bench.latest_checkpoint(models) == (token_b, 200)
+    _checkpoint(models, "qmix_c", 250, files=("agent.th", "mixer.th", "opt.th"))  # QMIX's last file
+    assert bench.latest_checkpoint(models) == (models / "qmix_c", 250)
+
+
+def test_a_resumed_run_continues_the_stopped_one(bench, tmp_path):
+    models, storage = tmp_path / "results" / "models", tmp_path / "sacred"
+    token = _checkpoint(models, "mappo_a", 0)
+    _checkpoint(models, "mappo_a", 20000)
+    # run 1 is killed at 30,000 steps (its last heartbeat); it saved at 0 and 20,000
+    _sacred_run(
+        storage / "1",
+        [(500, 0.1, "10:00:10"), (20000, 0.3, "10:00:30"), (30000, 0.9, "10:00:40")],
+        {"status": "RUNNING", "start_time": "2026-11-29T10:00:00.000000", "heartbeat": "2026-11-29T10:00:45.000000"},
+    )
+    # run 2 loads the step-20,000 checkpoint and runs to the end
+    _sacred_run(
+        storage / "2",
+        [(20500, 0.35, "11:00:05"), (40000, 0.6, "11:00:25")],
+        {
+            "status": "COMPLETED",
+            "start_time": "2026-11-29T11:00:00.000000",
+            "stop_time": "2026-11-29T11:00:30.000000",
+        },
+        checkpoint=str(token),
+    )
+    merged = bench.merge_epymarl_runs(storage)
+    # the stretch after the checkpoint, trained again by run 2, is dropped; seconds run on from run 1's
+    assert merged["metrics"]["return_mean"] == [
+        (500, 0.1, 0.0),
+        (20000, 0.3, 20.0),
+        (20500, 0.35, 20.0),
+        (40000, 0.6, 40.0),
+    ]
+    assert merged["wall_s"] == 45.0 + 30.0
+    assert merged["resumed_at"] == [20000]
+    assert merged["config"]["checkpoint_path"] == str(token)
+    (storage / "2").rename(tmp_path / "set-aside")  # run 1 alone (never resumed) is itself
+    alone = bench.merge_epymarl_runs(storage)
+    assert [t for t, _, _ in alone["metrics"]["return_mean"]] == [500, 20000, 30000]
+    assert alone["resumed_at"] == [] and alone["wall_s"] == 45.0
