@@ -13,7 +13,7 @@ task and algorithm per seed, one after the other, pinned to one core (``taskset 
 * merges the rows into ``bench/epymarl_side_by_side.csv`` (one row per logged point), the
   summary into ``bench/results.json`` (``epymarl_side_by_side``) and redraws the plot (``.png``).
 
-EPyMARL runs with its own defaults for the algorithm (``--config=mappo|qmix``,
+EPyMARL runs with its own defaults for the algorithm (``--config=mappo|ippo|qmix|vdn``,
 ``--env-config=gymma``): the authors' victims (AmineAndam04/black-box-marl,
 ``src/config/algs/{mappo,qmix}.yaml``) use exactly these, so nothing is overridden but the
 task, ``t_max``, the seed, ``use_cuda=False`` and, where given, EPyMARL's test settings
@@ -58,7 +58,7 @@ BASE_CONFIG = BENCH / "epymarl_side_by_side.yaml"
 FIELDS = ["side", "task", "algo", "seed", "metric", "env_steps", "value", "wall_s"]
 
 # how EPyMARL evaluates each algorithm, which our score stage reproduces with victim_actions
-EVAL_MODE = {"mappo": "sample", "qmix": "greedy"}
+EVAL_MODE = {"mappo": "sample", "ippo": "sample", "qmix": "greedy", "vdn": "greedy"}
 
 
 def epymarl_task(task: str, env_block: dict | None = None) -> tuple[str, int, dict]:
