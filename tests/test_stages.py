@@ -373,12 +373,12 @@ def test_scoring_on_more_episodes_starts_with_the_evaluations(env, mode):
     from marl_attacks.victims import load_victim
 
     cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
-    # the env's block as the paper config's LBF tasks have it (batched), whichever tasks that config runs
-    cfg["envs"].setdefault(env, {"max_steps": 50, "victim_actions": "sample", "backend": "batched"})
-    cfg["envs"][env].setdefault("evaluate", {})["episodes"] = 3
-    cfg["envs"][env]["score_episodes"] = 7
+    # the LBF block as the paper config's LBF tasks have it (stepped batched), whichever tasks it runs
+    cfg["envs"].setdefault(env, {"max_steps": 50, "victim_actions": "sample"})
     if env.startswith("lbf"):
         cfg["envs"][env]["backend"] = "batched"
+    cfg["envs"][env].setdefault("evaluate", {})["episodes"] = 3
+    cfg["envs"][env]["score_episodes"] = 7
     assert cfgmod.score_params(cfg, env, "mappo", 0)["episodes"] == 7
     block = cfgmod.score_params(cfg, env, "mappo", 0)["env_block"]
     policy, _ = load_victim(str(ROOT / f"zoo/paper/{env}/mappo/seed0/policy.pt"), torch.device("cpu"))
