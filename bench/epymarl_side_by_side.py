@@ -26,8 +26,8 @@ EPyMARL tests every ``test_interval`` steps while ``t_env <= t_max``, so its las
 short of ``t_max`` (recorded with its ``t_env``). CI imports only the parsers (standard library).
 
 EPyMARL saves checkpoints every ``--save-interval`` steps (its ``save_model``, which changes no
-result); ``--resume`` continues a stopped run from the newest one (EPyMARL's own
-``checkpoint_path``), so a 2M-step run at ~250 env steps/s (2-3 h here) survives the end of a
+result); ``--resume`` continues a stopped run from the newest complete one (EPyMARL's own
+``checkpoint_path`` and ``load_step``), so a 2M-step run at ~250 env steps/s (2-3 h here) survives the end of a
 session. The curves of the runs are joined (the stretch trained again is dropped) and the steps it
 resumed at recorded (``epymarl_resumed_at``): EPyMARL's checkpoints leave out the running statistics
 of reward standardisation, the target critic and QMIX's replay buffer, which restart there.
@@ -142,16 +142,23 @@ def parse_epymarl_run(path: str | Path) -> dict:
 CHECKPOINT_LAST_FILE = ("critic_opt.th", "opt.th")  # ppo_learner (MAPPO), q_learner (QMIX)
 
 
+def _saved_steps(token: Path) -> list[int]:
+    """The steps EPyMARL saved a checkpoint at in one run's folder (``<t_env>/`` subfolders)."""
+    return [int(d.name) for d in token.iterdir() if d.is_dir() and d.name.isdigit()]
+
+
 def latest_checkpoint(models: str | Path) -> tuple[Path, int] | None:
     """The newest complete checkpoint EPyMARL saved under ``models`` (``<unique_token>/<t_env>/``,
-    with ``save_model=True``): its token folder, which EPyMARL's ``checkpoint_path`` takes (it
-    loads the largest step there), and that step; None where there is none."""
+    with ``save_model=True``): its token folder and step, which EPyMARL's ``checkpoint_path`` and
+    ``load_step`` name (it loads the step closest to ``load_step``, so a newer, cut-short one in the
+    same folder is passed over); None where there is none. The step-0 save is left out: it holds
+    nothing learned, and ``load_step`` 0 means "the largest step" to EPyMARL."""
     best = None
     for token in sorted(Path(models).iterdir()) if Path(models).is_dir() else []:
         steps = [
-            int(d.name)
-            for d in token.iterdir()
-            if d.is_dir() and d.name.isdigit() and any((d / f).is_file() for f in CHECKPOINT_LAST_FILE)
+            t
+            for t in _saved_steps(token)
+            if t > 0 and any((token / str(t) / f).is_file() for f in CHECKPOINT_LAST_FILE)
         ]
         if steps and (best is None or max(steps) > best[1]):
             best = (token, max(steps))
@@ -160,18 +167,17 @@ def latest_checkpoint(models: str | Path) -> tuple[Path, int] | None:
 
 def merge_epymarl_runs(storage: str | Path) -> dict:
     """EPyMARL's sacred runs under ``storage`` (``1/``, ``2/``, ...) as one run: a run resumed from a
-    checkpoint (``checkpoint_path`` in its config.json) continues the one before it, whose points
-    after that checkpoint's step are dropped (that stretch was trained again). Returns the merged
+    checkpoint (``checkpoint_path`` and ``load_step`` in its config.json) continues the one before it,
+    whose points after that step are dropped (that stretch was trained again). Returns the merged
     metrics (seconds counted across the runs), the wall seconds summed (start to stop, or to the
     last heartbeat of a killed run), the steps the run was resumed at, and the last run's config."""
     runs = sorted((p for p in Path(storage).iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
     parts = []
     for run_dir in runs:
         config = json.loads((run_dir / "config.json").read_text())
-        ckpt = config.get("checkpoint_path") or ""
         loaded = None
-        if ckpt:  # EPyMARL loads the largest step of the folder (load_step 0, what this script passes)
-            loaded = max(int(d.name) for d in Path(ckpt).iterdir() if d.is_dir() and d.name.isdigit())
+        if config.get("checkpoint_path"):  # EPyMARL's load_step 0 loads the folder's largest step
+            loaded = int(config.get("load_step", 0)) or max(_saved_steps(Path(config["checkpoint_path"])))
         metrics = parse_epymarl_metrics(run_dir / "metrics.json") if (run_dir / "metrics.json").exists() else {}
         parts.append(
             {"metrics": metrics, "run": parse_epymarl_run(run_dir / "run.json"), "loaded": loaded, "config": config}
@@ -275,7 +281,7 @@ def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
     ]
     if checkpoint:
         print(f"EPyMARL resumes from {checkpoint[0]} at t_env {checkpoint[1]}", flush=True)
-        args += [f"checkpoint_path={checkpoint[0]}", "load_step=0"]
+        args += [f"checkpoint_path={checkpoint[0]}", f"load_step={checkpoint[1]}"]
     if a.test_nepisode:
         args.append(f"test_nepisode={a.test_nepisode}")
     if a.test_interval:

@@ -178,7 +178,9 @@ def test_env_config_is_epymarls_gymma_with_the_task_kwargs(bench, tmp_path):
     assert os.path.join(str(tmp_path / "epymarl" / "src"), "config", "envs", f"{name}.yaml") == str(path)
 
 
-def _sacred_run(run_dir: Path, points: list[tuple[int, float, str]], run: dict, checkpoint: str = "") -> None:
+def _sacred_run(
+    run_dir: Path, points: list[tuple[int, float, str]], run: dict, checkpoint: str = "", load_step: int = 0
+) -> None:
     """A sacred run folder: ``return_mean`` at ``points`` (step, value, time), run.json, config.json."""
     run_dir.mkdir(parents=True)
     metric = {
@@ -188,7 +190,13 @@ def _sacred_run(run_dir: Path, points: list[tuple[int, float, str]], run: dict, 
     }
     (run_dir / "metrics.json").write_text(json.dumps({"return_mean": metric}))
     (run_dir / "run.json").write_text(json.dumps(run))
-    config = {"checkpoint_path": checkpoint, "test_nepisode": 100, "runner": "parallel", "batch_size_run": 10}
+    config = {
+        "checkpoint_path": checkpoint,
+        "load_step": load_step,
+        "test_nepisode": 100,
+        "runner": "parallel",
+        "batch_size_run": 10,
+    }
     (run_dir / "config.json").write_text(json.dumps(config))
 
 
@@ -204,6 +212,7 @@ def test_latest_checkpoint_takes_the_newest_complete_one(bench, tmp_path):
     models = tmp_path / "models"
     assert bench.latest_checkpoint(models) is None  # no folder yet: a fresh run
     _checkpoint(models, "mappo_a", 0)
+    assert bench.latest_checkpoint(models) is None  # only the step-0 save: nothing learned to resume
     _checkpoint(models, "mappo_a", 100)
     token_b = _checkpoint(models, "mappo_b", 100)
     _checkpoint(models, "mappo_b", 200)
@@ -224,7 +233,8 @@ def test_a_resumed_run_continues_the_stopped_one(bench, tmp_path):
         [(500, 0.1, "10:00:10"), (20000, 0.3, "10:00:30"), (30000, 0.9, "10:00:40")],
         {"status": "RUNNING", "start_time": "2026-11-29T10:00:00.000000", "heartbeat": "2026-11-29T10:00:45.000000"},
     )
-    # run 2 loads the step-20,000 checkpoint and runs to the end
+    _checkpoint(models, "mappo_a", 30000, files=("agent.th",))  # killed while saving at 30,000
+    # run 2 loads the step-20,000 checkpoint (load_step names it) and runs to the end
     _sacred_run(
         storage / "2",
         [(20500, 0.35, "11:00:05"), (40000, 0.6, "11:00:25")],
@@ -234,7 +244,9 @@ def test_a_resumed_run_continues_the_stopped_one(bench, tmp_path):
             "stop_time": "2026-11-29T11:00:30.000000",
         },
         checkpoint=str(token),
+        load_step=20000,
     )
+    assert bench.latest_checkpoint(models) == (token, 20000)
     merged = bench.merge_epymarl_runs(storage)
     # the stretch after the checkpoint, trained again by run 2, is dropped; seconds run on from run 1's
     assert merged["metrics"]["return_mean"] == [
