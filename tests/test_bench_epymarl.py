@@ -262,3 +262,15 @@ def test_a_resumed_run_continues_the_stopped_one(bench, tmp_path):
     alone = bench.merge_epymarl_runs(storage)
     assert [t for t, _, _ in alone["metrics"]["return_mean"]] == [500, 20000, 30000]
     assert alone["resumed_at"] == [] and alone["wall_s"] == 45.0
+
+
+def test_the_bench_configs_algos_are_the_paper_configs():
+    """bench/epymarl_side_by_side.yaml says its algos block is config/paper-full.yaml's (the budget set
+    per run): our side of the comparison trains the learners the zoo's victims come from."""
+    import yaml
+
+    root = SCRIPT.parents[1]
+    bench_algos = yaml.safe_load((root / "bench" / "epymarl_side_by_side.yaml").read_text())["algos"]
+    paper_algos = yaml.safe_load((root / "config" / "paper-full.yaml").read_text())["algos"]
+    for algo, block in bench_algos.items():
+        assert block == {k: v for k, v in paper_algos[algo].items() if k != "total_steps"}, algo
