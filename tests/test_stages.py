@@ -336,7 +336,7 @@ def test_partial_team_attacks_and_targeted_skip_full_team(pipeline):
     assert ("noise-uniform", 1) in jobs and ("targeted-hadamard", "all") not in jobs
 
 
-@pytest.mark.parametrize("env", ["lbf-8x8-2p-2f-coop", "rware-tiny-2ag"])
+@pytest.mark.parametrize("env", ["lbf-2s-8x8-3p-2f-coop", "rware-tiny-4ag"])
 def test_a_shipped_victim_scores_the_same_on_both_backends(env, tmp_path):
     """envs.<env>.backend: batched is a drop-in for the reference adapter: the same victim from the
     zoo, scored through the stage as the workflow runs it, gives the same score file."""
@@ -352,7 +352,7 @@ def test_a_shipped_victim_scores_the_same_on_both_backends(env, tmp_path):
         cfg["envs"][env]["backend"] = backend
         params = cfgmod.score_params(cfg, env, "mappo", 0)
         out = tmp_path / f"{backend}.json"
-        score.run(params, policy=str(ROOT / f"zoo/paper/{env}/mappo/seed0/policy.pt"), out=str(out))
+        score.run(params, policy=str(ROOT / cfg["zoo"] / env / "mappo/seed0/policy.pt"), out=str(out))
         scores[backend] = json.loads(out.read_text())
     assert scores["reference"] == scores["batched"]
 
