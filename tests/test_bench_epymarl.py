@@ -38,6 +38,11 @@ def epymarl_run(tmp_path):
             "timestamps": ["2026-11-29T14:00:45.000000", "2026-11-29T14:01:25.000000"],
             "values": [_np(0.05), _np(0.6)],
         },
+        "test_return_std": {
+            "steps": [500, 20500],
+            "timestamps": ["2026-11-29T14:00:45.000000", "2026-11-29T14:01:25.000000"],
+            "values": [_np(0.1), _np(0.3)],
+        },
         "test_ep_length_mean": {
             "steps": [500, 20500],
             "timestamps": ["2026-11-29T14:00:45.000000", "2026-11-29T14:01:25.000000"],
@@ -61,7 +66,7 @@ def _write_curve(path: Path, rows: list[tuple]) -> None:
 
 def test_parse_epymarl_metrics_reads_sacred_scalars_and_times(bench, epymarl_run):
     m = bench.parse_epymarl_metrics(epymarl_run / "metrics.json")
-    assert set(m) == {"return_mean", "test_return_mean", "test_ep_length_mean"}
+    assert set(m) == {"return_mean", "test_return_mean", "test_return_std", "test_ep_length_mean"}
     assert m["return_mean"] == [(500, 0.1, 0.0), (10500, 0.3, 20.0), (20500, 0.5, 40.0)]
     assert m["test_return_mean"][-1] == (20500, 0.6, 44.0)
     assert bench.parse_epymarl_run(epymarl_run / "run.json") == {"status": "COMPLETED", "wall_s": 50.0}
@@ -103,6 +108,9 @@ def test_summary_compares_equal_steps_and_counts_epymarl_test_steps(bench, epyma
     }
     summary, rows = bench.summarise("lbf-2s-8x8-3p-2f", "mappo", 0, 20000, epy, ours)
     assert summary["epymarl_test_return_last"] == 0.6
+    # one test (10 episodes) in the last 10%: its mean, and its np.std turned into a sample sd
+    assert summary["epymarl_test_return_final"] == 0.6 and summary["epymarl_test_return_final_episodes"] == 10
+    assert summary["epymarl_test_return_final_sd"] == pytest.approx(0.3 * (10 / 9) ** 0.5)
     assert summary["ours_eval_return_mean"] == 0.65
     assert summary["eval_mode"] == "sample"
     assert summary["epymarl_train_steps_per_s"] == pytest.approx(20500 / 50.0, abs=0.1)
@@ -113,6 +121,25 @@ def test_summary_compares_equal_steps_and_counts_epymarl_test_steps(bench, epyma
     assert [(r["env_steps"], r["value"]) for r in ours_train] == [(10500, 0.2), (20500, 0.7)]
     assert [(r["env_steps"], r["value"]) for r in rows if r["side"] == "random"] == [(0, 0.1), (20000, 0.1)]
     assert [(r["env_steps"], r["value"]) for r in rows if r["side"] == "random"] == [(0, 0.1), (20000, 0.1)]
+
+
+def test_final_test_estimate_pools_the_last_tests_as_their_episodes_would(bench):
+    """Tests in the last 10% of the budget pooled: the same mean and sample sd as all their episodes
+    together (EPyMARL logs np.std, ddof 0, per test); the last test alone where none is that late."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    episodes = {t: rng.uniform(0, 1, 100) * (0.8 + t / 1e7) for t in (1_700_000, 1_850_000, 1_900_000, 2_000_000)}
+    means = [(t, float(e.mean()), 0.0) for t, e in episodes.items()]
+    stds = [(t, float(e.std()), 0.0) for t, e in episodes.items()]
+    final = bench.final_test_estimate(means, stds, 2_000_000, 100)
+    late = np.concatenate([e for t, e in episodes.items() if t >= 1_800_000])
+    assert final["tests"] == 3 and final["episodes"] == 300 and final["from_t_env"] == 1_850_000
+    assert final["mean"] == pytest.approx(late.mean()) and final["sd"] == pytest.approx(late.std(ddof=1))
+    only_last = bench.final_test_estimate(means[:1], stds[:1], 2_000_000, 100)  # 1.7M: none in the last 10%
+    assert only_last["tests"] == 1 and only_last["mean"] == pytest.approx(episodes[1_700_000].mean())
+    assert bench.final_test_estimate(means, [], 2_000_000, 100) is None  # no spread logged
+    assert bench.final_test_estimate([], [], 2_000_000, 100) is None
 
 
 def test_merge_csv_replaces_only_the_same_run(bench, tmp_path):

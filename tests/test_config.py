@@ -304,6 +304,41 @@ def test_thresholds_and_zoo_paths(good):
         cfgmod.check(cfg)
 
 
+def test_threshold_spread_and_the_competence_rule(good):
+    """A threshold that is a mean carries its spread and episode count, both or neither, per algorithm
+    as the threshold may be; rule not_below needs its alpha; all of it reaches the victims table."""
+    cfg = good
+    env = next(iter(cfg["envs"]))
+    cfg["envs"][env].update(threshold=0.9, threshold_on="mean", threshold_sd=0.25)
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold_sd': set together with threshold_episodes"):
+        cfgmod.check(cfg)
+    cfg["envs"][env]["threshold_episodes"] = {"mappo": 400}
+    cfgmod.check(cfg)
+    cfg["envs"][env]["threshold_episodes"] = {"mapo": 400}
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold_episodes.mapo': not an algorithm"):
+        cfgmod.check(cfg)
+    cfg["envs"][env]["threshold_episodes"] = 1
+    with pytest.raises(cfgmod.ConfigError, match=rf"envs.{env}.threshold_episodes"):
+        cfgmod.check(cfg)
+    cfg["envs"][env]["threshold_episodes"] = 400
+    cfg["envs"][env]["threshold_on"] = "iqm"
+    with pytest.raises(cfgmod.ConfigError, match="set threshold_on: mean"):
+        cfgmod.check(cfg)
+    cfg["envs"][env]["threshold_on"] = "mean"
+    assert cfgmod.victims_table_params(cfg)["competence"] == {"rule": "at_least"}  # the default
+    cfg["report"]["competence"] = {"rule": "not_below"}
+    with pytest.raises(cfgmod.ConfigError, match="report.competence.alpha"):
+        cfgmod.check(cfg)
+    cfg["report"]["competence"] = {"rule": "not_worse", "alpha": 0.05}
+    with pytest.raises(cfgmod.ConfigError, match="report.competence.rule"):
+        cfgmod.check(cfg)
+    cfg["report"]["competence"] = {"rule": "not_below", "alpha": 0.05}
+    cfgmod.check(cfg)
+    params = cfgmod.victims_table_params(cfg)
+    assert params["threshold_sd"] == {env: 0.25} and params["threshold_episodes"] == {env: 400}
+    assert params["competence"] == {"rule": "not_below", "alpha": 0.05}
+
+
 def test_workflow_stops_on_a_bad_config_before_any_job(good, tmp_path):
     """The Snakefile runs the same checks: an unknown env stops even a dry run, naming the key."""
     for item in ["Snakefile", "workflow", "environment.yml"]:

@@ -324,6 +324,47 @@ def test_victims_table_holds_each_algorithm_to_its_threshold_and_statistic(tmp_p
     assert other.passed.isna().all() and other.threshold.isna().all()  # no threshold for these algorithms
 
 
+def test_victims_table_tests_a_mean_against_a_threshold_that_is_a_mean_too(tmp_path):
+    """Rule not_below: a victim 0.02 under a threshold averaged over 100 episodes passes (within the
+    noise of both), one far under fails; an env whose threshold is a fixed bar (no spread) is held by
+    at_least under either rule; passed_at_least and p_below are columns under both rules."""
+    scores = []
+    for env, algo, mean, sd in [
+        ("lbf-2s-10x10-4p-2f", "mappo", 0.91, 0.25),
+        ("lbf-2s-10x10-4p-2f", "ippo", 0.70, 0.30),
+        ("lbf-2s-10x10-4p-2f", "qmix", 0.95, 0.20),
+        ("lbf-2s-8x8-3p-2f", "mappo", 0.45, 0.30),
+    ]:
+        path = tmp_path / f"{env}-{algo}.json"
+        row = {"env": env, "algo": algo, "seed": 0, "train_steps": 10, "train_seconds": 1.0, "episodes": 100}
+        path.write_text(json.dumps({**row, "return_iqm": 1.0, "return_mean": mean, "return_std": sd}))
+        scores.append(str(path))
+    params = {
+        "thresholds": {"lbf-2s-10x10-4p-2f": {"mappo": 0.93, "ippo": 0.93, "qmix": 0.93}, "lbf-2s-8x8-3p-2f": 0.5},
+        "threshold_on": {"lbf-2s-10x10-4p-2f": "mean", "lbf-2s-8x8-3p-2f": "mean"},
+        "threshold_sd": {"lbf-2s-10x10-4p-2f": 0.23},
+        "threshold_episodes": {"lbf-2s-10x10-4p-2f": {"mappo": 100, "ippo": 100, "qmix": 100}},
+    }
+    strict = table_victims(scores, str(tmp_path / "strict"), params).set_index("algo")
+    welch = table_victims(
+        scores, str(tmp_path / "welch"), {**params, "competence": {"rule": "not_below", "alpha": 0.05}}
+    )
+    assert strict.passed.tolist() == [False, False, True, False] == welch.passed_at_least.tolist()
+    assert welch.passed.tolist() == [True, False, True, False]
+    p = welch.p_below.tolist()
+    assert 0.2 < p[0] < 0.4 and p[1] < 1e-6 and p[2] > 0.5 and np.isnan(p[3])  # the fixed bar: no test
+    assert welch.p_below.tolist()[:3] == pytest.approx(strict.p_below.tolist()[:3])  # a column under both
+    saved = pd.read_csv(tmp_path / "welch.csv")
+    assert {"p_below", "passed_at_least", "threshold_sd", "threshold_episodes", "return_std"} <= set(saved)
+    assert "Welch" in (tmp_path / "welch.md").read_text() and "Welch" not in (tmp_path / "strict.md").read_text()
+    assert competence(saved) == {
+        ("lbf-2s-10x10-4p-2f", "ippo"): (0, 1),
+        ("lbf-2s-10x10-4p-2f", "mappo"): (1, 1),
+        ("lbf-2s-10x10-4p-2f", "qmix"): (1, 1),
+        ("lbf-2s-8x8-3p-2f", "mappo"): (0, 1),
+    }
+
+
 def test_claims_without_their_attacks_say_so(tmp_path):
     rows = make_rows(effect={"white-box-fgsm": 60.0}, envs=("vmas-balance",), seeds=(0,), episodes=5)
     table = table_claims(rows, None, str(tmp_path / "claims"), None, claims_params(50, 0.1))

@@ -17,6 +17,7 @@ from scipy.stats import trim_mean
 from marl_attacks.reporting.stats import (
     PairedBootstrap,
     iqm,
+    p_below,
     percent_change,
     percent_drop,
     percentile_ci,
@@ -132,3 +133,20 @@ def test_percent_drop_and_change():
     assert np.isnan(percent_drop(1.0, 0.0))
     assert percent_change(30.0, 25.0) == pytest.approx(20)
     np.testing.assert_allclose(percent_drop(np.array([5.0, 10.0]), np.array([10.0, 10.0])), [50, 0])
+
+
+def test_p_below_is_welchs_one_sided_test_from_means_spreads_and_counts():
+    """Against a hand computation of Welch's t and its Welch-Satterthwaite degrees of freedom."""
+    from scipy.stats import t as student_t
+
+    m, s, n, rm, rs, rn = 0.88, 0.25, 100, 0.90, 0.20, 400
+    va, vb = s**2 / n, rs**2 / rn
+    tstat = (m - rm) / np.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / (rn - 1))
+    assert p_below(m, s, n, rm, rs, rn) == pytest.approx(student_t.cdf(tstat, df), rel=1e-9)
+    assert 0.2 < p_below(m, s, n, rm, rs, rn) < 0.3  # 0.02 below, within the noise of 100 episodes
+    assert p_below(0.70, s, n, rm, rs, rn) < 1e-9  # far below
+    assert p_below(0.95, s, n, rm, rs, rn) > 0.95  # above
+    assert p_below(0.9, 0.0, 100, 1.0, 0.0, 100) == 0.0 and p_below(1.0, 0.0, 100, 0.9, 0.0, 100) == 1.0
+    assert np.isnan(p_below(0.9, float("nan"), 100, 1.0, 0.1, 100))  # a score made before return_std
+    assert np.isnan(p_below(0.9, 0.1, 100, 1.0, 0.1, float("nan")))  # a threshold without its count

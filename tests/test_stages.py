@@ -296,6 +296,9 @@ def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
     zero = frame[(frame.attack == "hadamard") & (frame.eps == 0)].sort_values("episode")["return"].to_numpy()
     assert (zero == benign).all()
     assert abs(scored["return_mean"] - benign.mean()) < 1e-5
+    # the per-episode returns behind the mean, for the test against a threshold that is a mean too
+    assert scored["returns"] == pytest.approx(benign.tolist(), abs=1e-5) and len(scored["returns"]) == 3
+    assert abs(scored["return_std"] - benign.std(ddof=1)) < 1e-4
     table = tables.table_victims([pipeline["score"], scored_path], str(tmp_path / "victims"))
     assert list(table.victim_actions) == ["greedy", "sample"]
 

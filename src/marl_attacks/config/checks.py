@@ -116,8 +116,19 @@ def check(config: dict) -> None:
             raise ConfigError(f"config key 'envs.{env}.backend': {backend!r} is not allowed; allowed: {backends(env)}")
         block = config["envs"][env]
         by_algo = {"not_comparable": block.get("not_comparable") or {}}
-        if isinstance(block.get("threshold"), dict):  # a threshold per algorithm
-            by_algo["threshold"] = block["threshold"]
+        for key in ("threshold", "threshold_sd", "threshold_episodes"):
+            if isinstance(block.get(key), dict):  # one per algorithm
+                by_algo[key] = block[key]
+        if ("threshold_sd" in block) != ("threshold_episodes" in block):
+            raise ConfigError(
+                f"config key 'envs.{env}.threshold_sd': set together with threshold_episodes (the spread and "
+                "count of the episodes behind the threshold), or neither"
+            )
+        if "threshold_sd" in block and block.get("threshold_on", "iqm") != "mean":
+            raise ConfigError(
+                f"config key 'envs.{env}.threshold_sd': the spread of a threshold that is a mean over episodes; "
+                "set threshold_on: mean"
+            )
         for key, algos in by_algo.items():
             for algo in algos:
                 if algo not in config["algos"]:
@@ -336,7 +347,8 @@ def check_protocol(config: dict) -> None:
 
 def check_report(config: dict) -> None:
     """The eps rule's attack is a known attack other than benign (an env that does not run it reports
-    no eps, as one where it never lowers the return enough)."""
+    no eps, as one where it never lowers the return enough); the competence test ``not_below`` has its
+    level ``alpha``."""
     from ..attacks import ATTACKS
 
     attack = config["report"]["eps_rule"]["attack"]
@@ -344,6 +356,11 @@ def check_report(config: dict) -> None:
         raise ConfigError(
             f"config key 'report.eps_rule.attack': unknown attack '{attack}'; "
             f"allowed: {[a for a in ATTACKS if a != 'benign']}"
+        )
+    competence = config["report"].get("competence") or {"rule": "at_least"}
+    if competence["rule"] == "not_below" and "alpha" not in competence:
+        raise ConfigError(
+            "config key 'report.competence.alpha': rule not_below tests at a level alpha (e.g. 0.05); none given"
         )
 
 

@@ -332,15 +332,19 @@ def main_drop_params(config: dict) -> dict:
 
 def victims_table_params(config: dict) -> dict:
     """What the victims table reads: the competence threshold per env (or per env and algorithm),
-    the statistic it holds (``threshold_on``, where not the IQM), where it comes from
-    (``threshold_source``), the (env, algo) pairs EPyMARL's own learner fails (``not_comparable``:
-    env -> algo -> EPyMARL's result), and which rule set how the victims act (protocol
-    ``victim_actions``), for its caption."""
+    the statistic it holds (``threshold_on``, where not the IQM), the spread and count of the episodes
+    behind a threshold that is a mean (``threshold_sd``, ``threshold_episodes``), what passing means
+    (``report.competence``), where it comes from (``threshold_source``), the (env, algo) pairs
+    EPyMARL's own learner fails (``not_comparable``: env -> algo -> EPyMARL's result), and which rule
+    set how the victims act (protocol ``victim_actions``), for its caption."""
     envs = config["envs"]
     return {
         "thresholds": thresholds(config),
         "threshold_sources": {env: b["threshold_source"] for env, b in envs.items() if "threshold_source" in b},
         "threshold_on": {env: b["threshold_on"] for env, b in envs.items() if b.get("threshold_on", "iqm") != "iqm"},
+        "threshold_sd": {env: b["threshold_sd"] for env, b in envs.items() if "threshold_sd" in b},
+        "threshold_episodes": {env: b["threshold_episodes"] for env, b in envs.items() if "threshold_episodes" in b},
+        "competence": copy.deepcopy(config["report"].get("competence", {"rule": "at_least"})),
         "not_comparable": {env: dict(b["not_comparable"]) for env, b in envs.items() if b.get("not_comparable")},
         "actions_rule": protocol.resolve(config.get("protocol"))["victim_actions"],
     }

@@ -58,6 +58,21 @@ def iqm(x) -> float:
     return float(_iqm(x)) if x.size else float("nan")
 
 
+def p_below(mean: float, sd: float, n: int, ref_mean: float, ref_sd: float, ref_n: int) -> float:
+    """One-sided p-value of Welch's t-test that a mean over ``n`` episodes (sample standard deviation
+    ``sd``) lies below a reference mean over ``ref_n`` episodes (``ref_sd``): small when the first is
+    credibly lower, large when the gap is within the noise of the two. NaN where either side lacks
+    its spread or count; with no spread on either side, 0 if below (certainly) and 1 if not."""
+    values = (mean, sd, n, ref_mean, ref_sd, ref_n)
+    if any(v is None or not np.isfinite(float(v)) for v in values) or n < 2 or ref_n < 2:
+        return float("nan")
+    if sd == 0 and ref_sd == 0:
+        return float(mean >= ref_mean)
+    from scipy.stats import ttest_ind_from_stats
+
+    return float(ttest_ind_from_stats(mean, sd, n, ref_mean, ref_sd, ref_n, equal_var=False, alternative="less").pvalue)
+
+
 def percentile_ci(replicates: np.ndarray, ci: float = 0.95) -> tuple[float, float]:
     """Two-sided percentile interval of bootstrap replicates (NaN-free input)."""
     replicates = np.asarray(replicates, dtype=float)

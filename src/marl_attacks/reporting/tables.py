@@ -23,6 +23,7 @@ from ..attacks import ATTACKS, Access, access_rows
 from ..io import write_csv, write_text
 from ..protocol import CHOICES
 from .eps_rule import describe, eps_by_env, eps_label
+from .stats import p_below
 from .summary import full_team, load_eval
 
 
@@ -108,14 +109,30 @@ def _win_cell(row, prefix: str = "; win ") -> str:
     return f"{prefix}{rate:.2f} [{row.win_ci_low:.2f}, {row.win_ci_high:.2f}]"
 
 
+def _competence_caption(rule: dict) -> str:
+    """What ``passed`` means under ``report.competence``, for the victims table's caption."""
+    if rule["rule"] == "at_least":
+        return "passed: the statistic reaches the threshold; "
+    return (
+        f"passed: where the threshold is a mean over episodes with its spread and count "
+        f"(threshold_sd, threshold_episodes), the victim's mean return is not credibly below it (Welch's "
+        f"one-sided test, p_below >= {rule['alpha']}), elsewhere the statistic reaches the threshold; "
+        "passed_at_least: the statistic reaches the threshold; "
+    )
+
+
 def table_victims(scores: list[str], stem: str, params: dict | None = None) -> pd.DataFrame:
     """Each victim's IQM return (acting greedily or by sampling: ``victim_actions``, from its score)
     vs a uniform-random policy and its env's competence threshold (``params["thresholds"]``:
     ``config.victims_table_params``, env -> number or algorithm -> number; ``passed`` is empty where
     the config sets none; held by the IQM, or by the mean where ``params["threshold_on"]`` says so), with its
-    training cost; ``win_rate`` and ``random_win_rate`` where an env reports wins (empty
-    elsewhere; the columns appear only then). ``params["actions_rule"]`` (protocol ``victim_actions``)
-    says in the caption what set how they act."""
+    training cost. ``params["competence"]`` (``report.competence``) says what passing means:
+    ``at_least`` (the statistic reaches the threshold) or ``not_below`` (where the threshold is a mean
+    over episodes whose spread and count the config gives, ``threshold_sd``/``threshold_episodes``: the
+    victim's mean return is not credibly below it, Welch's one-sided test at ``alpha``: ``p_below``;
+    elsewhere as ``at_least``); ``passed_at_least`` is there under either rule; ``win_rate`` and
+    ``random_win_rate`` where an env reports wins (empty elsewhere; the columns appear only then).
+    ``params["actions_rule"]`` (protocol ``victim_actions``) says in the caption what set how they act."""
     rows = [json.loads(Path(p).read_text()) for p in scores]
     cols = [
         "env",
@@ -127,6 +144,7 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
         "return_iqm",
         "random_return",
         "return_mean",
+        "return_std",
         "random_return_mean",
         "episodes",
     ]
@@ -141,18 +159,42 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
     thresholds, sources = params.get("thresholds") or {}, params.get("threshold_sources") or {}
     actions_rule = params.get("actions_rule", "per-env")
 
-    def threshold(env: str, algo: str) -> float:
-        t = thresholds.get(env, np.nan)
-        if not isinstance(t, dict):  # one for every algorithm
-            return t
-        # one per algorithm; a GRU variant (mappo-gru) is held to its algorithm's
-        return t.get(algo, t.get(split_variant(algo)[0], np.nan))
+    def per_victim(mapping: dict) -> list[float]:
+        """An env's value (one number) or its algorithm's (algorithm -> number) for each victim; a GRU
+        variant (mappo-gru) takes its algorithm's."""
+        out = []
+        for env, algo in zip(frame.env, frame.algo):
+            t = mapping.get(env, np.nan)
+            out.append(t.get(algo, t.get(split_variant(algo)[0], np.nan)) if isinstance(t, dict) else t)
+        return out
 
-    frame["threshold"] = [threshold(e, a) for e, a in zip(frame.env, frame.algo)]
+    frame["threshold"] = per_victim(thresholds)
     # the statistic the threshold holds: the IQM, or the mean where it was taken from a mean (EPyMARL's test return)
     frame["threshold_on"] = [(params.get("threshold_on") or {}).get(e, "iqm") for e in frame.env]
     held = np.where(frame.threshold_on == "mean", frame.return_mean, frame.return_iqm)
-    frame["passed"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(held, frame.threshold)]
+    frame["passed_at_least"] = [bool(r >= t) if t == t else pd.NA for r, t in zip(held, frame.threshold)]
+    # a threshold that is a mean over episodes (EPyMARL's test return) carries their spread and count: the
+    # victim's own mean over its episodes is tested against it (both are noisy: one test of 100 LBF
+    # episodes has a standard error of ~0.025)
+    frame["threshold_sd"] = per_victim(params.get("threshold_sd") or {})
+    frame["threshold_episodes"] = per_victim(params.get("threshold_episodes") or {})
+    frame["p_below"] = [
+        p_below(m, s, n, t, ts, tn) if on == "mean" else np.nan
+        for m, s, n, t, ts, tn, on in zip(
+            frame.return_mean,
+            frame.return_std,
+            frame.episodes,
+            frame.threshold,
+            frame.threshold_sd,
+            frame.threshold_episodes,
+            frame.threshold_on,
+        )
+    ]
+    competence_rule = params.get("competence") or {"rule": "at_least"}
+    frame["passed"] = frame.passed_at_least
+    if competence_rule["rule"] == "not_below":
+        tested = frame.p_below.notna()
+        frame.loc[tested, "passed"] = frame.p_below[tested] >= competence_rule["alpha"]
     frame["threshold_source"] = [sources.get(e, "") for e in frame.env]
     # where EPyMARL's own learner fails the task, ours is not held to the threshold: listed, with
     # EPyMARL's result beside it, but out of the pass rate and the competent-victim claims
@@ -169,7 +211,8 @@ def table_victims(scores: list[str], stem: str, params: dict | None = None) -> p
         "vs a uniform-random policy on the same "
         "episodes, and vs the env's competence threshold (config envs.<env>.threshold, per algorithm where "
         "it sets one; held by the IQM or the mean return: threshold_on; its source: threshold_source); "
-        "comparable = false where EPyMARL's own learner fails the task "
+        + _competence_caption(competence_rule)
+        + "comparable = false where EPyMARL's own learner fails the task "
         "(epymarl_result; config envs.<env>.not_comparable): kept out of the pass rate and the claims; "
         "training steps, wall time (s) and env-steps/s"
         + ("; win rates (fraction of episodes won) of the victim and the random policy" if "win_rate" in frame else ""),

@@ -28,7 +28,9 @@ from .evaluate import action_seeds, episode_seeds
 def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> dict:
     """IQM return of the victim (acting as ``env["victim_actions"]`` says) and of a uniform-random
     policy on the eval seeds, and both win rates where the env reports wins: the victim's
-    episodes are the evaluation's benign ones."""
+    episodes are the evaluation's benign ones. The victim's per-episode returns are kept too
+    (``returns``; their standard deviation ``return_std``), for a test against a threshold that is
+    itself a mean over episodes (``report.competence``)."""
     victim_actions = env["victim_actions"]
     e = make_env(
         env["name"],
@@ -50,6 +52,8 @@ def score_victim(env: dict, policy, episodes: int, base_seed: int, device) -> di
     return {
         "return_iqm": iqm(victim.returns.numpy()),
         "return_mean": float(victim.returns.mean()),
+        "return_std": float(victim.returns.double().std()) if episodes > 1 else 0.0,  # ddof 1
+        "returns": [round(float(r), 6) for r in victim.returns],
         "random_return": iqm(rand.returns.numpy()),
         "random_return_mean": float(rand.returns.mean()),
         **wins,
