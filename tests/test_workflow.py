@@ -247,8 +247,21 @@ VICTIMS_READERS = {
             "    kwargs: {N: 3, local_ratio: 0.5}\n    threshold: -50\n",
             {"table_victims"} | VICTIMS_READERS,
         ),
+        # what passing a threshold means: the same jobs
+        (
+            "ci: 0.95}",
+            "ci: 0.95, competence: {rule: not_below, alpha: 0.05}}",
+            {"table_victims"} | VICTIMS_READERS,
+        ),
     ],
-    ids=["report.drop_eps", "report.eps_rule", "report.bootstrap_samples", "attacks.white-box-pgd", "envs.threshold"],
+    ids=[
+        "report.drop_eps",
+        "report.eps_rule",
+        "report.bootstrap_samples",
+        "attacks.white-box-pgd",
+        "envs.threshold",
+        "report.competence",
+    ],
 )
 def test_changing_a_config_key_reruns_exactly_the_jobs_that_read_it(workdir, old, new, rules):
     """A config value reaches only the jobs whose params hold it (marl_attacks.config's builders),
