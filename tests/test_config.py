@@ -327,7 +327,7 @@ def test_threshold_spread_and_the_competence_rule(good):
     cfg["envs"][env]["threshold_on"] = "mean"
     assert cfgmod.victims_table_params(cfg)["competence"] == {"rule": "at_least"}  # the default
     cfg["report"]["competence"] = {"rule": "not_below"}
-    with pytest.raises(cfgmod.ConfigError, match="report.competence.alpha"):
+    with pytest.raises(cfgmod.ConfigError, match="report.competence': 'alpha' is a required property"):
         cfgmod.check(cfg)
     cfg["report"]["competence"] = {"rule": "not_worse", "alpha": 0.05}
     with pytest.raises(cfgmod.ConfigError, match="report.competence.rule"):

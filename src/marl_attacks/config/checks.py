@@ -347,8 +347,7 @@ def check_protocol(config: dict) -> None:
 
 def check_report(config: dict) -> None:
     """The eps rule's attack is a known attack other than benign (an env that does not run it reports
-    no eps, as one where it never lowers the return enough); the competence test ``not_below`` has its
-    level ``alpha``."""
+    no eps, as one where it never lowers the return enough)."""
     from ..attacks import ATTACKS
 
     attack = config["report"]["eps_rule"]["attack"]
@@ -356,11 +355,6 @@ def check_report(config: dict) -> None:
         raise ConfigError(
             f"config key 'report.eps_rule.attack': unknown attack '{attack}'; "
             f"allowed: {[a for a in ATTACKS if a != 'benign']}"
-        )
-    competence = config["report"].get("competence") or {"rule": "at_least"}
-    if competence["rule"] == "not_below" and "alpha" not in competence:
-        raise ConfigError(
-            "config key 'report.competence.alpha': rule not_below tests at a level alpha (e.g. 0.05); none given"
         )
 
 
