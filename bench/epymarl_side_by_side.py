@@ -226,9 +226,14 @@ def bin_curve(rows: list[tuple[int, float, float, int]], at: list[int]) -> list[
     return out
 
 
+def final_window(points: list[tuple[int, float, float]], steps: int, frac: float = 0.1) -> list[tuple[int, float]]:
+    """``(t, value)`` of the points in the last ``frac`` of the budget (``t >= (1 - frac) steps``)."""
+    return [(t, v) for t, v, _ in points if t >= (1 - frac) * steps]
+
+
 def final_window_mean(points: list[tuple[int, float, float]], steps: int, frac: float = 0.1) -> float | None:
-    """Mean value over the last ``frac`` of the budget (points at ``t >= (1 - frac) steps``)."""
-    vals = [v for t, v, _ in points if t >= (1 - frac) * steps]
+    """Mean value over the last ``frac`` of the budget (:func:`final_window`)."""
+    vals = [v for _, v in final_window(points, steps, frac)]
     return statistics.fmean(vals) if vals else None
 
 
@@ -244,7 +249,7 @@ def final_test_estimate(
     if not means:
         return None
     spread = {t: v for t, v, _ in stds}
-    window = [(t, v) for t, v, _ in means if t >= 0.9 * steps] or [means[-1][:2]]
+    window = final_window(means, steps) or [means[-1][:2]]
     if any(t not in spread for t, _ in window):  # a run logged before test_return_std was read
         return None
     mean = statistics.fmean(v for _, v in window)
