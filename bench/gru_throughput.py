@@ -14,6 +14,10 @@ construction included, as a ``train_victim`` job: steps per wall-clock second, a
 this process's CPU time (less sensitive to other jobs on a shared machine). Also printed: the
 mean training return of the last tenth of the run (a short run: not a competence figure).
 
+Before them, what training's sequence unroll costs: forward and backward of ``GruNet.unroll`` on
+one minibatch chunk of 128 rows (RWARE's 32 envs x 4 agents), hidden 64, 50 and 100 steps, taking
+the steps with ``unbind`` as the package does, against the earlier loop that indexed them.
+
     python bench/gru_throughput.py [--quick] [--steps 300000] [--env lbf-2s-8x8-3p-2f]
 """
 
@@ -28,6 +32,46 @@ VARIANTS = {
     "gru": {"agent": "gru"},
     "gru-epymarl": {"agent": "gru", "hidden": 128, "ent_coef": 0.001, "lr": 3e-4, "standardise_rewards": True},
 }
+
+
+def unroll_side_by_side(repeats: int) -> dict:
+    """CPU milliseconds per forward + backward of ``GruNet.unroll`` (steps taken with ``unbind``) vs the
+    same loop indexing the steps (``z[t]``, whose backward writes a gradient the size of all steps per
+    step), and their ratio, on chunks of 50 (LBF) and 100 steps (RWARE)."""
+    import torch
+    import torch.nn.functional as F
+
+    from marl_attacks.algos.recurrent import GruNet
+
+    torch.manual_seed(0)
+    rows, hidden = 128, 64
+    net = GruNet(75, hidden, 5)
+
+    def indexed(x, memory, starts):
+        z, h, hs = F.relu(net.fc1(x)), memory, []
+        for t in range(x.shape[0]):
+            h = net.rnn(z[t], h * (~starts[t]).unsqueeze(1))
+            hs.append(h)
+        return net.fc2(torch.stack(hs)), None
+
+    def ms(unroll, T):  # median CPU time of this process: other jobs on a shared machine move it less
+        x, memory, starts = torch.randn(T, rows, 75), torch.zeros(rows, hidden), torch.zeros(T, rows, dtype=torch.bool)
+        unroll(x, memory, starts)[0].sum().backward()  # warm-up
+        times = []
+        for _ in range(repeats):
+            cpu0 = time.process_time()
+            unroll(x, memory, starts)[0].sum().backward()
+            times.append(time.process_time() - cpu0)
+        return sorted(times)[repeats // 2] * 1000
+
+    out = {}
+    for T in (50, 100):
+        unbound, index = ms(net.unroll, T), ms(indexed, T)
+        out[f"T{T}"] = {"unbind_ms": unbound, "index_ms": index, "speedup": index / unbound}
+        print(
+            f"  unroll of {T} x {rows} rows: {unbound:.1f} CPU ms (unbind), {index:.1f} (index): {index / unbound:.2f}x"
+        )
+    return out
 
 
 def main() -> None:
@@ -48,8 +92,10 @@ def main() -> None:
     base = {k: v for k, v in cfgmod.algo_params(config, a.env, "mappo").items() if k != "total_steps"}
     steps = a.steps or (16_000 if a.quick else 300_000)
     print(C.machine_line(C.machine()))
+    unroll = unroll_side_by_side(3 if a.quick else 20)
+    figures = {f"gru_unroll_{k}_unbind_vs_index{'_quick' if a.quick else ''}": v["speedup"] for k, v in unroll.items()}
     print(f"{a.env} ({env_cfg.get('backend', 'reference')} backend), MAPPO {base}, {steps} env steps per run")
-    rows, runs, figures = [], {}, {}
+    rows, runs = [], {}
     for name in a.variants:
         cfg = build_config("mappo", {**base, **VARIANTS[name], "total_steps": steps})
         cpu0 = time.process_time()
@@ -83,7 +129,7 @@ def main() -> None:
     C.save(
         "gru_throughput",
         figures,
-        {"env": a.env, "config": a.config, "base": base, "steps": steps, "runs": runs},
+        {"env": a.env, "config": a.config, "base": base, "steps": steps, "runs": runs, "unroll": unroll},
         a.quick,
         a.no_save,
     )

@@ -4,13 +4,14 @@ training replays what the rollout did, and a policy of the wrong network kind is
 
 import pytest
 import torch
+import torch.nn.functional as F
 from conftest import Crash, crash_after
 
 from marl_attacks.algos import ALGOS, build_config, rebuild_policy
 from marl_attacks.algos.common import Checkpointer
 from marl_attacks.algos.mappo import GruMappoPolicy, MappoConfig, MappoPolicy
 from marl_attacks.algos.qmix import GruQPolicy
-from marl_attacks.algos.recurrent import episode_starts
+from marl_attacks.algos.recurrent import GruNet, episode_starts
 from marl_attacks.algos.replay import ReplayBuffer
 from marl_attacks.attacks import AttackContext, make_attack
 from marl_attacks.attacks.base import Attack
@@ -325,3 +326,36 @@ def test_feedforward_provenance_is_as_before_the_gru_option():
     assert "seq_len" not in policy_block(ENV, "qmix", {}, 0)["algo_cfg"]
     assert policy_block(ENV, "qmix", {"agent": "gru"}, 0)["algo_cfg"]["seq_len"] == 10
     assert policy_block(ENV, "mappo", {"agent": "gru"}, 0)["algo_cfg"]["agent"] == "gru"
+
+
+def _cell_per_step(net, x, memory, starts):
+    """Outputs and memories of ``net``'s GRU cell applied step by step, memory zeroed at starts."""
+    n, hidden = x.shape[2], net.hidden
+    h, outs, mems = memory.reshape(-1, hidden), [], []
+    for t in range(x.shape[0]):
+        keep = (~starts[t]).repeat_interleave(n).unsqueeze(1)
+        h = net.rnn(F.relu(net.fc1(x[t])).reshape(-1, hidden), h * keep)
+        mems.append(h.view(memory.shape))
+        outs.append(net.fc2(mems[-1]))
+    return torch.stack(outs), torch.stack(mems)
+
+
+@pytest.mark.parametrize("reset_steps", [[], [(7, 1), (8, 3), (0, 2)]])
+def test_unroll_in_runs_equals_a_cell_per_step_with_gradients(reset_steps):
+    """GruNet.unroll (its fc1 on all steps at once, the steps unbound) gives the outputs, memories and
+    parameter gradients of the GRU cell applied step by step, memory zeroed at episode starts."""
+    torch.manual_seed(0)
+    net = GruNet(5, 8, 3)
+    T, B, n = 12, 4, 2
+    x, memory, weights = torch.randn(T, B, n, 5), torch.randn(B, n, 8), torch.randn(T, B, n, 3)
+    starts = torch.zeros(T, B, dtype=torch.bool)
+    for t, b in reset_steps:
+        starts[t, b] = True
+    grads = []
+    for unroll in (net.unroll, lambda *a: _cell_per_step(net, *a)):
+        net.zero_grad()
+        out, mem = unroll(x, memory, starts)
+        (out * weights).sum().backward()
+        grads.append((out.detach(), mem.detach(), *[p.grad.clone() for p in net.parameters()]))
+    for got, want in zip(*grads):
+        assert torch.allclose(got, want, atol=1e-5)

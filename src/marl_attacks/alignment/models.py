@@ -150,8 +150,8 @@ class BatchedLSTM(nn.Module):
             gx = gx.view(n, B, T, -1)
             h, c = h0[layer], c0[layer]
             out = []
-            for t in range(T):
-                i, f, g, o = (gx[:, :, t] + torch.bmm(h, self.w_hh[layer])).chunk(4, -1)
+            for gx_t in gx.unbind(2):  # not gx[:, :, t]: each index's backward writes a zero gradient of all T steps
+                i, f, g, o = (gx_t + torch.bmm(h, self.w_hh[layer])).chunk(4, -1)
                 c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
                 h = torch.sigmoid(o) * torch.tanh(c)
                 out.append(h)
