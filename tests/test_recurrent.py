@@ -341,7 +341,7 @@ def _cell_per_step(net, x, memory, starts):
 
 
 @pytest.mark.parametrize("reset_steps", [[], [(7, 1), (8, 3), (0, 2)]])
-def test_unroll_in_runs_equals_a_cell_per_step_with_gradients(reset_steps):
+def test_unroll_equals_a_cell_per_step_with_gradients(reset_steps):
     """GruNet.unroll (its fc1 on all steps at once, the steps unbound) gives the outputs, memories and
     parameter gradients of the GRU cell applied step by step, memory zeroed at episode starts."""
     torch.manual_seed(0)
@@ -351,11 +351,11 @@ def test_unroll_in_runs_equals_a_cell_per_step_with_gradients(reset_steps):
     starts = torch.zeros(T, B, dtype=torch.bool)
     for t, b in reset_steps:
         starts[t, b] = True
-    grads = []
+    results = []
     for unroll in (net.unroll, lambda *a: _cell_per_step(net, *a)):
         net.zero_grad()
         out, mem = unroll(x, memory, starts)
         (out * weights).sum().backward()
-        grads.append((out.detach(), mem.detach(), *[p.grad.clone() for p in net.parameters()]))
-    for got, want in zip(*grads):
+        results.append((out.detach(), mem.detach(), *[p.grad.clone() for p in net.parameters()]))
+    for got, want in zip(*results):
         assert torch.allclose(got, want, atol=1e-5)
