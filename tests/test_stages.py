@@ -255,9 +255,50 @@ def test_export_zoo_copies_finished_victims_only(pipeline, tmp_path):
     shipped = sorted(p.name for p in copied[0].parent.iterdir())
     assert "policy.pt.ckpt" not in shipped and "score.json" not in shipped
     assert "policy.pt" in shipped and "policy.pt.meta.json" in shipped
+    import pandas as pd
+
+    curve = pd.read_csv(victim / "curve.csv")
+    assert len(curve) > 2  # the test below would not thin it otherwise
+    export_zoo(str(src), str(tmp_path / "zoo_thin"), curve_rows=2)
+    shipped_curve = pd.read_csv(tmp_path / "zoo_thin" / "vmas-balance" / "mappo" / "seed0" / "curve.csv")
+    assert len(shipped_curve) == 2 and shipped_curve.merged_rows.sum() == len(curve)
+    assert shipped_curve.env_steps.iloc[-1] == curve.env_steps.iloc[-1]
     (victim / "policy.pt").write_bytes((victim / "policy.pt").read_bytes()[:100])
     with pytest.raises(ArtifactError, match="policy.pt"):
         export_zoo(str(src), str(tmp_path / "zoo2"))
+
+
+def test_thin_curve_keeps_episodes_and_their_weighted_returns():
+    """A shipped curve's bins hold every episode, returns weighted by episodes, losses averaged."""
+    import numpy as np
+    import pandas as pd
+
+    from marl_attacks.victims import thin_curve
+
+    rng = np.random.default_rng(0)
+    n = 1000
+    episodes = rng.integers(0, 4, n)
+    episodes[100:200] = 0  # one whole bin of 100 rows without a finished episode
+    curve = pd.DataFrame(
+        dict(
+            update=np.arange(n),
+            env_steps=64 * (np.arange(n) + 1),
+            wall_s=np.linspace(0.1, 99.0, n),
+            episodes=episodes,
+            episode_return=np.where(episodes > 0, rng.normal(size=n), np.nan),
+            td_loss=rng.random(n),
+        )
+    )
+    thin = thin_curve(curve, max_rows=10)
+    assert len(thin) == 10 and (thin.merged_rows == 100).all()
+    assert thin.episodes.sum() == episodes.sum()
+    assert list(thin.env_steps) == list(curve.env_steps[99::100]) and thin.wall_s.iloc[-1] == curve.wall_s.iloc[-1]
+    first = curve.iloc[:100]
+    weighted = (first.episode_return.fillna(0) * first.episodes).sum() / first.episodes.sum()
+    assert thin.episode_return.iloc[0] == pytest.approx(weighted)
+    assert np.isnan(thin.episode_return.iloc[1]) and thin.episodes.iloc[1] == 0
+    assert thin.td_loss.iloc[3] == pytest.approx(curve.td_loss.iloc[300:400].mean())
+    assert thin_curve(curve, max_rows=n) is curve  # short enough: as it is
 
 
 def test_sampled_victim_through_collect_score_and_evaluate(pipeline, tmp_path):
