@@ -199,6 +199,9 @@ def merge_epymarl_runs(storage: str | Path) -> dict:
         "wall_s": wall or None,
         "resumed_at": [p["loaded"] for p in parts if p["loaded"] is not None],
         "config": parts[-1]["config"] if parts else {},
+        # the run before the last resume, all of its points (those past its checkpoint too): the
+        # learner uninterrupted up to its stop, EPyMARL saving neither replay buffer nor reward statistics
+        "before_last_resume": parts[-2]["metrics"] if len(parts) > 1 and parts[-1]["loaded"] is not None else None,
     }
 
 
@@ -226,9 +229,13 @@ def bin_curve(rows: list[tuple[int, float, float, int]], at: list[int]) -> list[
     return out
 
 
-def final_window(points: list[tuple[int, float, float]], steps: int, frac: float = 0.1) -> list[tuple[int, float]]:
-    """``(t, value)`` of the points in the last ``frac`` of the budget (``t >= (1 - frac) steps``)."""
-    return [(t, v) for t, v, _ in points if t >= (1 - frac) * steps]
+def final_window(
+    points: list[tuple[int, float, float]], steps: int, frac: float = 0.1, end: float | None = None
+) -> list[tuple[int, float]]:
+    """``(t, value)`` of the points in the last ``frac`` of the budget (``t >= (1 - frac) steps``), or
+    in a window of that length ending at ``end``."""
+    start = (steps if end is None else end) - frac * steps
+    return [(t, v) for t, v, _ in points if t >= start and (end is None or t <= end)]
 
 
 def final_window_mean(points: list[tuple[int, float, float]], steps: int, frac: float = 0.1) -> float | None:
@@ -238,18 +245,23 @@ def final_window_mean(points: list[tuple[int, float, float]], steps: int, frac: 
 
 
 def final_test_estimate(
-    means: list[tuple[int, float, float]], stds: list[tuple[int, float, float]], steps: int, per_test: int
+    means: list[tuple[int, float, float]],
+    stds: list[tuple[int, float, float]],
+    steps: int,
+    per_test: int,
+    end: float | None = None,
 ) -> dict | None:
     """EPyMARL's test return at the end of training as one mean over episodes, for a competence
     threshold: its tests in the last 10% of the budget (the last test where none falls there) pooled
     into one sample of ``tests x per_test`` episodes. Returns its mean, the sample standard deviation
     of those episodes (EPyMARL logs each test's ``np.std``, ddof 0: the pooled sum of squares is
     ``per_test * (std_i^2 + (mean_i - mean)^2)`` summed over tests) and counts; None without tests.
-    One test of 100 LBF episodes has a standard error of ~0.025: four of them halve it."""
+    One test of 100 LBF episodes has a standard error of ~0.025: four of them halve it. ``end``: the
+    window of that length ending there instead (:func:`final_window`)."""
     if not means:
         return None
     spread = {t: v for t, v, _ in stds}
-    window = final_window(means, steps) or [means[-1][:2]]
+    window = final_window(means, steps, end=end) or [means[-1][:2]]
     if any(t not in spread for t, _ in window):  # a run logged before test_return_std was read
         return None
     mean = statistics.fmean(v for _, v in window)
@@ -338,6 +350,7 @@ def run_epymarl(a, task: str, algo: str, seed: int, out: Path) -> dict:
     config = merged["config"]
     return {
         "metrics": merged["metrics"],
+        "before_last_resume": merged["before_last_resume"],
         "run": {"wall_s": merged["wall_s"]},
         "resumed_at": merged["resumed_at"],
         "process_wall_s": wall,
@@ -381,6 +394,19 @@ def run_ours(a, task: str, algo: str, seed: int, out: Path) -> dict:
     }
 
 
+def before_resume_estimate(metrics: dict | None, steps: int, per_test: int) -> dict:
+    """``epymarl_test_return_before_resume*`` keys: :func:`final_test_estimate` of the run stopped
+    before the last resume (``merge_epymarl_runs``' ``before_last_resume``), over the last 10% of the
+    budget before its last test; empty for a run never resumed or without tests."""
+    tests = (metrics or {}).get("test_return_mean", [])
+    if not tests:
+        return {}
+    est = final_test_estimate(tests, metrics.get("test_return_std", []), steps, per_test, end=tests[-1][0]) or {}
+    keys = {"mean": "", "sd": "_sd", "episodes": "_episodes", "from_t_env": "_from_t_env"}
+    out = {f"epymarl_test_return_before_resume{suffix}": est.get(k) for k, suffix in keys.items()}
+    return {**out, "epymarl_test_return_before_resume_to_t_env": tests[-1][0] if est else None}
+
+
 def summarise(task: str, algo: str, seed: int, steps: int, epy: dict, ours: dict) -> tuple[dict, list[dict]]:
     """One summary dict for results.json and the long-format CSV rows of both sides."""
     m = epy["metrics"]
@@ -406,6 +432,8 @@ def summarise(task: str, algo: str, seed: int, steps: int, epy: dict, ours: dict
         "epymarl_test_return_final_sd": final.get("sd"),
         "epymarl_test_return_final_episodes": final.get("episodes"),
         "epymarl_test_return_final_from_t_env": final.get("from_t_env"),
+        # the same estimate for the run before the last resume, its window ending at its last test
+        **before_resume_estimate(epy.get("before_last_resume"), steps, epy["test_nepisode"]),
         "ours_eval_return_mean": ours["score"]["return_mean"],
         "ours_eval_return_iqm": ours["score"]["return_iqm"],
         "ours_eval_episodes": ours["score"]["episodes"],
@@ -574,7 +602,9 @@ def main(argv=None) -> None:
             cache.write_text(json.dumps(done))
         storage = out / "epymarl" / "sacred"
         if a.from_cache and storage.exists():  # metrics read afresh: the cache may predate one (test_return_std)
-            done["epymarl"]["metrics"] = merge_epymarl_runs(storage)["metrics"]
+            merged = merge_epymarl_runs(storage)
+            done["epymarl"]["metrics"] = merged["metrics"]
+            done["epymarl"]["before_last_resume"] = merged["before_last_resume"]
         summary, rows = summarise(a.task, a.algo, seed, a.steps, done["epymarl"], done["ours"])
         merge_csv(rows)
         save_results(a.task, a.algo, seed, summary, cached)

@@ -142,6 +142,22 @@ def test_final_test_estimate_pools_the_last_tests_as_their_episodes_would(bench)
     assert bench.final_test_estimate([], [], 2_000_000, 100) is None
 
 
+def test_before_resume_estimate_pools_the_stopped_runs_last_tests(bench):
+    """The run before a resume: its tests in a window of 10% of the budget ending at its last test,
+    pooled as final_test_estimate does; nothing for a run never resumed."""
+    steps = 2_000_000
+    means = [(1_450_000, 1.0, 0.0), (1_600_000, 4.0, 0.0), (1_700_000, 6.0, 0.0)]
+    stds = [(t, 2.0, 0.0) for t, _, _ in means]
+    est = bench.before_resume_estimate({"test_return_mean": means, "test_return_std": stds}, steps, 100)
+    assert est["epymarl_test_return_before_resume"] == pytest.approx(5.0)  # 1.6M and 1.7M, not 1.45M (window from 1.5M)
+    assert est["epymarl_test_return_before_resume_episodes"] == 200
+    assert est["epymarl_test_return_before_resume_from_t_env"] == 1_600_000
+    assert est["epymarl_test_return_before_resume_to_t_env"] == 1_700_000
+    pooled_sd = ((100 * (4 + 1) + 100 * (4 + 1)) / 199) ** 0.5  # each test's spread plus its mean's offset
+    assert est["epymarl_test_return_before_resume_sd"] == pytest.approx(pooled_sd)
+    assert bench.before_resume_estimate(None, steps, 100) == {}
+
+
 def test_merge_csv_replaces_only_the_same_run(bench, tmp_path):
     path = tmp_path / "side.csv"
     row = dict(side="ours", metric="test_return", env_steps=10, value=0.5, wall_s=1.0)
@@ -285,10 +301,13 @@ def test_a_resumed_run_continues_the_stopped_one(bench, tmp_path):
     assert merged["wall_s"] == 45.0 + 30.0
     assert merged["resumed_at"] == [20000]
     assert merged["config"]["checkpoint_path"] == str(token)
+    # the run before the resume, whole: its points past the checkpoint (trained again) stay there
+    assert [t for t, _, _ in merged["before_last_resume"]["return_mean"]] == [500, 20000, 30000]
     (storage / "2").rename(tmp_path / "set-aside")  # run 1 alone (never resumed) is itself
     alone = bench.merge_epymarl_runs(storage)
     assert [t for t, _, _ in alone["metrics"]["return_mean"]] == [500, 20000, 30000]
     assert alone["resumed_at"] == [] and alone["wall_s"] == 45.0
+    assert alone["before_last_resume"] is None
 
 
 def test_the_bench_configs_algos_are_the_paper_configs():
