@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import paths
 from .algos import VictimPolicy, network_kind, rebuild_policy
-from .io import load_artifact
+from .io import atomic_write, load_artifact
 
 #: what a shipped victim keeps: the policy, its provenance and its training curve
 ZOO_FILES = ("policy.pt", "policy.pt.meta.json", "curve.csv")
@@ -104,9 +104,9 @@ def export_zoo(src: str, dst: str, curve_rows: int = ZOO_CURVE_ROWS) -> list[Pat
             if not (policy.parent / name).exists():
                 continue
             if name == "curve.csv":
-                thin_curve(pd.read_csv(policy.parent / name), curve_rows).to_csv(
-                    Path(dst) / rel / name, index=False, float_format="%.6g"
-                )
+                thinned = thin_curve(pd.read_csv(policy.parent / name), curve_rows)
+                text = thinned.to_csv(index=False, float_format="%.6g")
+                atomic_write(Path(dst) / rel / name, lambda fh, text=text: fh.write(text), mode="w")
             else:
                 shutil.copy2(policy.parent / name, Path(dst) / rel / name)
         copied.append(Path(dst) / rel / "policy.pt")
