@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import paths
 from .algos import VictimPolicy, network_kind, rebuild_policy
-from .io import atomic_write, load_artifact
+from .io import load_artifact, write_text
 
 #: what a shipped victim keeps: the policy, its provenance and its training curve
 ZOO_FILES = ("policy.pt", "policy.pt.meta.json", "curve.csv")
@@ -68,7 +68,7 @@ def thin_curve(curve: pd.DataFrame, max_rows: int = ZOO_CURVE_ROWS) -> pd.DataFr
         return curve
     size = math.ceil(len(curve) / max_rows)
     bins = pd.Series(range(len(curve)), index=curve.index) // size
-    episodes = curve["episodes"] if "episodes" in curve else pd.Series(1, index=curve.index)
+    episodes = curve["episodes"]  # every curve row has it (EpisodeTracker.curve_row)
     out = {}
     for col in curve.columns:
         group = curve[col].groupby(bins)
@@ -105,8 +105,7 @@ def export_zoo(src: str, dst: str, curve_rows: int = ZOO_CURVE_ROWS) -> list[Pat
                 continue
             if name == "curve.csv":
                 thinned = thin_curve(pd.read_csv(policy.parent / name), curve_rows)
-                text = thinned.to_csv(index=False, float_format="%.6g")
-                atomic_write(Path(dst) / rel / name, lambda fh, text=text: fh.write(text), mode="w")
+                write_text(Path(dst) / rel / name, thinned.to_csv(index=False, float_format="%.6g"))
             else:
                 shutil.copy2(policy.parent / name, Path(dst) / rel / name)
         copied.append(Path(dst) / rel / "policy.pt")
