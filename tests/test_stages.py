@@ -401,7 +401,7 @@ def test_a_shipped_victim_scores_the_same_on_both_backends(env, tmp_path):
     assert scores["reference"] == scores["batched"]
 
 
-@pytest.mark.parametrize("env", ["vmas-navigation", "lbf-8x8-2p-2f-coop"])
+@pytest.mark.parametrize("env", ["vmas-navigation", "lbf-2s-8x8-3p-2f-coop"])
 @pytest.mark.parametrize("mode", ["sample", "greedy"])
 def test_scoring_on_more_episodes_starts_with_the_evaluations(env, mode):
     """envs.<env>.score_episodes scores a victim on more episodes than the evaluation plays: the
