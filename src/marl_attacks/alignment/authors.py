@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .models import ROBUST_ARCHS, AlignmentModel
+from .models import ROBUST_ARCHS, AlignmentModel, fused_adam
 
 
 def built_inputs(obs: torch.Tensor) -> torch.Tensor:
@@ -293,7 +293,7 @@ def fit_authors(obs, cfg, seed: int, device="cpu", progress: bool = True, episod
     torch.manual_seed(seed)
     N, n, d = obs.shape
     model = build_authors_model(cfg, n, d).to(device)
-    optim = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optim = fused_adam(model, cfg.lr)  # their torch.optim.Adam, fused: the same update, faster
     start = time.time()
     bar = tqdm(range(cfg.epochs), desc=f"fit f_theta ({cfg.arch}, authors)", disable=not progress)
     if model.recurrent:

@@ -33,7 +33,15 @@ from torch import nn
 from tqdm import tqdm
 
 from .authors import AUTHORS_MODELS, fit_authors
-from .models import ALIGN_MODELS, ROBUST_ARCHS, AlignmentModel, AlignmentRNN, AlignmentTransformer, rebuild_model
+from .models import (
+    ALIGN_MODELS,
+    ROBUST_ARCHS,
+    AlignmentModel,
+    AlignmentRNN,
+    AlignmentTransformer,
+    fused_adam,
+    rebuild_model,
+)
 
 #: f_theta's forms: ours (one standardised regressor per agent), the authors' (one shared network)
 FORMS = ("per-agent", "authors")
@@ -170,14 +178,6 @@ def _fit_sequences(
         bar.set_postfix(loss=f"{loss.item():.4f}")
 
 
-def _adam(model: nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam with PyTorch's fused kernel where the device has one (CPU, CUDA): the same update
-    in one pass over the weights; on the paper's 5 x 1024 MLP its step is ~6x faster on a CPU
-    than the default multi-tensor one, which made it half of the fit's time."""
-    params = list(model.parameters())
-    return torch.optim.Adam(params, lr=lr, fused=params[0].device.type in ("cpu", "cuda"))
-
-
 def fit(
     obs: torch.Tensor,
     cfg: FitConfig,
@@ -210,7 +210,7 @@ def fit(
     if model.recurrent:
         train, val = _split_episodes(obs.to(device), episode, cfg, gen)
         model.set_stats(torch.cat(train))
-        optim = _adam(model, cfg.lr)
+        optim = fused_adam(model, cfg.lr)
         _fit_sequences(model, train, cfg, optim, gen, bar)
         model.eval()
         val_mse, train_mse = _sequence_mse(model, val).cpu(), _sequence_mse(model, train).cpu()
@@ -222,7 +222,7 @@ def fit(
         val, train = data[:n_val].to(device), data[n_val:].to(device)
         n_train = len(train)
         model.set_stats(train)
-        optim = _adam(model, cfg.lr)
+        optim = fused_adam(model, cfg.lr)
         for _ in bar:
             model.train()
             perm = torch.randperm(len(train), generator=gen).to(device)

