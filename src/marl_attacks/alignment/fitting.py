@@ -29,7 +29,6 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
-from torch import nn
 from tqdm import tqdm
 
 from .authors import AUTHORS_MODELS, fit_authors
