@@ -145,12 +145,16 @@ def random_stepping(env_cfg: dict, num_envs: int, steps: int) -> dict:
 
 
 class Timer:
+    """Wall seconds (``seconds``) and this process's CPU seconds (``cpu_seconds``): on a shared
+    machine a one-thread job's CPU time is what it costs when it has a core to itself."""
+
     def __enter__(self):
-        self.start = time.perf_counter()
+        self.start, self.cpu_start = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+        self.cpu_seconds = time.process_time() - self.cpu_start
 
 
 def table(rows: list[tuple], header: tuple) -> str:

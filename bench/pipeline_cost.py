@@ -16,9 +16,10 @@ paper run exists; otherwise projected (``paper_pipeline_projected_s``) from per-
 * training: seconds per env step, calibrated here per env family (VMAS, MPE, LBF,
   RWARE) and learner (MAPPO for mappo/ippo, QMIX for qmix/vdn) with the paper's
   hyperparameters, times each victim's ``total_steps``;
-* fitting: seconds per fit at 1,000 samples and 100 epochs per f_theta architecture
-  from ``bench/fit_time.py``'s figures in ``bench/results.json`` (paper sizes), else
-  the quick run's seconds per epoch per sample (quick sizes: an underestimate);
+* fitting: per env family, the CPU seconds of one fit of each f_theta architecture its envs
+  need, at the config's own ``fit.<arch>`` settings and protocol form, timed on random
+  observations of the family's shape for 3 epochs and scaled to the configured epochs
+  (where not calibrated: ``bench/fit_time.py``'s paper-size figures in ``bench/results.json``);
 * evaluation: per env family, the time of a benign batched env step at the paper's
   batch (750 episodes) and of the batch's seeded reset, calibrated here, plus each
   attack's own cost per batched step from ``bench/eval_throughput.py`` (paper f_theta
@@ -151,7 +152,7 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
     from marl_attacks.algos import ALGOS, build_config
     from marl_attacks.envs import make_env
 
-    out = {"train_s_per_step": {}, "eval": {}, "representatives": representatives(paper)}
+    out = {"train_s_per_step": {}, "eval": {}, "fit_s": {}, "representatives": representatives(paper)}
     learners = sorted({LEARNER[a] for _, a in cfgmod.victim_pairs(paper)[0]})
     gen = torch.Generator().manual_seed(0)
     for fam, env in out["representatives"].items():
@@ -166,7 +167,7 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
                 e = make_env(env, cfg.num_envs, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
                 with C.Timer() as t:
                     _, curve = ALGOS[algo].train(e, cfg, 0, progress=False)
-                cache[key] = t.seconds / curve[-1]["env_steps"]
+                cache[key] = t.cpu_seconds / curve[-1]["env_steps"]
             out["train_s_per_step"][f"{fam}/{algo}"] = cache[key]
         B = min(len(paper["evaluate"]["eps"]) * paper["evaluate"]["episodes"], paper["evaluate"]["max_batch"])
         n_steps = 3 if quick else 10
@@ -180,18 +181,47 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
                     e.step(e.random_actions(gen))
             cache[key] = {
                 "batch": B,
-                "reset_s": tr.seconds,
-                "step_s": ts.seconds / n_steps,
+                "reset_s": tr.cpu_seconds,
+                "step_s": ts.cpu_seconds / n_steps,
                 "n_agents": e.spec.n_agents,
                 "obs_dim": e.spec.obs_dim,
             }
         out["eval"][fam] = cache[key]
+        out["fit_s"][fam] = calibrate_fits(paper, fam, env, ep, cache[key], quick, cache)
         train = ", ".join(f"{1e3 * out['train_s_per_step'][f'{fam}/{a}']:.2f} ms/step ({a})" for a in learners)
         print(
             f"  calibrated {fam} ({env}): train {train}; eval batch of {B}: reset "
-            f"{out['eval'][fam]['reset_s']:.2f}s, {out['eval'][fam]['step_s']:.3f}s per batched step",
+            f"{out['eval'][fam]['reset_s']:.2f}s, {out['eval'][fam]['step_s']:.3f}s per batched step; fit "
+            + ", ".join(f"{a} {v:.0f}s" for a, v in out["fit_s"][fam].items()),
             flush=True,
         )
+    return out
+
+
+def calibrate_fits(paper: dict, fam: str, env: str, ep: dict, spec: dict, quick: bool, cache: dict) -> dict:
+    """CPU seconds of one f_theta fit per architecture the family's envs need, at the config's own
+    settings (``fit.<arch>`` with the protocol's form), on random joint observations shaped as
+    ``env``'s, episodes at its time limit: a few epochs timed, scaled to the configured epochs."""
+    import torch
+
+    import marl_attacks.config as cfgmod
+    from marl_attacks.alignment import FitConfig, fit
+
+    archs = sorted({a for e in paper["envs"] if family(e) == fam for a in cfgmod.needed_archs(paper, e)})
+    out = {}
+    for arch in archs:
+        block = cfgmod.fit_block(paper, arch)
+        run = 1 if quick else 3
+        key = json.dumps(["fit", spec["n_agents"], spec["obs_dim"], ep["max_steps"], block, run], sort_keys=True)
+        if key not in cache:
+            cfg = FitConfig(**{**block, "epochs": run})
+            N = cfg.n_samples
+            obs = torch.randn(N, spec["n_agents"], spec["obs_dim"], generator=torch.Generator().manual_seed(0))
+            episode = torch.arange(N) // ep["max_steps"]
+            with C.Timer() as t:
+                fit(obs, cfg, 0, "cpu", progress=False, episode=episode)
+            cache[key] = t.cpu_seconds * block["epochs"] / run
+        out[arch] = cache[key]
     return out
 
 
@@ -293,9 +323,14 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         eval_attack = sum(per_job * T * att_cost[a] * pgd_scale(paper, a) / B for a in jobs)
         train_s = hp["total_steps"] * cal["train_s_per_step"][f"{fam}/{LEARNER[algo]}"]
         collect_s = paper["collect"]["n_samples"] * e["step_s"] / e["batch"] + 64 * e["reset_s"] / e["batch"]
-        score_s = 2 * eve["episodes"] * per_ep  # greedy and uniform-random episodes
+        # the victim's and a uniform-random policy's episodes (envs.<env>.score_episodes where set)
+        score_s = 2 * paper["envs"][env].get("score_episodes", eve["episodes"]) * per_ep
         batches = -(-per_job // eve["max_batch"])
-        fit_total = sum(fit_s[arch] for arch in cfgmod.needed_archs(paper, env))
+        if algo not in cfgmod.attacked_algos(paper):  # trained and scored only (evaluate.algos)
+            collect_s = eval_env = eval_attack = 0.0
+        # measured at this config's f_theta settings (calibrate_fits), else fit_time.py's paper sizes
+        fit_total = sum(cal["fit_s"].get(fam, {}).get(arch, fit_s[arch]) for arch in cfgmod.needed_archs(paper, env))
+        fit_total *= algo in cfgmod.attacked_algos(paper)
         for seed in paper["seeds"]:
             eval_s = eval_env + eval_attack
             victims.append(
@@ -310,7 +345,7 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
                     "eval_env_s": eval_env,
                     "eval_attack_s": eval_attack,
                     "score_s": score_s,
-                    "chain_s": train_s + collect_s + max(fit_s.values()) + eval_s,
+                    "chain_s": train_s + collect_s + fit_total + eval_s,
                     "eval_batches": 1 + len(jobs) * batches,
                 }
             )
@@ -383,7 +418,12 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
             "attack cost per batched step measured on vmas-balance (3 agents) and scaled linearly with the "
             "batch; K-step attacks cost the measured align-mlp K10/K1 ratio times their K = 1 cost, "
             "times K / 10",
-            "mlp-robust fit = 3 x mlp fit when not measured (clean pass, FGSM gradient, adversarial pass)",
+            "training, env and fit calibrations are this process's CPU seconds (one thread): what a job "
+            "costs with a core to itself, however loaded the machine calibrating is; attack costs are "
+            "eval_throughput.py's wall seconds",
+            "f_theta fits: timed per family for the archs its envs need, at this config's fit settings and "
+            "protocol form, on random observations of the representative env's shape (3 epochs, scaled)",
+            "not counted: the deviations table's and the ablations' own jobs (collect, fit, evaluate)",
             "report stage: 120 s (guess)",
             "GPU: not measured (no GPU here); speed-ups in gpu_assumption are assumptions, not data",
         ],
