@@ -16,7 +16,7 @@ as in the evaluate stage.
 ``--quick`` cuts episodes to 25 steps (the time limit) and runs the five headline
 configurations once; the full mode runs the whole 100-step episodes, more attacks,
 and two repetitions (best kept). ``--fit-config`` takes f_theta sizes from another
-config (e.g. the paper's 5 x 1024 MLP).
+config (e.g. the paper's 5 x 1024 MLP), in the form its protocol fits (``protocol.f_theta``).
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def main() -> None:
     import marl_attacks.config as cfgmod
     from marl_attacks.algos.mappo import MappoPolicy
     from marl_attacks.alignment import FitConfig, build_model
+    from marl_attacks.alignment.authors import build_authors_model
     from marl_attacks.attacks import ATTACKS, AttackContext, make_attack
     from marl_attacks.envs import make_env
     from marl_attacks.rollout import run_episodes
@@ -78,7 +79,9 @@ def main() -> None:
     reps = a.reps or (1 if a.quick else 2)
     todo = HEADLINE if a.quick and not a.all else HEADLINE + MORE
 
-    env = make_env(a.env, B, "cpu", max_steps=max_steps, kwargs=env_cfg["kwargs"])
+    env = make_env(
+        a.env, B, "cpu", max_steps=max_steps, kwargs=env_cfg["kwargs"], backend=env_cfg.get("backend", "reference")
+    )
     spec = env.spec
     hidden = cfgmod.algo_params(config, a.env, "mappo")["hidden"]
     torch.manual_seed(0)
@@ -89,7 +92,10 @@ def main() -> None:
         q.requires_grad_(False)
     models = {}
     for arch in {ATTACKS[n].align_arch for n, _ in todo} - {None}:
-        f = build_model(FitConfig(**cfgmod.fit_block(fit_config, arch)), spec.n_agents, spec.obs_dim)
+        fit_cfg = FitConfig(**cfgmod.fit_block(fit_config, arch))
+        # the form the config's protocol fits (protocol.f_theta: authors = one shared network)
+        build = build_authors_model if fit_cfg.form == "authors" else build_model
+        f = build(fit_cfg, spec.n_agents, spec.obs_dim)
         f.val_mse.fill_(1.0)
         models[arch] = f.eval()
     seeds = episode_seeds(config["seed"], a.env, ev["episodes"])
@@ -188,6 +194,7 @@ def main() -> None:
         "victim_hidden": hidden,
         "fit_sizes_from": a.fit_config or a.config,
         "f_theta": {k: v.init_kwargs for k, v in models.items()},
+        "f_theta_form": cfgmod.fit_block(fit_config, "mlp").get("form", "per-agent"),
         "reps": reps,
         "threads": a.threads,
         "results": results,

@@ -157,6 +157,7 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
     gen = torch.Generator().manual_seed(0)
     for fam, env in out["representatives"].items():
         ep = cfgmod.env_params(paper, env)
+        backend = ep.get("backend", "reference")  # as every stage steps it (batched LBF/RWARE: ~100x)
         for algo in learners:
             hp = cfgmod.algo_params(paper, env, algo)
             per_update = hp["num_envs"] * hp["rollout_len"]
@@ -164,7 +165,7 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
             key = json.dumps(["train", env, algo, ep, {**hp, "total_steps": steps}], sort_keys=True, default=str)
             if key not in cache:
                 cfg = build_config(algo, {**hp, "total_steps": steps})
-                e = make_env(env, cfg.num_envs, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
+                e = make_env(env, cfg.num_envs, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"], backend=backend)
                 with C.Timer() as t:
                     _, curve = ALGOS[algo].train(e, cfg, 0, progress=False)
                 cache[key] = t.cpu_seconds / curve[-1]["env_steps"]
@@ -173,7 +174,7 @@ def calibrate(paper: dict, quick: bool, cache: dict) -> dict:
         n_steps = 3 if quick else 10
         key = json.dumps(["eval", env, ep, B], sort_keys=True, default=str)
         if key not in cache:
-            e = make_env(env, B, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"])
+            e = make_env(env, B, "cpu", max_steps=ep["max_steps"], kwargs=ep["kwargs"], backend=backend)
             with C.Timer() as tr:
                 e.reset(list(range(B)))
             with C.Timer() as ts, torch.no_grad():
