@@ -20,10 +20,11 @@ paper run exists; otherwise projected (``paper_pipeline_projected_s``) from per-
   need, at the config's own ``fit.<arch>`` settings and protocol form, timed on random
   observations of the family's shape for 3 epochs and scaled to the configured epochs
   (where not calibrated: ``bench/fit_time.py``'s paper-size figures in ``bench/results.json``);
-* evaluation: per env family, the time of a benign batched env step at the paper's
-  batch (750 episodes) and of the batch's seeded reset, calibrated here, plus each
-  attack's own cost per batched step from ``bench/eval_throughput.py`` (paper f_theta
-  sizes when it was run with ``--fit-config config/paper.yaml``), scaled to each attack's
+* evaluation: per env family, the time of a benign batched env step at the config's
+  evaluation batch (on the env's configured backend) and of the batch's seeded reset,
+  calibrated here, plus each attack's own cost per batched step from
+  ``bench/eval_throughput.py`` (the paper config's f_theta sizes and form when it was run
+  with ``--fit-config config/paper.yaml``), scaled to each attack's
   configured K (``attacks.<name>.pgd_steps``; K = 10 where unset); only the (attack,
   n_attacked) runs of each env's grid count (``evaluate.eval_jobs``); every episode is
   counted at its time limit (an upper bound: the batch runs until its last episode ends).
@@ -414,7 +415,7 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
             "ippo costs what mappo costs and vdn what qmix costs per env step (same loops)",
             "one calibrated env per family stands for the family (LBF/RWARE sizes differ)",
             "every evaluation episode lasts its time limit (upper bound)",
-            "env stepping and resets cost in proportion to the batch (calibrated at the paper's batch; "
+            "env stepping and resets cost in proportion to the batch (calibrated at the config's batch; "
             "an upper bound for smaller batches of VMAS, which is vectorized)",
             "attack cost per batched step measured on vmas-balance (3 agents) and scaled linearly with the "
             "batch; K-step attacks cost the measured align-mlp K10/K1 ratio times their K = 1 cost, "
