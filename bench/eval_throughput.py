@@ -64,7 +64,6 @@ def main() -> None:
     import marl_attacks.config as cfgmod
     from marl_attacks.algos.mappo import MappoPolicy
     from marl_attacks.alignment import FitConfig, build_model
-    from marl_attacks.alignment.authors import build_authors_model
     from marl_attacks.attacks import ATTACKS, AttackContext, make_attack
     from marl_attacks.envs import make_env
     from marl_attacks.rollout import run_episodes
@@ -90,12 +89,11 @@ def main() -> None:
     ).eval()
     for q in victim.parameters():
         q.requires_grad_(False)
-    models = {}
+    models, forms = {}, {}
     for arch in {ATTACKS[n].align_arch for n, _ in todo} - {None}:
+        # in the form the config's protocol fits (protocol.f_theta: authors = one shared network)
         fit_cfg = FitConfig(**cfgmod.fit_block(fit_config, arch))
-        # the form the config's protocol fits (protocol.f_theta: authors = one shared network)
-        build = build_authors_model if fit_cfg.form == "authors" else build_model
-        f = build(fit_cfg, spec.n_agents, spec.obs_dim)
+        f, forms[arch] = build_model(fit_cfg, spec.n_agents, spec.obs_dim), fit_cfg.form
         f.val_mse.fill_(1.0)
         models[arch] = f.eval()
     seeds = episode_seeds(config["seed"], a.env, ev["episodes"])
@@ -194,7 +192,7 @@ def main() -> None:
         "victim_hidden": hidden,
         "fit_sizes_from": a.fit_config or a.config,
         "f_theta": {k: v.init_kwargs for k, v in models.items()},
-        "f_theta_form": cfgmod.fit_block(fit_config, "mlp").get("form", "per-agent"),
+        "f_theta_form": forms,
         "reps": reps,
         "threads": a.threads,
         "results": results,

@@ -328,11 +328,10 @@ def project(paper: dict, cal: dict, results: dict, quick_units: dict | None) -> 
         # the victim's and a uniform-random policy's episodes (envs.<env>.score_episodes where set)
         score_s = 2 * paper["envs"][env].get("score_episodes", eve["episodes"]) * per_ep
         batches = -(-per_job // eve["max_batch"])
-        if algo not in cfgmod.attacked_algos(paper):  # trained and scored only (evaluate.algos)
-            collect_s = eval_env = eval_attack = 0.0
         # measured at this config's f_theta settings (calibrate_fits), else fit_time.py's paper sizes
         fit_total = sum(cal["fit_s"].get(fam, {}).get(arch, fit_s[arch]) for arch in cfgmod.needed_archs(paper, env))
-        fit_total *= algo in cfgmod.attacked_algos(paper)
+        if algo not in cfgmod.attacked_algos(paper):  # trained and scored only (evaluate.algos)
+            collect_s = fit_total = eval_env = eval_attack = 0.0
         for seed in paper["seeds"]:
             eval_s = eval_env + eval_attack
             victims.append(

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 import torch
 from tqdm import tqdm
 
-from .authors import AUTHORS_MODELS, fit_authors
+from .authors import AUTHORS_MODELS, build_authors_model, fit_authors
 from .models import (
     ALIGN_MODELS,
     ROBUST_ARCHS,
@@ -71,6 +71,9 @@ class FitConfig:
 
 
 def build_model(cfg: FitConfig, n_agents: int, obs_dim: int) -> AlignmentModel:
+    """An untrained f_theta of ``cfg``'s architecture, sizes and form (``authors``: their shared network)."""
+    if cfg.form == "authors":
+        return build_authors_model(cfg, n_agents, obs_dim)
     if cfg.arch not in ALIGN_MODELS:
         raise KeyError(f"unknown f_theta architecture '{cfg.arch}'; known: {sorted(ALIGN_MODELS)}")
     cls = ALIGN_MODELS[cfg.arch]
