@@ -333,3 +333,42 @@ def test_continuous_actions_of_a_wrong_shape_or_not_finite_are_refused():
     with pytest.raises(ValueError, match=r"agent 0 \(episode 1\) got action \[0.0, nan\], not finite"):
         env.step(bad)
     env.step(good + 5.0)  # beyond the bounds: VMAS clamps (PPO's Gaussian draws go there)
+
+
+def test_vmas_rows_that_ended_are_not_restarted_when_auto_reset_is_off():
+    # balance ends early when the package falls; a restart sets that row's step counter to 0
+    env = make_env("vmas-balance", num_envs=16, max_steps=100, kwargs=SMALL["vmas-balance"])
+    env.auto_reset = False
+    env.reset(list(range(16)))
+    g = torch.Generator().manual_seed(0)
+    ended = torch.zeros(16, dtype=torch.bool)
+    while not ended.any():
+        step = env.step(env.random_actions(g))
+        ended |= step.terminated | step.truncated
+    assert not ended.all(), "every row ended at once: the test would not see a row restart"
+    assert (env._env.steps[ended] > 0).all()  # not restarted (a restart sets the counter to 0)
+    steps_before = env._env.steps.clone()
+    env.step(env.random_actions(g))
+    assert (env._env.steps == steps_before + 1).all()  # ended rows keep stepping
+    env.auto_reset = True
+    env.step(env.random_actions(g))
+    assert (env._env.steps[ended] == 0).all()  # ended rows restart at the next end check
+
+
+def test_run_episodes_counts_the_same_without_restarts_and_restores_the_flag():
+    from marl_attacks import rollout
+
+    env = make_env("vmas-balance", num_envs=32, max_steps=100, kwargs=SMALL["vmas-balance"])
+    seeds, g = list(range(32)), torch.Generator()
+
+    def act(obs, avail):
+        return env.random_actions(g)
+
+    g.manual_seed(0)
+    without = rollout.run_episodes(env, act, seeds)
+    assert env.auto_reset is True
+    assert (without.lengths < 100).any(), "no episode ended early: the test would not see a restart"
+    g.manual_seed(0)  # the loop itself, the env restarting every row that ends
+    restarting = rollout._run_first_episodes(env, act, None, seeds, None, None, None, False)
+    assert torch.equal(without.returns, restarting.returns)
+    assert torch.equal(without.lengths, restarting.lengths)

@@ -2,13 +2,14 @@
 every stage uses.
 
 All ``B`` episodes run side by side; episode ``b`` starts from ``seeds[b]``
-and is counted until its first end (later auto-reset episodes are ignored).
+and is counted until its first end (the env is asked not to restart ended rows:
+``BatchedEnv.auto_reset``; where it still does, the new episodes are ignored).
 No gradients are kept except inside attacks that need them (``no_grad`` here,
 ``enable_grad`` inside the attack), so evaluation stays cheap.
 
 A recurrent victim (``agent: gru``) acts through :func:`victim_actor`, whose ``reset`` the
-loop calls at the start and after every step with the rows whose episode ended (their env
-row starts a new one), so its memory starts empty in every episode; within an episode it
+loop calls at the start and after every step with the rows whose episode ended, so its memory
+starts empty in every episode; within an episode it
 advances on what the victim is shown (the perturbed observation under attack).
 """
 
@@ -91,6 +92,14 @@ def run_episodes(
     if isinstance(owner, VictimPolicy) and owner.recurrent:
         raise ValueError("a recurrent victim acts through victim_actor(...), which resets its memory per episode")
     reset = getattr(act, "reset", None)
+    auto_reset, env.auto_reset = env.auto_reset, False  # rows are counted until their first end only
+    try:
+        return _run_first_episodes(env, act, reset, seeds, attack, eps, attacked, record)
+    finally:
+        env.auto_reset = auto_reset
+
+
+def _run_first_episodes(env, act, reset, seeds, attack, eps, attacked, record) -> EpisodeBatch:
     B, device = env.num_envs, env.device
     obs = env.reset(seeds)
     if reset is not None:
@@ -131,7 +140,7 @@ def run_episodes(
                 win |= step.win & alive
             ended = step.terminated | step.truncated
             if reset is not None:
-                reset(ended)  # their env rows start new episodes (auto-reset), not counted here
+                reset(ended)  # rows whose episode ended (restarted or not by the env): not counted further
             alive &= ~ended
             obs = step.obs
             if not alive.any():

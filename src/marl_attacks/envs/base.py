@@ -57,6 +57,10 @@ class BatchedEnv(ABC):
     num_envs: int
     device: torch.device
     has_action_masks: bool = False  # whether available_actions() returns masks
+    # False: ended episodes are not restarted (their rows keep stepping as they ended). Set by
+    # rollouts that count each row's first episode only (rollout.run_episodes), where a restart
+    # is wasted work; envs whose restarts cost little may ignore it.
+    auto_reset: bool = True
 
     @abstractmethod
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:

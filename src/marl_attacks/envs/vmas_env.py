@@ -96,7 +96,7 @@ class VmasEnv(BatchedEnv):
         truncated = truncated & ~terminated
         done = terminated | truncated
         final_obs = obs
-        if done.any():
+        if done.any() and self.auto_reset:  # VMAS restarts one row at a time (~10 ms each here)
             final_obs = obs.clone()
             if done.all():
                 self._env.reset(return_observations=False)
