@@ -92,7 +92,8 @@ def run_episodes(
     if isinstance(owner, VictimPolicy) and owner.recurrent:
         raise ValueError("a recurrent victim acts through victim_actor(...), which resets its memory per episode")
     reset = getattr(act, "reset", None)
-    auto_reset, env.auto_reset = env.auto_reset, False  # rows are counted until their first end only
+    # rows are counted until their first end only (an env of another class may lack the flag)
+    auto_reset, env.auto_reset = getattr(env, "auto_reset", True), False
     try:
         return _run_first_episodes(env, act, reset, seeds, attack, eps, attacked, record)
     finally:
