@@ -9,8 +9,8 @@ No gradients are kept except inside attacks that need them (``no_grad`` here,
 
 A recurrent victim (``agent: gru``) acts through :func:`victim_actor`, whose ``reset`` the
 loop calls at the start and after every step with the rows whose episode ended, so its memory
-starts empty in every episode; within an episode it
-advances on what the victim is shown (the perturbed observation under attack).
+starts empty in every episode; within an episode it advances on what the victim is shown (the
+perturbed observation under attack).
 """
 
 from __future__ import annotations
