@@ -32,6 +32,10 @@ session. The curves of the runs are joined (the stretch trained again is dropped
 resumed at recorded (``epymarl_resumed_at``): EPyMARL's checkpoints leave out the running statistics
 of reward standardisation, the target critic and QMIX's replay buffer, which restart there.
 
+``--ours-from DIR`` scores a victim our learner already trained with this config, task, seed and
+budget (the zoo's training output: ``policy.pt``, its ``.meta.json``, ``curve.csv``) instead of
+training it again; the score stage refuses it if its provenance says otherwise.
+
     python bench/epymarl_side_by_side.py --epymarl /work/epymarl \\
         --epymarl-python /work/epymarl-venv/bin/python --task lbf-2s-8x8-3p-2f --algo mappo \\
         --seeds 0 --steps 500000          # then: --plot-only redraws from the CSV
@@ -378,11 +382,22 @@ def run_ours(a, task: str, algo: str, seed: int, out: Path) -> dict:
     common = ["--config", str(config), "--env", task, "--algo", algo, "--seed", str(seed), "--threads", "1"]
     policy, curve, score = out / "policy.pt", out / "curve.csv", out / "score.json"
     train = [sys.executable, "-m", "marl_attacks", "train", *common, "--policy", str(policy), "--curve", str(curve)]
-    print("ours:", " ".join(train), flush=True)
-    start = time.time()
-    with open(out / "ours_train.log", "w") as log:
-        subprocess.run(_pinned(train, a.core), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=True)
-    wall = time.time() - start
+    if a.ours_from:
+        # a victim this learner already trained with this config (the zoo's): only scored here; the
+        # score stage refuses it by name if its provenance (hyperparameters, env, seed) differs
+        src = Path(a.ours_from)
+        for name in ("policy.pt", "policy.pt.meta.json", "curve.csv"):
+            shutil.copyfile(src / name, out / name)
+        print(f"ours: reusing {src} (trained by: {' '.join(train)})", flush=True)
+        wall = None
+    else:
+        print("ours:", " ".join(train), flush=True)
+        start = time.time()
+        with open(out / "ours_train.log", "w") as log:
+            subprocess.run(
+                _pinned(train, a.core), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=True
+            )
+        wall = time.time() - start
     cmd = [sys.executable, "-m", "marl_attacks", "score", *common, "--policy", str(policy), "--out", str(score)]
     with open(out / "ours_score.log", "w") as log:
         subprocess.run(_pinned(cmd, a.core), cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT, check=True)
@@ -391,6 +406,7 @@ def run_ours(a, task: str, algo: str, seed: int, out: Path) -> dict:
         "score": json.loads(score.read_text()),
         "process_wall_s": wall,
         "command": " ".join(train),
+        **({"reused_from": str(Path(a.ours_from).resolve())} if a.ours_from else {}),
     }
 
 
@@ -452,6 +468,8 @@ def summarise(task: str, algo: str, seed: int, steps: int, epy: dict, ours: dict
         "epymarl_resumed_at": epy.get("resumed_at", []),
         "epymarl_command": epy["command"],
         "ours_command": ours["command"],
+        # --ours-from: the victim was trained elsewhere (its wall time measured there), scored here
+        **({"ours_reused_from": ours["reused_from"]} if "reused_from" in ours else {}),
     }
     rows = []
     for metric, pts in (("train_return", train_pts), ("test_return", test_pts)):
@@ -579,6 +597,11 @@ def main(argv=None) -> None:
     p.add_argument("--save-interval", type=int, default=100_000, help="EPyMARL's save_model_interval (steps)")
     p.add_argument("--out", default=str(BENCH / "epymarl_runs"), help="run folders (git-ignored)")
     p.add_argument("--only", choices=["epymarl", "ours"], help="rerun one side, reusing the other's run folder")
+    p.add_argument(
+        "--ours-from",
+        help="folder of a victim our learner already trained with this script's config, task, seed and budget "
+        "(policy.pt, its .meta.json, curve.csv: e.g. the zoo's training output): scored, not trained again",
+    )
     p.add_argument("--from-cache", action="store_true", help="rerun neither side where its run folder has it")
     p.add_argument("--plot-only", action="store_true", help="redraw the plot from the CSV")
     a = p.parse_args(argv)
@@ -587,6 +610,8 @@ def main(argv=None) -> None:
         return
     if not (a.epymarl and a.task and a.algo and a.steps):
         p.error("--epymarl, --task, --algo and --steps are needed (or --plot-only)")
+    if a.ours_from and len(a.seeds) > 1:
+        p.error("--ours-from holds one victim: give one --seeds value with it")
     a.epymarl = str(Path(a.epymarl).resolve())
     for seed in a.seeds:
         out = Path(a.out) / f"{a.task}_{a.algo}_seed{seed}_{a.steps}"

@@ -320,3 +320,25 @@ def test_the_bench_configs_algos_are_the_paper_configs():
     paper_algos = yaml.safe_load((root / "config" / "paper-full.yaml").read_text())["algos"]
     for algo, block in bench_algos.items():
         assert block == {k: v for k, v in paper_algos[algo].items() if k != "total_steps"}, algo
+
+
+def test_ours_from_scores_the_given_victim_and_refuses_one_of_another_budget(bench, tmp_path):
+    """--ours-from: a victim our learner trained with the script's config (the zoo's) is scored, not
+    trained again, and scores as the script's own training of it does; one trained with another budget
+    is refused by the score stage (its provenance names the steps)."""
+    import argparse
+    import subprocess
+
+    a = argparse.Namespace(steps=6400, core=None, ours_from=None)
+    trained = bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "trained")
+    assert trained["process_wall_s"] > 0 and "reused_from" not in trained
+    a.ours_from = str(tmp_path / "trained")
+    reused = bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "reused")
+    assert not (tmp_path / "reused" / "ours_train.log").exists()
+    assert reused["reused_from"] == str((tmp_path / "trained").resolve())
+    assert reused["score"]["returns"] == trained["score"]["returns"]
+    assert reused["curve"] == trained["curve"]
+    a.steps = 12800  # the script's config now asks for twice the training the victim had
+    with pytest.raises(subprocess.CalledProcessError):
+        bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "other")
+    assert "total_steps" in (tmp_path / "other" / "ours_score.log").read_text()
