@@ -322,10 +322,10 @@ def test_the_bench_configs_algos_are_the_paper_configs():
         assert block == {k: v for k, v in paper_algos[algo].items() if k != "total_steps"}, algo
 
 
-def test_ours_from_scores_the_given_victim_and_refuses_one_of_another_budget(bench, tmp_path):
-    """--ours-from: a victim our learner trained with the script's config (the zoo's) is scored, not
-    trained again, and scores as the script's own training of it does; one trained with another budget
-    is refused by the score stage (its provenance names the steps)."""
+def test_ours_from_scores_the_given_victim_and_refuses_one_of_another_budget(bench, tmp_path, monkeypatch):
+    """--ours-from: a victim our learner trained with the script's config (the zoo's) is copied and
+    scored, not trained again; one trained with another budget is refused by the score stage (its
+    provenance names the steps)."""
     import argparse
     import subprocess
 
@@ -333,12 +333,25 @@ def test_ours_from_scores_the_given_victim_and_refuses_one_of_another_budget(ben
     trained = bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "trained")
     assert trained["process_wall_s"] > 0 and "reused_from" not in trained
     a.ours_from = str(tmp_path / "trained")
-    reused = bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "reused")
-    assert not (tmp_path / "reused" / "ours_train.log").exists()
-    assert reused["reused_from"] == str((tmp_path / "trained").resolve())
-    assert reused["score"]["returns"] == trained["score"]["returns"]
-    assert reused["curve"] == trained["curve"]
     a.steps = 12800  # the script's config now asks for twice the training the victim had
     with pytest.raises(subprocess.CalledProcessError):
         bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "other")
     assert "total_steps" in (tmp_path / "other" / "ours_score.log").read_text()
+    assert not (tmp_path / "other" / "ours_train.log").exists()
+
+    a.steps = 6400  # the same budget: only the score stage runs, on the copied victim (its score: the trained one's)
+    commands = []
+
+    def score_only(cmd, **kwargs):
+        commands.append(cmd)
+        out = Path(cmd[cmd.index("--out") + 1])
+        out.write_text((tmp_path / "trained" / "score.json").read_text())
+
+    monkeypatch.setattr(bench.subprocess, "run", score_only)
+    reused = bench.run_ours(a, "lbf-2s-8x8-3p-2f", "mappo", 0, tmp_path / "reused")
+    assert [c[c.index("marl_attacks") + 1] for c in commands] == ["score"]
+    assert commands[0][commands[0].index("--policy") + 1] == str(tmp_path / "reused" / "policy.pt")
+    for name in ("policy.pt", "policy.pt.meta.json", "curve.csv"):
+        assert (tmp_path / "reused" / name).read_bytes() == (tmp_path / "trained" / name).read_bytes()
+    assert reused["reused_from"] == str((tmp_path / "trained").resolve())
+    assert reused["curve"] == trained["curve"] and reused["process_wall_s"] is None
