@@ -38,7 +38,8 @@ def test_mappo_improves_on_a_simple_task():
     """On MPE simple_spread a short run raises the team return well above the start."""
     seed_everything(0)
     env = make_env("mpe-simple_spread", 16, max_steps=25, seed=0, kwargs={"N": 2})
-    cfg = MappoConfig(total_steps=40_000, num_envs=16, rollout_len=25, epochs=4, minibatches=2, hidden=64, lr=1e-3)
+    # 20k steps: the return rises by 6.3-8.0 over seeds 0-2 (40k: 7.9-11.6), the bound is 3
+    cfg = MappoConfig(total_steps=20_000, num_envs=16, rollout_len=25, epochs=4, minibatches=2, hidden=64, lr=1e-3)
     _, curve = train(env, cfg, 0, progress=False)
     first = sum(r["episode_return"] for r in curve[:5]) / 5
     last = sum(r["episode_return"] for r in curve[-5:]) / 5
