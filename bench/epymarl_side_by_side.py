@@ -389,7 +389,7 @@ def run_ours(a, task: str, algo: str, seed: int, out: Path) -> dict:
         for name in ("policy.pt", "policy.pt.meta.json", "curve.csv"):
             shutil.copyfile(src / name, out / name)
         (out / "ours_train.log").unlink(missing_ok=True)  # an earlier training's log here is not this victim's
-        print(f"ours: reusing {src} (trained by: {' '.join(train)})", flush=True)
+        print(f"ours: reusing {src} instead of training: {' '.join(train)}", flush=True)
         wall = None
     else:
         print("ours:", " ".join(train), flush=True)
