@@ -12,8 +12,9 @@ import argparse
 
 import torch
 
-from marl_attacks.algos import rebuild_policy
+from marl_attacks.algos.base import mask_scores
 from marl_attacks.envs import make_env
+from marl_attacks.victims import load_victim
 
 
 def main() -> None:
@@ -25,17 +26,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(1)
-    saved = torch.load(args.policy, weights_only=False)
-    policy = rebuild_policy(saved["algo"], saved["init_kwargs"], saved["state_dict"])
+    policy, _ = load_victim(args.policy)
     env = make_env(args.env, args.episodes, "cpu", max_steps=args.max_steps, seed=args.seed, backend="batched")
     obs = env.reset(list(range(args.seed, args.seed + args.episodes)))
     steps = negative = no_gradient = 0
     with torch.no_grad():
         for _ in range(args.max_steps):
             avail = env.available_actions()
-            with policy.hold_memory():
-                q = policy.q_values(obs)
-            best_available = q.masked_fill(~avail, float("-inf")).max(-1).values
+            # q_values reads a recurrent victim's memory without advancing it; acting below advances it
+            best_available = mask_scores(policy.q_values(obs), avail).max(-1).values
             all_negative = best_available < 0
             negative += int(all_negative.sum())
             no_gradient += int((all_negative & (~avail).any(-1)).sum())
