@@ -128,6 +128,26 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path):
 # ---- IPPO ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("algo", ["mappo", "ippo"])
+def test_anneal_lr_false_keeps_the_learning_rate_constant(algo, monkeypatch):
+    """The PPO learners anneal Adam's lr linearly to 0 by default (CleanRL); ``anneal_lr: false``
+    keeps it at ``lr`` for every gradient step, as EPyMARL does."""
+    seen = []
+    step = torch.optim.Adam.step
+
+    def record(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", record)
+    lr = build_config(algo, TINY[algo]).lr
+    _train(algo, anneal_lr=False)
+    assert len(seen) > 2 and set(seen) == {lr}
+    seen.clear()
+    _train(algo)
+    assert seen[0] == lr and seen[-1] < seen[0] and seen == sorted(seen, reverse=True)
+
+
 def test_ippo_critic_sees_only_its_own_observation():
     torch.manual_seed(0)
     critic = IndependentCritic(3, 5, 16)

@@ -52,7 +52,7 @@ class MappoConfig:
     total_steps: int = 200_000  # env steps (one step = one joint transition of one episode)
     num_envs: int = 64  # parallel episodes per rollout
     rollout_len: int = 50  # steps per env per rollout
-    lr: float = 5e-4  # Adam learning rate, annealed linearly to 0
+    lr: float = 5e-4  # Adam learning rate, annealed linearly to 0 (anneal_lr)
     gamma: float = 0.99  # discount
     gae_lambda: float = 0.95  # GAE lambda
     clip: float = 0.2  # PPO ratio clip
@@ -67,6 +67,7 @@ class MappoConfig:
     checkpoint_every: int = 50  # updates per segment: resume point, and all episodes restart
     agent: str = later_field("mlp")  # actor network: mlp (two hidden layers) or gru (EPyMARL's RNN agent)
     standardise_rewards: bool = later_field(False)  # learn on (r - mean) / std, running stats (EPyMARL's)
+    anneal_lr: bool = later_field(True)  # lr falls linearly to 0 over the budget (CleanRL); EPyMARL keeps it constant
 
     def __post_init__(self):
         check_agent(self.agent)
@@ -277,7 +278,7 @@ def train(
             policy.reset_memory(torch.ones(N, dtype=torch.bool, device=device))
             tracker.restart()
         for g in optim.param_groups:
-            g["lr"] = cfg.lr * (1.0 - update / n_updates)
+            g["lr"] = cfg.lr * (1.0 - update / n_updates) if cfg.anneal_lr else cfg.lr
         with torch.no_grad():
             # a recurrent actor's memory at the chunk's start: its minibatches unroll from it
             memory0 = policy.memory_for(obs).clone() if policy.recurrent else None
