@@ -148,6 +148,28 @@ def test_anneal_lr_false_keeps_the_learning_rate_constant(algo, monkeypatch):
     assert seen[0] == lr and seen[-1] < seen[0] and seen == sorted(seen, reverse=True)
 
 
+@pytest.mark.parametrize("algo", ["mappo", "ippo"])
+def test_normalise_advantages_false_uses_them_raw(algo, monkeypatch):
+    """Standardised advantages (the default, CleanRL) make PPO blind to their scale: advantages
+    x1000 train the same policy. ``normalise_advantages: false`` uses them raw (EPyMARL's
+    ppo_learner), so x1000 outweighs the value and entropy terms and trains another policy."""
+    from marl_attacks.algos import mappo
+
+    gae = mappo.gae
+
+    def weights(scale, **over):
+        def scaled_gae(*args):
+            adv, ret = gae(*args)
+            return adv * scale, ret
+
+        monkeypatch.setattr(mappo, "gae", scaled_gae)
+        return torch.cat([p.detach().flatten() for p in _train(algo, **over)[0].parameters()])
+
+    normalised = (weights(1.0) - weights(1000.0)).abs().max()
+    raw = (weights(1.0, normalise_advantages=False) - weights(1000.0, normalise_advantages=False)).abs().max()
+    assert normalised < 1e-6 and raw > 1e-4
+
+
 def test_ippo_critic_sees_only_its_own_observation():
     torch.manual_seed(0)
     critic = IndependentCritic(3, 5, 16)

@@ -323,7 +323,7 @@ def test_feedforward_provenance_is_as_before_the_gru_option():
     defaults, so shipped victims keep their config hash; a GRU victim's block names its agent."""
     ff = policy_block(ENV, "mappo", {}, 0)["algo_cfg"]
     assert "agent" not in ff and "standardise_rewards" not in ff and ff["hidden"] == MappoConfig().hidden
-    assert "anneal_lr" not in ff
+    assert "anneal_lr" not in ff and "normalise_advantages" not in ff
     assert policy_block(ENV, "mappo", {"anneal_lr": False}, 0)["algo_cfg"]["anneal_lr"] is False
     assert "seq_len" not in policy_block(ENV, "qmix", {}, 0)["algo_cfg"]
     assert policy_block(ENV, "qmix", {"agent": "gru"}, 0)["algo_cfg"]["seq_len"] == 10

@@ -68,6 +68,9 @@ class MappoConfig:
     agent: str = later_field("mlp")  # actor network: mlp (two hidden layers) or gru (EPyMARL's RNN agent)
     standardise_rewards: bool = later_field(False)  # learn on (r - mean) / std, running stats (EPyMARL's)
     anneal_lr: bool = later_field(True)  # lr falls linearly to 0 over the budget (CleanRL); EPyMARL keeps it constant
+    # advantages standardised per rollout (CleanRL); EPyMARL's ppo_learner uses them raw, so where
+    # rewards say nothing new the entropy bonus, not the noise of the advantages, moves the policy
+    normalise_advantages: bool = later_field(True)
 
     def __post_init__(self):
         check_agent(self.agent)
@@ -310,7 +313,8 @@ def train(
         b_obs, b_act = buf_obs.flatten(0, 1), buf_act.flatten(0, 1)
         b_logp, b_adv, b_ret = buf_logp.flatten(0, 1), adv.flatten(0, 1), ret.flatten(0, 1)
         b_avail = buf_avail.flatten(0, 1) if has_mask else None
-        b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
+        if cfg.normalise_advantages:
+            b_adv = (b_adv - b_adv.mean()) / (b_adv.std() + 1e-8)
         stats = {}
         for _ in range(cfg.epochs):
             for idx, envs in minibatches(policy.recurrent, T, N, cfg.minibatches, device):
