@@ -157,6 +157,27 @@ class Timer:
         self.cpu_seconds = time.process_time() - self.cpu_start
 
 
+def timed_training(algo: str, cfg, env_cfg: dict) -> tuple[list[dict], Timer]:
+    """Train ``algo`` (its built config ``cfg``) on the env of ``env_cfg`` (``marl_attacks.config.env_params``:
+    its backend too), env construction included, as a ``train_victim`` job does, seed 0: the
+    training curve and the :class:`Timer`."""
+    from marl_attacks.algos import ALGOS
+    from marl_attacks.envs import make_env
+
+    with Timer() as t:
+        env = make_env(
+            env_cfg["name"],
+            cfg.num_envs,
+            "cpu",
+            max_steps=env_cfg["max_steps"],
+            seed=0,
+            kwargs=env_cfg["kwargs"],
+            backend=env_cfg.get("backend", "reference"),
+        )
+        _, curve = ALGOS[algo].train(env, cfg, seed=0, progress=False)
+    return curve, t
+
+
 def table(rows: list[tuple], header: tuple) -> str:
     """A plain-text table for the terminal."""
     cells = [tuple(str(c) for c in r) for r in [header, *rows]]

@@ -84,8 +84,7 @@ def main() -> None:
     C.set_threads(a.threads)
     C.warm_up_torch()
     import marl_attacks.config as cfgmod
-    from marl_attacks.algos import ALGOS, build_config
-    from marl_attacks.envs import make_env
+    from marl_attacks.algos import build_config
 
     config = cfgmod.load(a.config)
     env_cfg = cfgmod.env_params(config, a.env)
@@ -98,19 +97,8 @@ def main() -> None:
     rows, runs = [], {}
     for name in a.variants:
         cfg = build_config("mappo", {**base, **VARIANTS[name], "total_steps": steps})
-        cpu0 = time.process_time()
-        with C.Timer() as t:
-            env = make_env(
-                a.env,
-                cfg.num_envs,
-                "cpu",
-                max_steps=env_cfg["max_steps"],
-                seed=0,
-                kwargs=env_cfg["kwargs"],
-                backend=env_cfg.get("backend", "reference"),
-            )
-            _, curve = ALGOS["mappo"].train(env, cfg, seed=0, progress=False)
-        done, cpu = curve[-1]["env_steps"], time.process_time() - cpu0
+        curve, t = C.timed_training("mappo", cfg, env_cfg)
+        done, cpu = curve[-1]["env_steps"], t.cpu_seconds
         tail = [r["episode_return"] for r in curve[-max(1, len(curve) // 10) :] if r["episodes"]]
         ret = sum(tail) / len(tail) if tail else float("nan")
         runs[name] = {"settings": VARIANTS[name], "seconds": t.seconds, "cpu_seconds": cpu, "steps": done}

@@ -77,9 +77,8 @@ def main() -> None:
     import torch
 
     import marl_attacks.config as cfgmod
-    from marl_attacks.algos import ALGOS, build_config
+    from marl_attacks.algos import build_config
     from marl_attacks.algos.common import Tanh
-    from marl_attacks.envs import make_env
 
     print(C.machine_line(C.machine()))
     kern = kernels(15 if a.quick else 50)
@@ -96,19 +95,8 @@ def main() -> None:
         for kernel in ("torch", "numpy"):
             Tanh.forward = numpy_forward if kernel == "numpy" else (lambda self, x: torch.tanh(x))
             cfg = build_config(algo, {**hp, "total_steps": steps})
-            cpu0 = time.process_time()
-            with C.Timer() as t:
-                env = make_env(
-                    a.env,
-                    cfg.num_envs,
-                    "cpu",
-                    max_steps=env_cfg["max_steps"],
-                    seed=0,
-                    kwargs=env_cfg["kwargs"],
-                    backend=env_cfg.get("backend", "reference"),
-                )
-                _, curve = ALGOS[algo].train(env, cfg, seed=0, progress=False)
-            done, cpu = curve[-1]["env_steps"], time.process_time() - cpu0
+            curve, t = C.timed_training(algo, cfg, env_cfg)
+            done, cpu = curve[-1]["env_steps"], t.cpu_seconds
             runs[f"{algo}_{kernel}"] = {"seconds": t.seconds, "cpu_seconds": cpu, "steps": done}
             rows.append(
                 (algo, kernel, f"{done:,}", f"{t.seconds:.1f}", f"{done / t.seconds:,.0f}", f"{done / cpu:,.0f}")
