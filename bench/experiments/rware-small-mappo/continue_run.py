@@ -1,0 +1,73 @@
+"""Continue a training run past its budget from one of its resume points (issue 16 probe).
+
+EPyMARL's RWARE thresholds are the best evaluation of 40M steps; the zoo trains 20.05M. With a
+constant learning rate (``anneal_lr: false``, as rware-small-4ag's MAPPO/IPPO) nothing in a run
+depends on its budget but where it stops, so a run of ``--total-steps`` continued from a resume
+point of the 20.05M run is that longer run: this script writes the resume point under the longer
+run's key (``stages.train``'s config hash with the new ``total_steps``) beside ``--policy`` and
+trains it there as ``python -m marl_attacks train`` would.
+
+    python bench/experiments/rware-small-mappo/continue_run.py --ckpt KEPT.ckpt --env rware-small-4ag \
+        --algo mappo --seed 2 --total-steps 40050000 --policy /work/probe/m2_40m/policy.pt \
+        --curve /work/probe/m2_40m/curve.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "src"))
+
+from marl_attacks import config as cfgmod  # noqa: E402
+from marl_attacks.algos import build_config, split_variant  # noqa: E402
+from marl_attacks.algos.common import Checkpointer  # noqa: E402
+from marl_attacks.io import config_hash  # noqa: E402
+from marl_attacks.lineage import policy_block, policy_seed  # noqa: E402
+from marl_attacks.stages import train  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ckpt", required=True, help="a resume point of the shorter run")
+    p.add_argument("--config", default=str(ROOT / "config" / "paper.yaml"))
+    p.add_argument("--env", required=True)
+    p.add_argument("--algo", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--total-steps", type=int, required=True)
+    p.add_argument("--policy", required=True)
+    p.add_argument("--curve", required=True)
+    a = p.parse_args()
+
+    config = copy.deepcopy(cfgmod.load(a.config))
+    short = cfgmod.train_params(config, a.env, a.algo, a.seed)
+    if short["algo_cfg"].get("anneal_lr", True):
+        sys.exit(f"{a.env}/{a.algo}: the learning rate anneals over the budget; a longer run is not a continuation")
+    longer = copy.deepcopy(short)
+    longer["algo_cfg"]["total_steps"] = a.total_steps
+
+    def key(params: dict) -> str:  # as stages.train computes it
+        algo, seed = split_variant(params["victim"]["algo"])[0], params["victim"]["seed"]
+        job_seed = policy_seed(params["base_seed"], params["victim"]["env"], params["victim"]["algo"], seed)
+        block = policy_block(params["env_block"], algo, asdict(build_config(algo, params["algo_cfg"])), seed)
+        return config_hash({**block, "job_seed": job_seed})
+
+    state = torch.load(a.ckpt, map_location="cpu", weights_only=True)
+    if state.get("key") != key(short):
+        sys.exit(f"{a.ckpt}: not a resume point of {a.env}/{a.algo}/seed{a.seed} under {a.config}")
+    Path(a.policy).parent.mkdir(parents=True, exist_ok=True)
+    ckpt = Checkpointer(f"{a.policy}.ckpt", key(longer))
+    if not Path(ckpt.path).exists():
+        ckpt.save({k: v for k, v in state.items() if k != "key"})
+    print(f"continuing {a.env}/{a.algo}/seed{a.seed} from update {state['update']} to {a.total_steps:,} steps")
+    train.run(longer, policy_out=a.policy, curve_out=a.curve, threads=1)
+
+
+if __name__ == "__main__":
+    main()
