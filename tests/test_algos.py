@@ -45,9 +45,9 @@ TINY["ippo"] = TINY["mappo"]
 TINY["vdn"] = {k: v for k, v in TINY["qmix"].items() if k not in ("mixer_embed", "hypernet_embed", "normalise_state")}
 
 
-def _env(name="vmas-balance", num_envs=4, max_steps=10, seed=0):
-    kwargs = BALANCE if name == "vmas-balance" else {"N": 2}
-    return make_env(name, num_envs, max_steps=max_steps, seed=seed, kwargs=kwargs)
+def _env(name="vmas-balance", num_envs=4, max_steps=10, seed=0, backend="reference"):
+    kwargs = {"vmas-balance": BALANCE, "mpe-simple_spread": {"N": 2}}.get(name, {})
+    return make_env(name, num_envs, max_steps=max_steps, seed=seed, kwargs=kwargs, backend=backend)
 
 
 def _train(algo, seed=0, env=None, checkpoint=None, **over):
@@ -98,18 +98,30 @@ def test_same_seed_same_policy(algo):
     assert not _same_weights(a, c)
 
 
-@pytest.mark.parametrize("algo,env_name", [(a, "vmas-balance") for a in sorted(ALGOS)] + [("vdn", "mpe-simple_spread")])
-def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, tmp_path):
+# episodes end every 5 steps, so each segment has auto-resets: their seeds must also restart with the segment
+RESUMED_ENVS = [("vdn", "mpe-simple_spread", "reference")] + [
+    (algo, env, backend)
+    for algo in ("mappo", "vdn")
+    for env in ("lbf-2s-8x8-3p-2f", "rware-tiny-4ag")
+    for backend in ("reference", "batched")
+]
+
+
+@pytest.mark.parametrize(
+    "algo,env_name,backend", [(a, "vmas-balance", "reference") for a in sorted(ALGOS)] + RESUMED_ENVS
+)
+def test_resume_after_crash_equals_uninterrupted_run(algo, env_name, backend, tmp_path):
     cfg = TINY[algo]
-    full, full_curve = _train(algo, env=_env(env_name, cfg["num_envs"], max_steps=5))
+    full, full_curve = _train(algo, env=_env(env_name, cfg["num_envs"], max_steps=5, backend=backend))
     ckpt = Checkpointer(tmp_path / "policy.pt.ckpt", key="run-a")
     # crash in the middle of the third segment (after two resume points were written)
     crash_at = int(cfg["rollout_len"] * cfg["checkpoint_every"] * 2.5)
     with pytest.raises(Crash):
-        _train(algo, env=crash_after(_env(env_name, cfg["num_envs"], max_steps=5), crash_at), checkpoint=ckpt)
+        _train(algo, env=crash_after(_env(env_name, cfg["num_envs"], 5, backend=backend), crash_at), checkpoint=ckpt)
     assert ckpt.load()["update"] == 2 * cfg["checkpoint_every"]
     # a new process: fresh env; train.py would reseed the global RNGs as at the start
-    resumed, resumed_curve = _train(algo, seed=0, env=_env(env_name, cfg["num_envs"], max_steps=5), checkpoint=ckpt)
+    env = _env(env_name, cfg["num_envs"], max_steps=5, backend=backend)
+    resumed, resumed_curve = _train(algo, seed=0, env=env, checkpoint=ckpt)
     assert _same_weights(full, resumed)
     assert _strip_wall(full_curve) == _strip_wall(resumed_curve)
 

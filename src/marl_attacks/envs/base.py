@@ -93,6 +93,14 @@ class BatchedEnv(ABC):
         return (spec.action_low + (spec.action_high - spec.action_low) * u).to(self.device)
 
 
+def auto_reset_stream(seeds: Sequence[int]) -> np.random.Generator:
+    """The stream the seeds of auto-reset episodes are drawn from after ``reset(seeds)``: a function of
+    those seeds only, so a reset fixes everything after it. Training restarts every segment with a
+    reset, so a run resumed at a segment boundary continues exactly as the uninterrupted run (a stream
+    kept from the env's construction would have advanced by the earlier segments' auto-resets)."""
+    return np.random.default_rng([int(s) % 2**32 for s in seeds])
+
+
 def step_from_numpy(obs, reward, terminated, truncated, ended: dict, device) -> Step:
     """A :class:`Step` from per-instance numpy results of envs stepped in a loop.
 

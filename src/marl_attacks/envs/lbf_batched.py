@@ -47,7 +47,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step, check_discrete_actions
+from .base import BatchedEnv, Step, auto_reset_stream, check_discrete_actions
 from .lbf_env import foraging_kwargs, lbf_spec
 from .lbf_spawn import FAR as _FAR
 from .lbf_spawn import Placement, Spawner
@@ -147,6 +147,8 @@ class BatchedLbfEnv(BatchedEnv):
         if len(seeds) != self.num_envs:
             raise ValueError(f"{self.spec.name}: reset needs one seed per episode ({self.num_envs}), got {len(seeds)}")
         self._write(np.arange(self.num_envs), self._spawn(np.array([int(s) % 2**32 for s in seeds], np.uint64)))
+        # auto-reset episodes from here on: seeds from a stream of these seeds (as LoopedEnv's), none queued ahead
+        self._reseed, self._queue, self._next = auto_reset_stream(seeds), self._spawn(np.zeros(0, np.uint64)), 0
         self._update_avail()
         return torch.as_tensor(self._observe(slice(None)), device=self.device)
 

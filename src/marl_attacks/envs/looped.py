@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step, check_discrete_actions, step_from_numpy
+from .base import BatchedEnv, Step, auto_reset_stream, check_discrete_actions, step_from_numpy
 
 
 class LoopedEnv(BatchedEnv):
@@ -34,7 +34,7 @@ class LoopedEnv(BatchedEnv):
 
     def _init_loop(self, seed: int) -> None:
         self._steps = np.zeros(self.num_envs, np.int64)  # steps of the running episode, per instance
-        # Episodes started by auto-reset draw their seeds from this stream.
+        # Episodes started by auto-reset draw their seeds from this stream (restarted by reset).
         self._reseed = np.random.default_rng(seed)
 
     def _terminal_state(self, env) -> bool:
@@ -48,6 +48,7 @@ class LoopedEnv(BatchedEnv):
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
         assert len(seeds) == self.num_envs, "one seed per parallel episode"
         obs = np.stack([self._reset_one(b, int(s)) for b, s in enumerate(seeds)])
+        self._reseed = auto_reset_stream(seeds)
         return torch.as_tensor(obs, dtype=torch.float32, device=self.device)
 
     def step(self, actions: torch.Tensor) -> Step:

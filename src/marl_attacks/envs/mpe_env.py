@@ -21,7 +21,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, EnvSpec, Step, check_actions, step_from_numpy, unbounded_spec_tensors
+from .base import (
+    BatchedEnv,
+    EnvSpec,
+    Step,
+    auto_reset_stream,
+    check_actions,
+    step_from_numpy,
+    unbounded_spec_tensors,
+)
 
 
 class ParallelEnvLoop(BatchedEnv):
@@ -42,8 +50,7 @@ class ParallelEnvLoop(BatchedEnv):
     def reset(self, seeds: Sequence[int]) -> torch.Tensor:
         assert len(seeds) == self.num_envs, "one seed per parallel episode"
         obs = [self._stack(env.reset(seed=int(s) % 2**32)[0]) for env, s in zip(self._envs, seeds)]
-        # later auto-resets depend on these seeds only, so a reset fixes everything after it
-        self._reseed = np.random.default_rng([int(s) % 2**32 for s in seeds])
+        self._reseed = auto_reset_stream(seeds)
         return torch.as_tensor(np.stack(obs), dtype=torch.float32, device=self.device)
 
     def step(self, actions: torch.Tensor) -> Step:

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .base import BatchedEnv, Step, check_discrete_actions
+from .base import BatchedEnv, Step, auto_reset_stream, check_discrete_actions
 from .rware_env import rware_spec, warehouse_kwargs
 from .rware_rules import DX, DY, FORWARD, TOGGLE_LOAD, networkx_moves, observe, resolve_moves, take, turn
 
@@ -136,6 +136,7 @@ class BatchedRwareEnv(BatchedEnv):
         assert len(seeds) == self.num_envs, "one seed per parallel episode"
         for b, seed in enumerate(seeds):
             self._reset_one(b, int(seed))
+        self._reseed = auto_reset_stream(seeds)  # as LoopedEnv's
         return torch.as_tensor(self._observe(slice(None)), device=self.device)
 
     # ----- step
