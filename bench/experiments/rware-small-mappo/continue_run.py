@@ -5,7 +5,8 @@ constant learning rate (``anneal_lr: false``, as rware-small-4ag's MAPPO/IPPO) n
 depends on its budget but where it stops, so a run of ``--total-steps`` continued from a resume
 point of the 20.05M run is that longer run: this script writes the resume point under the longer
 run's key (``stages.train``'s config hash with the new ``total_steps``) beside ``--policy`` and
-trains it there as ``python -m marl_attacks train`` would.
+trains it there as ``python -m marl_attacks train`` would. Run again with ``<policy>.ckpt`` in place,
+it continues from that (the longer run's own resume point).
 
     python bench/experiments/rware-small-mappo/continue_run.py --ckpt KEPT.ckpt --env rware-small-4ag \
         --algo mappo --seed 2 --total-steps 40050000 --policy /work/probe/m2_40m/policy.pt \
@@ -35,7 +36,7 @@ from marl_attacks.stages import train  # noqa: E402
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ckpt", required=True, help="a resume point of the shorter run")
+    p.add_argument("--ckpt", help="a resume point of the shorter run (not needed where <policy>.ckpt exists)")
     p.add_argument("--config", default=str(ROOT / "config" / "paper.yaml"))
     p.add_argument("--env", required=True)
     p.add_argument("--algo", required=True)
@@ -58,12 +59,18 @@ def main() -> None:
         block = policy_block(params["env_block"], algo, asdict(build_config(algo, params["algo_cfg"])), seed)
         return config_hash({**block, "job_seed": job_seed})
 
-    state = torch.load(a.ckpt, map_location="cpu", weights_only=True)
-    if state.get("key") != key(short):
-        sys.exit(f"{a.ckpt}: not a resume point of {a.env}/{a.algo}/seed{a.seed} under {a.config}")
-    Path(a.policy).parent.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpointer(f"{a.policy}.ckpt", key(longer))
-    if not Path(ckpt.path).exists():
+    if Path(ckpt.path).exists():  # the longer run's own resume point (a session ended before it did)
+        state = torch.load(ckpt.path, map_location="cpu", weights_only=True)
+        if state.get("key") != ckpt.key:
+            sys.exit(f"{ckpt.path}: a resume point of another config; refusing to start the longer run afresh")
+    elif not a.ckpt:
+        sys.exit(f"no {ckpt.path} yet: --ckpt (a resume point of the shorter run) is needed")
+    else:
+        state = torch.load(a.ckpt, map_location="cpu", weights_only=True)
+        if state.get("key") != key(short):
+            sys.exit(f"{a.ckpt}: not a resume point of {a.env}/{a.algo}/seed{a.seed} under {a.config}")
+        Path(a.policy).parent.mkdir(parents=True, exist_ok=True)
         ckpt.save({k: v for k, v in state.items() if k != "key"})
     print(f"continuing {a.env}/{a.algo}/seed{a.seed} from update {state['update']} to {a.total_steps:,} steps")
     train.run(longer, policy_out=a.policy, curve_out=a.curve, threads=1)
