@@ -33,7 +33,7 @@ positions and levels; food level order, positions and levels), which ``LbfEnv`` 
 reset with ``seed % 2**32`` (gymnasium: ``Generator(PCG64(SeedSequence(seed)))``). The placement
 (:class:`.lbf_spawn.Spawner`) makes the same sequence of draws for every resetting episode, on
 arrays over those episodes, from :class:`.lbf_rng.Streams` (numpy's generator, bit for bit, many
-seeds at once). Auto-reset seeds come from the same ``default_rng(seed)`` stream as ``LbfEnv``'s,
+seeds at once). Auto-reset seeds come from the same stream as ``LbfEnv``'s (restarted from the seeds of each ``reset``),
 drawn ahead in blocks (same values, same order) and placed a block at a time, so ``step`` only
 copies ready start states into the episodes that ended.
 Levels must be in 0..32767 (lbforaging's sums over the grid assume food levels >= 0; the packed

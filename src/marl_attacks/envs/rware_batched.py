@@ -83,7 +83,7 @@ class BatchedRwareEnv(BatchedEnv):
         self._rngs: list[np.random.Generator | None] = [None] * B
         self._steps = np.zeros(B, np.int64)
         self._inactive = np.zeros(B, np.int64)
-        # episodes started by auto-reset draw their seeds from this stream (as LoopedEnv)
+        # episodes started by auto-reset draw their seeds from this stream, restarted by reset (as LoopedEnv)
         self._reseed = np.random.default_rng(seed)
 
     # ----- state
