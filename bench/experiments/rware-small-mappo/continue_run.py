@@ -4,7 +4,7 @@ EPyMARL's RWARE thresholds are the best evaluation of 40M steps; the zoo trains 
 constant learning rate (``anneal_lr: false``, as rware-small-4ag's MAPPO/IPPO) nothing in a run
 depends on its budget but where it stops, so a run of ``--total-steps`` continued from a resume
 point of the 20.05M run is that longer run: this script writes the resume point under the longer
-run's key (``stages.train``'s config hash with the new ``total_steps``) beside ``--policy`` and
+run's key (``stages.train.training_run``'s, with the new ``total_steps``) beside ``--policy`` and
 trains it there as ``python -m marl_attacks train`` would. Run again with ``<policy>.ckpt`` in place,
 it continues from that (the longer run's own resume point).
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -27,10 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "src"))
 
 from marl_attacks import config as cfgmod  # noqa: E402
-from marl_attacks.algos import build_config, split_variant  # noqa: E402
 from marl_attacks.algos.common import Checkpointer  # noqa: E402
-from marl_attacks.io import config_hash  # noqa: E402
-from marl_attacks.lineage import policy_block, policy_seed  # noqa: E402
 from marl_attacks.stages import train  # noqa: E402
 
 
@@ -53,13 +49,7 @@ def main() -> None:
     longer = copy.deepcopy(short)
     longer["algo_cfg"]["total_steps"] = a.total_steps
 
-    def key(params: dict) -> str:  # as stages.train computes it
-        algo, seed = split_variant(params["victim"]["algo"])[0], params["victim"]["seed"]
-        job_seed = policy_seed(params["base_seed"], params["victim"]["env"], params["victim"]["algo"], seed)
-        block = policy_block(params["env_block"], algo, asdict(build_config(algo, params["algo_cfg"])), seed)
-        return config_hash({**block, "job_seed": job_seed})
-
-    ckpt = Checkpointer(f"{a.policy}.ckpt", key(longer))
+    ckpt = Checkpointer(f"{a.policy}.ckpt", train.training_run(longer).resume_key)
     if Path(ckpt.path).exists():  # the longer run's own resume point (a session ended before it did)
         state = torch.load(ckpt.path, map_location="cpu", weights_only=True)
         if state.get("key") != ckpt.key:
@@ -68,7 +58,7 @@ def main() -> None:
         sys.exit(f"no {ckpt.path} yet: --ckpt (a resume point of the shorter run) is needed")
     else:
         state = torch.load(a.ckpt, map_location="cpu", weights_only=True)
-        if state.get("key") != key(short):
+        if state.get("key") != train.training_run(short).resume_key:
             sys.exit(f"{a.ckpt}: not a resume point of {a.env}/{a.algo}/seed{a.seed} under {a.config}")
         Path(a.policy).parent.mkdir(parents=True, exist_ok=True)
         ckpt.save({k: v for k, v in state.items() if k != "key"})

@@ -13,6 +13,7 @@ policy is written. By hand::
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -26,16 +27,36 @@ from ..utils import resolve_device, seed_everything, set_threads
 from . import victim_parser
 
 
+class TrainingRun(NamedTuple):
+    """What determines a training run: its learner, seed, job seed, hyperparameters, provenance block
+    and the key of its resume point (a hash of the block and the job seed)."""
+
+    algo: str
+    seed: int
+    job_seed: int
+    hp: Any
+    block: dict
+    resume_key: str
+
+
+def training_run(params: dict) -> TrainingRun:
+    """``params``: :func:`marl_attacks.config.train_params`."""
+    victim = params["victim"]
+    # a GRU variant (``mappo-gru``) is its algorithm with agent: gru (in algo_cfg); its seed comes from its name
+    algo, seed = split_variant(victim["algo"])[0], victim["seed"]
+    job_seed = policy_seed(params["base_seed"], victim["env"], victim["algo"], seed)
+    hp = build_config(algo, params["algo_cfg"])
+    block = policy_block(params["env_block"], algo, asdict(hp), seed)
+    return TrainingRun(algo, seed, job_seed, hp, block, config_hash({**block, "job_seed": job_seed}))
+
+
 def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = None, progress: bool = True) -> None:
     """``params``: :func:`marl_attacks.config.train_params` (env_block, victim, algo_cfg, base_seed, device)."""
     set_threads(threads)
     dev = resolve_device(params["device"])
     env, victim = params["env_block"], params["victim"]
-    # a GRU variant (``mappo-gru``) is its algorithm with agent: gru (in algo_cfg); its seed comes from its name
-    algo, seed = split_variant(victim["algo"])[0], victim["seed"]
-    job_seed = policy_seed(params["base_seed"], victim["env"], victim["algo"], seed)
+    algo, seed, job_seed, hp, block, key = training_run(params)
     seed_everything(job_seed)
-    hp = build_config(algo, params["algo_cfg"])
     e = make_env(
         env["name"],
         hp.num_envs,
@@ -50,8 +71,7 @@ def run(params: dict, *, policy_out: str, curve_out: str, threads: int | None = 
             f"{algo} supports {' and '.join(ALGOS[algo].action_types)} actions only; "
             f"{env['name']} has {e.spec.action_type} actions"
         )
-    block = policy_block(env, algo, asdict(hp), seed)
-    ckpt = Checkpointer(f"{policy_out}.ckpt", config_hash({**block, "job_seed": job_seed}))
+    ckpt = Checkpointer(f"{policy_out}.ckpt", key)
     policy, curve = ALGOS[algo].train(e, hp, job_seed, progress=progress, checkpoint=ckpt)
     wall = curve[-1]["wall_s"]  # training time, summed over resumed runs
     save_artifact(
