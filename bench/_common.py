@@ -157,6 +157,18 @@ class Timer:
         self.cpu_seconds = time.process_time() - self.cpu_start
 
 
+def median_cpu_ms(fn, repeats: int) -> float:
+    """Median CPU milliseconds of this process over ``repeats`` calls of ``fn()``, after one warm-up
+    call: other jobs on a shared machine move it less than wall time."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        cpu0 = time.process_time()
+        fn()
+        times.append(time.process_time() - cpu0)
+    return sorted(times)[repeats // 2] * 1000
+
+
 def timed_training(algo: str, cfg, env_cfg: dict) -> tuple[list[dict], Timer]:
     """Train ``algo`` (its built config ``cfg``) on the env of ``env_cfg`` (``marl_attacks.config.env_params``:
     its backend too), env construction included, as a ``train_victim`` job does, seed 0: the

@@ -23,8 +23,6 @@ the steps with ``unbind`` as the package does, against the earlier loop that ind
 
 from __future__ import annotations
 
-import time
-
 import _common as C
 
 VARIANTS = {
@@ -54,15 +52,9 @@ def unroll_side_by_side(repeats: int) -> dict:
             hs.append(h)
         return net.fc2(torch.stack(hs)), None
 
-    def ms(unroll, T):  # median CPU time of this process: other jobs on a shared machine move it less
+    def ms(unroll, T):
         x, memory, starts = torch.randn(T, rows, 75), torch.zeros(rows, hidden), torch.zeros(T, rows, dtype=torch.bool)
-        unroll(x, memory, starts)[0].sum().backward()  # warm-up
-        times = []
-        for _ in range(repeats):
-            cpu0 = time.process_time()
-            unroll(x, memory, starts)[0].sum().backward()
-            times.append(time.process_time() - cpu0)
-        return sorted(times)[repeats // 2] * 1000
+        return C.median_cpu_ms(lambda: unroll(x, memory, starts)[0].sum().backward(), repeats)
 
     out = {}
     for T in (50, 100):

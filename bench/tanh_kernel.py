@@ -15,20 +15,7 @@ process (a shared machine moves it less than wall time) and per wall second.
 
 from __future__ import annotations
 
-import time
-
 import _common as C
-
-
-def cpu_ms(fn, repeats: int) -> float:
-    """Median CPU milliseconds of ``fn()`` over ``repeats`` calls, after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        cpu0 = time.process_time()
-        fn()
-        times.append(time.process_time() - cpu0)
-    return sorted(times)[repeats // 2] * 1000
 
 
 def kernels(repeats: int) -> dict:
@@ -50,10 +37,10 @@ def kernels(repeats: int) -> dict:
         return run
 
     out = {
-        "forward_torch_ms": cpu_ms(lambda: torch.tanh(x), repeats),
-        "forward_numpy_ms": cpu_ms(lambda: np.tanh(x.numpy()), repeats),
-        "layer_torch_ms": cpu_ms(layer(theirs), repeats),
-        "layer_numpy_ms": cpu_ms(layer(ours), repeats),
+        "forward_torch_ms": C.median_cpu_ms(lambda: torch.tanh(x), repeats),
+        "forward_numpy_ms": C.median_cpu_ms(lambda: np.tanh(x.numpy()), repeats),
+        "layer_torch_ms": C.median_cpu_ms(layer(theirs), repeats),
+        "layer_numpy_ms": C.median_cpu_ms(layer(ours), repeats),
         "max_abs_difference": float((ours(x) - torch.tanh(x)).abs().max()),
     }
     ft, fn, lt, ln = (out[k] for k in ("forward_torch_ms", "forward_numpy_ms", "layer_torch_ms", "layer_numpy_ms"))
