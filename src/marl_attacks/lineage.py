@@ -29,11 +29,14 @@ def policy_block(env: dict, algo: str, algo_cfg: dict, seed: int) -> dict:
 
     Hyperparameters added after victims were shipped (``later_field``, e.g. ``agent``) are left
     out of a feed-forward victim's block while at their default, so its block is the one it was
-    made with (every victim made before them is feed-forward); a GRU victim's block has them all."""
+    made with (every victim made before them is feed-forward); a GRU victim's block has those that
+    existed when the first GRU victims were shipped, and leaves out at their default the ones added
+    since (``after_gru``: MAPPO's ``anneal_lr``, ``normalise_advantages``)."""
     from .algos import build_config
 
     hp = build_config(algo, algo_cfg)
-    later = {f.name: f.default for f in fields(hp) if f.metadata.get("omit_at_default") and hp.agent == "mlp"}
+    omitted = {"every victim", "feed-forward"} if hp.agent == "mlp" else {"every victim"}
+    later = {f.name: f.default for f in fields(hp) if f.metadata.get("omit_at_default") in omitted}
     kept = {k: v for k, v in asdict(hp).items() if k not in later or v != later[k]}
     return {"env": env_block(env), "algo": algo, "algo_cfg": kept, "seed": seed}
 

@@ -29,11 +29,14 @@ from torch import nn
 from ..io import atomic_write
 
 
-def later_field(default):
+def later_field(default, *, after_gru: bool = False):
     """A hyperparameter added after victims were shipped (e.g. ``agent``): left out of a policy's
     provenance while it is at ``default`` (:func:`marl_attacks.lineage.policy_block`), so the
-    shipped victims, made before it existed, keep their config hash and are still accepted."""
-    return field(default=default, metadata={"omit_at_default": True})
+    shipped victims, made before it existed, keep their config hash and are still accepted.
+    Feed-forward victims only, since the shipped GRU victims' blocks name every field that existed
+    when the GRU agent came; ``after_gru``: added after those were shipped too (their blocks lack
+    it), so left out at its default for every victim."""
+    return field(default=default, metadata={"omit_at_default": "every victim" if after_gru else "feed-forward"})
 
 
 class _NumpyTanh(torch.autograd.Function):

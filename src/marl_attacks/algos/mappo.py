@@ -67,10 +67,11 @@ class MappoConfig:
     checkpoint_every: int = 50  # updates per segment: resume point, and all episodes restart
     agent: str = later_field("mlp")  # actor network: mlp (two hidden layers) or gru (EPyMARL's RNN agent)
     standardise_rewards: bool = later_field(False)  # learn on (r - mean) / std, running stats (EPyMARL's)
-    anneal_lr: bool = later_field(True)  # lr falls linearly to 0 over the budget (CleanRL); EPyMARL keeps it constant
+    # lr falls linearly to 0 over the budget (CleanRL); EPyMARL keeps it constant
+    anneal_lr: bool = later_field(True, after_gru=True)
     # advantages standardised per rollout (CleanRL); EPyMARL's ppo_learner uses them raw, so where
     # rewards say nothing new the entropy bonus, not the noise of the advantages, moves the policy
-    normalise_advantages: bool = later_field(True)
+    normalise_advantages: bool = later_field(True, after_gru=True)
 
     def __post_init__(self):
         check_agent(self.agent)
