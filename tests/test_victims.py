@@ -12,28 +12,10 @@ from marl_attacks import config as cfgmod
 from marl_attacks.io import config_hash
 
 
-def _zoo_victims(config: dict) -> list[tuple[str, str, int]]:
-    """Every (env, algo, seed) the config reads from its zoo: its victims, and the GRU variants of
-    the victim-memory ablation."""
-    pairs, _ = cfgmod.victim_pairs(config)
-    out = [(e, a, s) for e, a in pairs for s in config["seeds"]]
-    block = config.get("ablations", {}).get("victim_memory")
-    if block:
-        out += [
-            (e, cfgmod.gru_variant(a), s)
-            for e, a, s in out
-            if e in block["envs"]
-            and a in block.get("algos", [a])
-            and s in block.get("seeds", [s])
-            and a in config["evaluate"].get("algos", [a])
-        ]
-    return out
-
-
 @pytest.mark.parametrize("config_file", ["config.yaml", "paper.yaml"])
 def test_every_shipped_victim_has_the_provenance_its_config_expects(config_file):
     config = cfgmod.load(ROOT / "config" / config_file)
-    victims = _zoo_victims(config)
+    victims = cfgmod.victims(config) + cfgmod.gru_victims(config)  # what the workflow reads from the zoo
     assert victims, "the config reads no victim from its zoo"
     wrong = []
     for env, algo, seed in victims:

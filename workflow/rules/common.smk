@@ -32,13 +32,12 @@ for note in SKIPPED:
 
 def victims():
     """Every (env, algo, seed) the config asks for, less the env x algo pairs that do not fit."""
-    return [(e, a, s) for e, a in PAIRS for s in config["seeds"]]
+    return mac.victims(config)
 
 
 def attacked_victims():
     """The victims the evaluation attacks: those of evaluate.algos (default: all of them)."""
-    algos = mac.attacked_algos(config)
-    return [(e, a, s) for e, a, s in victims() if a in algos]
+    return mac.attacked_victims(config)
 
 
 def each_victim(path, among=None):
@@ -70,25 +69,13 @@ ABLATIONS = list(config["ablations"])  # samples, pgd_steps, n_attacked (, victi
 
 
 def ablation_victims(ablation):
-    """Victims taking part in one ablation: those of its envs (and of its algos and seeds, if set);
-    for victim_memory each of them and its GRU variant (victim name <algo>-gru: the same settings
-    with agent: gru, trained or taken from the zoo like any victim)."""
-    block = config["ablations"][ablation]
-    chosen = [
-        (e, a, s)
-        for e, a, s in attacked_victims()
-        if e in block["envs"] and a in block.get("algos", [a]) and s in block.get("seeds", [s])
-    ]
-    if ablation == "victim_memory":
-        return [v for e, a, s in chosen for v in [(e, a, s), (e, mac.gru_variant(a), s)]]
-    return chosen
+    """Victims taking part in one ablation (marl_attacks.config.ablation_victims)."""
+    return mac.ablation_victims(config, ablation)
 
 
 # the GRU victims of the victim-memory ablation (none without its block): beside the config's own victims
 # in the zoo check and the victims target, not in the victims table
-GRU_VICTIMS = (
-    [v for v in ablation_victims("victim_memory") if v not in victims()] if "victim_memory" in ABLATIONS else []
-)
+GRU_VICTIMS = mac.gru_victims(config)
 FIGURES = [
     "return_vs_eps",
     "episode_length",

@@ -52,11 +52,14 @@ from .params import (
     win_envs,
     zoo_dir,
 )
+from .victim_lists import ablation_victims, attacked_victims, gru_victims, victims
 
 __all__ = [
     "SCHEMA",
     "ConfigError",
     "ablation_archs",
+    "ablation_victims",
+    "attacked_victims",
     "ablation_block",
     "ablation_params",
     "algo_params",
@@ -90,6 +93,7 @@ __all__ = [
     "fits",
     "flipped",
     "gru_variant",
+    "gru_victims",
     "load",
     "main_drop_params",
     "needed_archs",
@@ -101,6 +105,7 @@ __all__ = [
     "victim_actions",
     "victim_id",
     "victim_pairs",
+    "victims",
     "victims_table_params",
     "win_envs",
     "zoo_dir",
