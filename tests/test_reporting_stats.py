@@ -21,6 +21,7 @@ from marl_attacks.reporting.stats import (
     percent_change,
     percent_drop,
     percentile_ci,
+    resampled_iqm,
     stratified_bootstrap_ci,
 )
 
@@ -71,9 +72,28 @@ def test_same_resamples_give_rliables_replicates_exactly(scores):
     """Given rliable's resampling indices, our replicates are its replicates."""
     indices = rliable_indices(*scores.shape, 300, np.random.RandomState(0))
     boot = PairedBootstrap([40, 40, 40], 300, seed=0)
-    boot.idx = [indices[:, :, t] for t in range(3)]  # stratum t: the run indices rliable drew for task t
+    # stratum t: the run indices rliable drew for task t, at its place (40 t) in the pooled series
+    boot.pos = np.concatenate([indices[:, :, t] + 40 * t for t in range(3)], axis=1)
     ours = boot.replicates([scores[:, t] for t in range(3)])
     np.testing.assert_allclose(ours, rliable_replicates(scores, indices), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 90, 301])
+def test_resampled_iqm_is_trim_mean_of_each_resample(n):
+    """The rank-sorting IQM equals scipy's trim_mean row by row, ties and odd sizes included."""
+    rng = np.random.default_rng(n)
+    values = np.round(rng.normal(0, 3, n))  # rounded: many ties
+    pos = rng.integers(0, n, size=(500, n))
+    np.testing.assert_allclose(resampled_iqm(values, pos), trim_mean(values[pos], 0.25, axis=1), rtol=1e-13, atol=1e-13)
+
+
+def test_nan_scores_give_nan_replicates_as_trim_mean():
+    values = np.array([1.0, 2.0, np.nan, 4.0])
+    boot = PairedBootstrap([4], 200, seed=0)
+    rep = boot.replicates([values])
+    has_nan = np.isnan(values[boot.pos]).any(axis=1)
+    assert has_nan.any() and (~has_nan).any()
+    assert np.isnan(rep[has_nan]).all() and not np.isnan(rep[~has_nan]).any()
 
 
 def test_ci_agrees_with_rliable_within_monte_carlo_error(scores):

@@ -7,6 +7,7 @@ rule collect_samples:
         paths.log(RUN, "collect_samples", VICTIM),
     benchmark:
         paths.benchmark(RUN, "collect_samples", VICTIM)
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=2000,

@@ -168,3 +168,9 @@ def deviation_table_inputs(wildcards):
         for choice in CHOICES
     }
     return {"main": each_victim(paths.eval_rows, DEVIATION_VICTIMS), **paths.flipped_inputs(flipped)}
+
+
+# Priority of the jobs that lead to the summary and the claims: with 2 cores, the main chain runs
+# first, and its serial tail (summarise, then table_claims, on one core each) overlaps the
+# deviation and ablation jobs instead of running alone at the end of the run.
+MAIN_CHAIN = 1

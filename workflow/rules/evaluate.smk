@@ -8,6 +8,7 @@ rule evaluate_attacks:
         paths.log(RUN, "evaluate_attacks", VICTIM),
     benchmark:
         paths.benchmark(RUN, "evaluate_attacks", VICTIM)
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=4000,
@@ -29,6 +30,7 @@ rule score_victim:
         paths.log(RUN, "score_victim", VICTIM),
     benchmark:
         paths.benchmark(RUN, "score_victim", VICTIM)
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=2000,

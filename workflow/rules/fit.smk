@@ -7,6 +7,7 @@ rule fit_align:
         paths.log(RUN, "fit_align", f"{VICTIM}_{{arch}}"),
     benchmark:
         paths.benchmark(RUN, "fit_align", f"{VICTIM}_{{arch}}")
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=4000,

@@ -11,6 +11,7 @@ rule summarise:
         paths.log(RUN, "report", "summarise"),
     benchmark:
         paths.benchmark(RUN, "report", "summarise")
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=2000,
@@ -79,6 +80,7 @@ rule table_victims:
         paths.log(RUN, "report", "victims"),
     benchmark:
         paths.benchmark(RUN, "report", "victims")
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=1000,
@@ -345,6 +347,7 @@ rule table_claims:
         paths.log(RUN, "report", "claims"),
     benchmark:
         paths.benchmark(RUN, "report", "claims")
+    priority: MAIN_CHAIN
     threads: 1
     resources:
         mem_mb=2000,

@@ -96,18 +96,39 @@ class PairedBootstrap:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.sizes = [int(n) for n in sizes]
         self.reps = reps
-        self.idx = [rng.integers(0, n, size=(reps, n)) for n in self.sizes if n]
+        starts = np.cumsum([0, *self.sizes[:-1]])
+        # within-stratum draws shifted to positions in the pooled series: [reps, N]
+        idx = [rng.integers(0, n, size=(reps, n)) + start for n, start in zip(self.sizes, starts) if n]
+        self.pos = np.concatenate(idx, axis=1) if idx else np.zeros((reps, 0), dtype=np.int64)
 
     def replicates(self, strata: list[np.ndarray], statistic: str = "iqm") -> np.ndarray:
         """``[reps]`` values of the statistic of the pooled, resampled strata."""
         strata = [np.asarray(s, dtype=float).ravel() for s in strata]
         if [len(s) for s in strata] != self.sizes:
             raise ValueError(f"strata of sizes {[len(s) for s in strata]}, bootstrap drawn for {self.sizes}")
-        strata = [s for s in strata if len(s)]
-        if not strata:
+        if not self.pos.shape[1]:
             return np.full(self.reps, np.nan)
-        pooled = np.concatenate([s[i] for s, i in zip(strata, self.idx)], axis=1)  # [reps, N]
-        return STATISTICS[statistic](pooled, axis=1)
+        values = np.concatenate(strata)
+        if statistic == "iqm" and not np.isnan(values).any():
+            return resampled_iqm(values, self.pos)
+        return STATISTICS[statistic](values[self.pos], axis=1)
+
+
+def resampled_iqm(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """IQM of every row of ``values[pos]`` (NaN-free ``values``), 6-7x faster than ``trim_mean`` on it.
+
+    The summary's run time was this statistic (50 000 resamples x ~4 500 configurations on the paper
+    run): a row's resampled scores are replaced by their ranks among ``values`` (small ints, which sort
+    far faster per row than floats partition), sorted, and the middle 50% read back as scores. The
+    same scores are averaged as ``trim_mean`` averages, in another order (equal to ~1e-16)."""
+    n = pos.shape[1]
+    lo = int(0.25 * n)  # trim_mean's cut: int(proportiontocut * n) from each end
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(values), dtype=np.int16 if len(values) < 2**15 else np.int64)
+    rank[order] = np.arange(len(values))
+    ranks = rank[pos]
+    ranks.sort(axis=1)
+    return values[order][ranks[:, lo : n - lo]].mean(axis=1)
 
 
 def stratified_bootstrap_ci(
