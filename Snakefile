@@ -4,7 +4,13 @@
 # snakemake --report report.html                   # after a run: every figure and table, with captions
 from snakemake.utils import min_version, validate
 
+from marl_attacks.snakemake_fixes import keep_one_reevaluation_timer
+
 min_version("8.0")
+
+# Snakemake 9 leaves one more scheduling timer chain behind each finished job; keep one
+# (marl_attacks.snakemake_fixes, bench/snakemake_scheduler.py).
+keep_one_reevaluation_timer()
 
 
 # The quick default, unless --configfile names another config (Snakemake would merge the two).
